@@ -1,0 +1,33 @@
+import subprocess
+import sys
+
+from hexpack import cli
+from hexpack.errors import HexpackError, Problems
+
+
+def test_unknown_command_is_one_line_and_exit_2(capsys):
+    assert cli.main(["no-such-command"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_every_subcommand_has_help(capsys):
+    for name in cli.COMMANDS:
+        try:
+            cli.main([name, "--help"])
+        except SystemExit as exc:
+            assert exc.code == 0
+    assert "usage" in capsys.readouterr().out
+
+
+def test_problems_print_one_line_each():
+    problems = Problems([HexpackError("a", subject="x"), HexpackError("b", subject="y", hint="fix y")])
+    assert problems.lines() == ["x: a", "y: b; fix y"]
+
+
+def test_module_entry_point_runs():
+    proc = subprocess.run([sys.executable, "-m", "hexpack", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("hexpack ")

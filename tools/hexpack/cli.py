@@ -1,0 +1,84 @@
+"""The ``hexpack`` command: argument parsing and the error edge.
+
+Each subcommand lives in ``hexpack.commands.<name>`` and provides ``HELP``,
+``configure(parser)`` and ``run(args, out) -> int``. This module is the only
+place a HexpackError becomes a one-line message and an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import HexpackError, Problems, UsageError
+from .output import Output
+
+COMMANDS = (
+    "build",
+    "inspect",
+    "diff",
+    "unpack",
+    "stubs",
+    "assemble",
+    "verify",
+    "version",
+    "bump",
+    "pythons",
+    "doctor",
+    "release",
+    "init",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message, subject=self.prog, hint=f"see `{self.prog} --help`")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hexpack", description="Package and release Elixir libraries that ship Python.")
+    parser.add_argument("--version", action="version", version=f"hexpack {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log the commands hexpack runs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        module = importlib.import_module(f"hexpack.commands.{name}")
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.configure(command)
+        command.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    out = Output()
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.WARNING, format="hexpack: %(message)s", stream=sys.stderr
+        )
+        if not getattr(args, "_run", None):
+            parser.print_help(out.stream)
+            return 2
+        return int(args._run(args, out) or 0)
+    except Problems as problems:
+        for line in problems.lines():
+            out.error(line)
+        return problems.exit_code
+    except HexpackError as exc:
+        out.error(exc.one_line())
+        return exc.exit_code
+    except KeyboardInterrupt:
+        out.error("interrupted; nothing was left half-written")
+        return 130
+    except BrokenPipeError:
+        return 141
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

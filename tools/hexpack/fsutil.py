@@ -1,0 +1,89 @@
+"""Writing files so that a failed or interrupted run leaves nothing half-done.
+
+Every write goes to a temporary file beside its target and is renamed into
+place. ``FileTransaction`` applies a whole plan of writes and, if any step
+fails, restores every file it already touched.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from .errors import HexpackError
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename.
+
+    The file keeps its existing permission bits unless ``mode`` is given.
+    """
+    target = Path(path)
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(target.stat().st_mode)
+        except FileNotFoundError:
+            mode = 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".hexpack-tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int | None = None) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+class FileTransaction:
+    """Apply several file writes all or nothing.
+
+    ``apply(plan)`` checks every target is writable first, then writes each
+    file atomically; if a write fails (or the run is interrupted) the files
+    already written get their old bytes back. ``before_write`` is a seam for
+    tests that inject a failure at a chosen write.
+    """
+
+    def __init__(self, *, before_write: Callable[[Path, int], None] | None = None):
+        self._before_write = before_write
+
+    def apply(self, plan: Mapping[Path, bytes]) -> None:
+        originals: dict[Path, bytes | None] = {}
+        problems = []
+        for path in plan:
+            if path.exists() and not os.access(path, os.W_OK):
+                problems.append(HexpackError("file is read-only", subject=str(path), hint="make it writable and retry"))
+            if not os.access(path.parent, os.W_OK):
+                problems.append(HexpackError("directory is not writable", subject=str(path.parent)))
+        if problems:
+            from .errors import Problems
+
+            raise Problems(problems, summary="files cannot be written") if len(problems) > 1 else problems[0]
+        written: list[Path] = []
+        try:
+            for index, (path, data) in enumerate(plan.items()):
+                originals[path] = path.read_bytes() if path.exists() else None
+                if self._before_write is not None:
+                    self._before_write(path, index)
+                atomic_write_bytes(path, data)
+                written.append(path)
+        except BaseException:
+            for path in reversed(written):
+                old = originals[path]
+                if old is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    atomic_write_bytes(path, old)
+            raise

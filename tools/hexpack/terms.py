@@ -1,0 +1,63 @@
+"""Python stand-ins for the Elixir values hexpack reads out of ``mix.exs``.
+
+Elixir data maps onto Python as: binary -> ``str``; atom -> ``Atom``
+(``true``/``false`` -> ``bool``, ``nil`` -> ``None``); integer/float ->
+``int``/``float``; list -> ``list``; tuple -> ``tuple``; map -> ``dict``;
+``~r`` regex -> ``Regex``. A keyword list is a list of ``(Atom, value)``
+2-tuples, exactly as in Elixir.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Atom(str):
+    """An Elixir atom, e.g. ``:dev`` is ``Atom("dev")``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f":{str.__str__(self)}"
+
+
+@dataclass(frozen=True)
+class Regex:
+    """An Elixir regex kept as a regex: its PCRE source and modifier letters."""
+
+    source: str
+    options: str = ""
+    _compiled: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            flags = 0
+            for letter in self.options:
+                flags |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}.get(letter, 0)
+            object.__setattr__(self, "_compiled", re.compile(self.source, flags))
+        assert self._compiled is not None
+        return self._compiled
+
+    def search(self, text: str) -> bool:
+        """``Regex.match?/2`` semantics: true if the pattern matches anywhere."""
+        return self.compiled().search(text) is not None
+
+    def __str__(self) -> str:
+        return f"~r/{self.source}/{self.options}"
+
+
+def is_keyword(value: Any) -> bool:
+    """True for an Elixir keyword list (a list of ``(Atom, value)`` pairs)."""
+    return isinstance(value, list) and all(
+        isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], Atom) for item in value
+    )
+
+
+def keyword_get(keyword: list[tuple[Atom, Any]], key: str, default: Any = None) -> Any:
+    """``Keyword.get/3``: the first value stored under ``key``."""
+    for k, v in keyword:
+        if k == key:
+            return v
+    return default
