@@ -1,15 +1,32 @@
-"""`hexpack bump` (placeholder until the feature lands)."""
+"""`hexpack bump`: one version everywhere plus the changelog, all or nothing."""
 
 from __future__ import annotations
 
-from ..errors import HexpackError
+from pathlib import Path
 
-HELP = "bump (not implemented yet)"
+from ..bump import apply_plan, plan_bump
+
+HELP = "bump the version in every place and release the CHANGELOG's [Unreleased] section, all or nothing"
 
 
 def configure(parser) -> None:
-    pass
+    parser.add_argument("part", metavar="PART", help="major | minor | patch | pre | release | X.Y.Z[-alpha.N|-beta.N|-rc.N]")
+    parser.add_argument("--dry-run", action="store_true", help="print the unified diff of the plan and write nothing")
+    parser.add_argument("--allow-empty", action="store_true", help="release an empty [Unreleased] section")
+    parser.add_argument("--date", default=None, help="release date for the CHANGELOG (YYYY-MM-DD, default today)")
+    parser.add_argument("--root", type=Path, default=Path("."), help="project root (default: current directory)")
 
 
 def run(args, out) -> int:
-    raise HexpackError("not implemented yet", subject="hexpack bump")
+    plan = plan_bump(args.root, args.part, today=args.date, allow_empty=args.allow_empty)
+    for note in plan.notes:
+        out.warn(note)
+    if args.dry_run:
+        out.stream.write(plan.diff())
+        out.line(f"dry run: {plan.old} -> {plan.new} (PyPI {plan.pep440}) would change {len(plan.changes)} file(s)")
+        return 0
+    apply_plan(plan)
+    out.line(f"bumped {plan.old} -> {plan.new} (PyPI {plan.pep440}); {len(plan.changes)} file(s):")
+    for rel in plan.files:
+        out.line(f"  {rel}")
+    return 0

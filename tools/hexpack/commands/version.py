@@ -1,15 +1,36 @@
-"""`hexpack version` (placeholder until the feature lands)."""
+"""`hexpack version`: the canonical version and every place it is written."""
 
 from __future__ import annotations
 
-from ..errors import HexpackError
+from pathlib import Path
 
-HELP = "version (not implemented yet)"
+from ..version_places import read_versions
+
+HELP = "show the canonical version and every place it is written; exit 1 when any disagree"
 
 
 def configure(parser) -> None:
-    pass
+    parser.add_argument("--root", type=Path, default=Path("."), help="project root (default: current directory)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
 def run(args, out) -> int:
-    raise HexpackError("not implemented yet", subject="hexpack version")
+    report = read_versions(args.root)
+    if args.json:
+        out.json(report.to_dict())
+        return 0 if report.ok else 1
+    out.line(f"version {report.version.semver} (Hex) / {report.version.pep440} (PyPI), app :{report.app}")
+    rows = [
+        (f"{p.file}:{p.line}", p.found, "ok" if p.agrees else f"MISMATCH (expected {p.expected})")
+        for p in report.places
+    ]
+    rows += [(f"{o.file}:{o.line}", o.text, "UNEXPECTED") for o in report.unexpected]
+    out.table(("place", "found", "status"), rows)
+    if not report.ok:
+        problems = len(report.mismatches) + len(report.unexpected)
+        out.error(
+            f"{problems} place(s) disagree with {report.version.semver}; fix them, or list an unexpected occurrence "
+            "under [tool.hexpack.version] allow"
+        )
+        return 1
+    return 0

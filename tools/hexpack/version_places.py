@@ -1,0 +1,424 @@
+"""Where a project writes its version, and the audit for places nobody manages.
+
+The *places* are configured in ``[tool.hexpack.version]`` (or the
+``[version]`` table of ``hexpack.toml``)::
+
+    [tool.hexpack.version]
+    mix = "mix.exs"                      # canonical: @version "..." or version: "..." in project/0
+    pyproject = ["pyproject.toml"]       # project.version, PEP 440 form, edited with tomlkit
+    python = ["priv_python/*/__init__.py"]   # __version__ = "...", PEP 440 form
+    snippets = ["README.md", "guides/**/*.md"]  # {:app, "~> X.Y"} for this project's app only
+    changelog = "CHANGELOG.md"
+    allow = ["tests/fixtures/**"]        # extra audit allowlist globs
+    snippet_precision = "auto"           # or "minor" ("~> 1.4") / "patch" ("~> 1.4.0")
+
+Defaults (when a key is absent) are the values above except ``pyproject``
+(``["pyproject.toml", "priv_python/pyproject.toml", "priv/python/pyproject.toml"]``),
+``python`` (``["priv_python/*/__init__.py", "priv/python/*/__init__.py"]``)
+and ``allow`` (empty). A default glob matching nothing, or a default
+pyproject without ``project.version`` (or a default ``__init__.py`` without
+``__version__``), is simply not a place; anything configured explicitly must
+exist and hold the version.
+
+Snippet precision ("auto"): a snippet keeps the precision it was written with
+(``"~> 0.1"`` stays two numbers, ``"~> 0.1.0"`` three). A pre-release is
+always written in full (``"~> 1.4.0-rc.1"``): ``~> 1.4`` does not match a
+pre-release in Elixir, so a shorter form would be wrong. Once a snippet holds
+three numbers it keeps them.
+
+The audit: every file ``git ls-files`` lists (or every file, outside git) is
+searched for the current version in both forms (``1.4.0-rc.1``,
+``1.4.0rc1``), matched whole (``0.1.0`` does not match ``10.1.0`` or
+``0.1.0.1``). Occurrences on a managed place's line are expected; so are the
+CHANGELOG (its history), lock files (``*.lock``, ``package-lock.json``: other
+packages' versions), binary and non-UTF-8 files (skipped), another package's
+dependency tuple ``{:other, "~> 0.1.0"}``, and the ``allow`` globs. Every
+other occurrence is reported as unexpected.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import config as config_mod
+from .errors import HexpackError, ProjectError
+from .versions import Version, parse, parse_pep440
+
+__all__ = [
+    "Occurrence",
+    "Place",
+    "VersionConfig",
+    "VersionReport",
+    "find_places",
+    "load_config",
+    "read_versions",
+    "render_place",
+]
+
+DEFAULT_PYPROJECT = ["pyproject.toml", "priv_python/pyproject.toml", "priv/python/pyproject.toml"]
+DEFAULT_PYTHON = ["priv_python/*/__init__.py", "priv/python/*/__init__.py"]
+DEFAULT_SNIPPETS = ["README.md", "guides/**/*.md"]
+ALWAYS_ALLOWED = ["*.lock", "**/*.lock", "package-lock.json", "**/package-lock.json"]
+
+
+@dataclass(frozen=True)
+class VersionConfig:
+    mix: str = "mix.exs"
+    pyproject: tuple[str, ...] = tuple(DEFAULT_PYPROJECT)
+    python: tuple[str, ...] = tuple(DEFAULT_PYTHON)
+    snippets: tuple[str, ...] = tuple(DEFAULT_SNIPPETS)
+    changelog: str = "CHANGELOG.md"
+    allow: tuple[str, ...] = ()
+    snippet_precision: str = "auto"
+    explicit: frozenset[str] = frozenset()  # keys set in the config (must match something)
+
+
+@dataclass(frozen=True)
+class Place:
+    """One managed place: ``file`` (relative to the root), 1-based ``line``."""
+
+    file: str
+    line: int
+    kind: str  # "mix" | "pyproject" | "python" | "snippet"
+    found: str  # the text as written, e.g. '@version "0.1.0"' or '~> 0.1'
+    value: str  # the version part of it, e.g. '0.1.0' or '0.1'
+    expected: str  # what it should hold for the canonical version
+    start: int = field(default=0, compare=False)  # character span of ``value`` in the file
+    end: int = field(default=0, compare=False)
+
+    @property
+    def agrees(self) -> bool:
+        return self.value == self.expected
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "kind": self.kind,
+            "found": self.found,
+            "expected": self.expected,
+            "agrees": self.agrees,
+        }
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """An occurrence of the current version that no place manages."""
+
+    file: str
+    line: int
+    text: str
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "text": self.text}
+
+
+@dataclass
+class VersionReport:
+    root: Path
+    app: str
+    version: Version
+    places: list[Place]
+    unexpected: list[Occurrence]
+    config: VersionConfig
+
+    @property
+    def ok(self) -> bool:
+        return all(p.agrees for p in self.places) and not self.unexpected
+
+    @property
+    def mismatches(self) -> list[Place]:
+        return [p for p in self.places if not p.agrees]
+
+    def to_dict(self) -> dict:
+        return {
+            "version": self.version.semver,
+            "pep440": self.version.pep440,
+            "app": self.app,
+            "ok": self.ok,
+            "places": [p.to_dict() for p in self.places],
+            "unexpected": [o.to_dict() for o in self.unexpected],
+        }
+
+
+# --------------------------------------------------------------------------- config
+
+
+def load_config(root: Path) -> VersionConfig:
+    cfg = config_mod.load(root)
+    section = cfg.section("version")
+    where = f"[tool.hexpack.version] in {cfg.source}" if cfg.source else "[tool.hexpack.version]"
+    known = {"mix", "pyproject", "python", "snippets", "changelog", "allow", "snippet_precision"}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ProjectError(f"unknown key(s) {', '.join(unknown)}", subject=where, hint=f"known: {', '.join(sorted(known))}")
+
+    def strings(key: str, default: list[str]) -> tuple[str, ...]:
+        value = section.get(key, default)
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ProjectError(f"{key} must be a list of paths/globs", subject=where)
+        return tuple(value)
+
+    precision = section.get("snippet_precision", "auto")
+    if precision not in ("auto", "minor", "patch"):
+        raise ProjectError(f"snippet_precision must be auto, minor or patch, not {precision!r}", subject=where)
+    for key in ("mix", "changelog"):
+        if key in section and not isinstance(section[key], str):
+            raise ProjectError(f"{key} must be a path", subject=where)
+    return VersionConfig(
+        mix=section.get("mix", "mix.exs"),
+        pyproject=strings("pyproject", DEFAULT_PYPROJECT),
+        python=strings("python", DEFAULT_PYTHON),
+        snippets=strings("snippets", DEFAULT_SNIPPETS),
+        changelog=section.get("changelog", "CHANGELOG.md"),
+        allow=strings("allow", []),
+        snippet_precision=precision,
+        explicit=frozenset(section),
+    )
+
+
+# --------------------------------------------------------------------------- reading places
+
+_ATTR = re.compile(r'^[ \t]*@version[ \t]+"(?P<v>[^"]*)"', re.M)
+_PROJECT_DEF = re.compile(r"^[ \t]*def[ \t]+project\b", re.M)
+_NEXT_DEF = re.compile(r"^[ \t]*(?:def|defp|defmacro|defmacrop)[ \t]", re.M)
+_VERSION_KW = re.compile(r'\bversion:[ \t]*(?:"(?P<v>[^"]*)"|(?P<attr>@version)\b)')
+_APP_KW = re.compile(r"\bapp:[ \t]*:(?P<app>[a-z_][a-zA-Z0-9_]*)")
+_PY_VERSION = re.compile(r"""^__version__[ \t]*(?::[ \t]*str[ \t]*)?=[ \t]*(?P<q>['"])(?P<v>[^'"\n]*)(?P=q)""", re.M)
+_PYPROJECT_VERSION = re.compile(r"""^[ \t]*version[ \t]*=[ \t]*(?P<q>["'])(?P<v>[^"'\n]*)(?P=q)""", re.M)
+_TABLE_HEADER = re.compile(r"^[ \t]*\[", re.M)
+_DEP_TUPLE = re.compile(r'\{[ \t]*:(?P<app>[a-z_][a-zA-Z0-9_]*)[ \t]*,[ \t]*"(?P<req>[^"\n]*)"')
+
+
+def _line_of(text: str, index: int) -> int:
+    return text.count("\n", 0, index) + 1
+
+
+def _line_text(text: str, index: int) -> str:
+    start = text.rfind("\n", 0, index) + 1
+    end = text.find("\n", index)
+    return text[start : end if end != -1 else len(text)].strip()
+
+
+def _read(root: Path, rel: str) -> str:
+    path = root / rel
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ProjectError("file not found", subject=rel) from None
+    except UnicodeDecodeError:
+        raise ProjectError("not UTF-8 text", subject=rel) from None
+
+
+def read_mix(root: Path, rel: str) -> tuple[str, Place]:
+    """The app name and the canonical version place of ``mix.exs``."""
+    text = _read(root, rel)
+    project = _PROJECT_DEF.search(text)
+    if not project:
+        raise ProjectError("no `def project` found", subject=rel, hint="hexpack reads the version from project/0")
+    following = _NEXT_DEF.search(text, project.end())
+    body_end = following.start() if following else len(text)
+    app = _APP_KW.search(text, project.end(), body_end)
+    if not app:
+        raise ProjectError("no `app: :name` in project/0", subject=rel)
+    keyword = _VERSION_KW.search(text, project.end(), body_end)
+    if not keyword:
+        raise ProjectError('no `version: "..."` in project/0', subject=rel, hint='add version: "0.1.0" or @version')
+    if keyword["attr"]:
+        attr = _ATTR.search(text)
+        if not attr:
+            raise ProjectError("project/0 uses @version but no `@version \"...\"` is set", subject=rel)
+        match, found = attr, f'@version "{attr["v"]}"'
+    else:
+        match, found = keyword, f'version: "{keyword["v"]}"'
+    value = match["v"]
+    place = Place(rel, _line_of(text, match.start("v")), "mix", found, value, value, match.start("v"), match.end("v"))
+    return app["app"], place
+
+
+def _glob(root: Path, patterns: tuple[str, ...]) -> list[str]:
+    found: list[str] = []
+    for pattern in patterns:
+        if any(ch in pattern for ch in "*?["):
+            matches = sorted(p.relative_to(root).as_posix() for p in root.glob(pattern) if p.is_file())
+        else:
+            matches = [pattern] if (root / pattern).is_file() else []
+        found.extend(m for m in matches if m not in found)
+    return found
+
+
+def _missing(key: str, patterns: tuple[str, ...], cfg: VersionConfig, root: Path) -> list[HexpackError]:
+    if key not in cfg.explicit:
+        return []
+    return [
+        ProjectError("configured version place matches no file", subject=f"[tool.hexpack.version] {key} = {p!r}")
+        for p in patterns
+        if not _glob(root, (p,))
+    ]
+
+
+def _pyproject_place(root: Path, rel: str, expected: str, explicit: bool) -> Place | None:
+    text = _read(root, rel)
+    data = config_mod.read_toml(root / rel)
+    project = data.get("project")
+    if not isinstance(project, dict) or "version" not in project:
+        if explicit:
+            raise ProjectError("no project.version", subject=rel, hint="set it, or remove the file from [tool.hexpack.version] pyproject")
+        return None
+    header = re.search(r"^[ \t]*\[project\][ \t]*(?:#.*)?$", text, re.M)
+    if header is None:
+        raise ProjectError("project.version is not in a plain [project] table; hexpack cannot locate it", subject=rel)
+    next_header = _TABLE_HEADER.search(text, header.end())
+    end = next_header.start() if next_header else len(text)
+    match = _PYPROJECT_VERSION.search(text, header.end(), end)
+    if not match:
+        raise ProjectError("project.version is not a plain `version = \"...\"` line", subject=rel)
+    value = match["v"]
+    return Place(rel, _line_of(text, match.start("v")), "pyproject", match.group(0).strip(), value, expected,
+                 match.start("v"), match.end("v"))
+
+
+def _python_place(root: Path, rel: str, expected: str, explicit: bool) -> Place | None:
+    text = _read(root, rel)
+    match = _PY_VERSION.search(text)
+    if not match:
+        if explicit:
+            raise ProjectError("no `__version__ = \"...\"` line", subject=rel)
+        return None
+    return Place(rel, _line_of(text, match.start("v")), "python", match.group(0).strip(), match["v"], expected,
+                 match.start("v"), match.end("v"))
+
+
+def snippet_value(version: Version, written: str, precision: str) -> str:
+    """The requirement a snippet should hold for ``version`` (see module doc)."""
+    if version.is_prerelease or precision == "patch":
+        return version.semver
+    if precision == "minor":
+        return f"{version.major}.{version.minor}"
+    # auto: keep the precision found
+    parts = written.split("-")[0].split(".")
+    return f"{version.major}.{version.minor}" if len(parts) == 2 else version.semver
+
+
+def _snippet_places(root: Path, rel: str, app: str, version: Version, precision: str) -> list[Place]:
+    text = _read(root, rel)
+    places = []
+    pattern = re.compile(r'\{[ \t]*:' + re.escape(app) + r'[ \t]*,[ \t]*"~>[ \t]*(?P<v>[^"\n]*)"')
+    for match in pattern.finditer(text):
+        value = match["v"]
+        places.append(Place(rel, _line_of(text, match.start("v")), "snippet", f'"~> {value}"', value,
+                            snippet_value(version, value, precision), match.start("v"), match.end("v")))
+    return places
+
+
+def find_places(root: Path, cfg: VersionConfig | None = None) -> tuple[str, Version, list[Place]]:
+    """The app, the canonical version and every managed place (first: mix.exs).
+
+    Every problem found (a missing file, a place that cannot be read) is
+    reported at once.
+    """
+    root = Path(root)
+    cfg = cfg or load_config(root)
+    app, mix_place = read_mix(root, cfg.mix)
+    version = parse(mix_place.value, subject=f"{cfg.mix}:{mix_place.line}")
+    places = [mix_place]
+    problems: list[HexpackError] = []
+    for key, patterns in (("pyproject", cfg.pyproject), ("python", cfg.python), ("snippets", cfg.snippets)):
+        problems += _missing(key, patterns, cfg, root)
+        for rel in _glob(root, patterns):
+            try:
+                if key == "pyproject":
+                    place = _pyproject_place(root, rel, version.pep440, key in cfg.explicit)
+                    places += [place] if place else []
+                elif key == "python":
+                    place = _python_place(root, rel, version.pep440, key in cfg.explicit)
+                    places += [place] if place else []
+                else:
+                    places += _snippet_places(root, rel, app, version, cfg.snippet_precision)
+            except HexpackError as exc:
+                problems.append(exc)
+    if problems:
+        from .errors import Problems
+
+        raise problems[0] if len(problems) == 1 else Problems(problems, summary="version places cannot be read")
+    return app, version, places
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def tracked_files(root: Path) -> list[str]:
+    """Files git tracks under ``root`` (relative), or every file outside git."""
+    from . import proc
+
+    if proc.which("git"):
+        try:
+            result = proc.run(["git", "ls-files", "-z"], cwd=root)
+            return sorted(f for f in result.stdout.split("\0") if f)
+        except HexpackError:
+            pass
+    skip = {".git", ".nox", "_build", "deps", "node_modules", "__pycache__", ".venv"}
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and not skip.intersection(p.relative_to(root).parts)
+    )
+
+
+def _allowed(rel: str, globs: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(rel, g) or (g.endswith("/**") and rel.startswith(g[:-2])) for g in globs)
+
+
+def audit(root: Path, app: str, version: Version, places: list[Place], cfg: VersionConfig) -> list[Occurrence]:
+    """Occurrences of the current version that no place manages (see module doc)."""
+    forms = sorted({version.semver, version.pep440}, key=len, reverse=True)
+    pattern = re.compile(r"(?<![0-9A-Za-z.])(?:" + "|".join(map(re.escape, forms)) + r")(?![0-9A-Za-z]|[.+-][0-9A-Za-z])")
+    managed = {(p.file, p.line) for p in places}
+    allow = [cfg.changelog, *ALWAYS_ALLOWED, *cfg.allow]
+    found: list[Occurrence] = []
+    for rel in tracked_files(root):
+        if _allowed(rel, allow):
+            continue
+        path = root / rel
+        try:
+            data = path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            continue  # deleted but still tracked, a submodule, unreadable
+        if b"\0" in data[:8192]:
+            continue  # binary
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if version.semver not in text and version.pep440 not in text:
+            continue
+        others = [(m.start(), m.end()) for m in _DEP_TUPLE.finditer(text) if m["app"] != app]
+        for match in pattern.finditer(text):
+            line = _line_of(text, match.start())
+            if (rel, line) in managed or any(s <= match.start() < e for s, e in others):
+                continue
+            found.append(Occurrence(rel, line, _line_text(text, match.start())[:200]))
+    return found
+
+
+def read_versions(root: str | Path, *, audit_files: bool = True) -> VersionReport:
+    """The canonical version, every managed place and the unexpected occurrences."""
+    root = Path(root).resolve()
+    cfg = load_config(root)
+    app, version, places = find_places(root, cfg)
+    unexpected = audit(root, app, version, places, cfg) if audit_files else []
+    return VersionReport(root, app, version, places, unexpected, cfg)
+
+
+def render_place(place: Place, new: Version, precision: str) -> str:
+    """The text the place's version span should hold for ``new``."""
+    if place.kind == "mix":
+        return new.semver
+    if place.kind in ("pyproject", "python"):
+        return new.pep440
+    return snippet_value(new, place.value, precision)
