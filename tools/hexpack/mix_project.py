@@ -8,11 +8,13 @@ anything else. ``read_project`` picks one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .terms import Atom, Regex, keyword_get
+from .errors import ProjectError
+from .terms import Atom, Regex, is_keyword, keyword_get
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,138 @@ class MixProject:
     @property
     def package_name(self) -> str:
         return self.package.get("name") or self.app
+
+
+def map_key(key: Any) -> Any:
+    """A map key usable in a Python dict: lists (unhashable) become tuples."""
+    if isinstance(key, list):
+        return tuple(map_key(k) for k in key)
+    if isinstance(key, dict):
+        return tuple((map_key(k), map_key(v)) for k, v in key.items())
+    return key
+
+
+def inspect(value: Any) -> str:
+    """``value`` written back as Elixir source, for messages (like ``inspect/1``)."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Atom):
+        text = str.__str__(value)
+        return ":" + text if _PLAIN_ATOM.fullmatch(text) else ":" + _quote(text)
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, Regex):
+        return f"~r/{value.source}/{value.options}"
+    if isinstance(value, list):
+        if is_keyword(value) and value:
+            return "[" + ", ".join(f"{_key(k)} {inspect(v)}" for k, v in value) + "]"
+        return "[" + ", ".join(inspect(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "{" + ", ".join(inspect(v) for v in value) + "}"
+    if isinstance(value, dict):
+        return "%{" + ", ".join(f"{inspect(k)} => {inspect(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+_PLAIN_ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_@]*[?!]?")
+
+
+def _key(atom: Atom) -> str:
+    text = str.__str__(atom)
+    return f"{text}:" if _PLAIN_ATOM.fullmatch(text) else f"{_quote(text)}:"
+
+
+def _quote(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("#{", "\\#{").replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def project_from_config(root: str | Path, config: Any, *, reader: str, source: str = "mix.exs") -> MixProject:
+    """Build a MixProject from the keyword list ``project/0`` returned.
+
+    Both readers end here, so they agree on every conversion. A missing
+    ``app:`` or ``version:`` gives ``""`` (Hex treats an empty field as
+    missing and refuses with its own message); a value of the wrong type is a
+    ProjectError naming ``source``.
+    """
+    if not is_keyword(config):
+        raise ProjectError(f"project/0 must return a keyword list, got {_short(config)}", subject=source)
+    app = keyword_get(config, "app")
+    if app is None:
+        app = ""
+    elif not isinstance(app, Atom):
+        raise ProjectError(f"app: must be an atom, got {_short(app)}", subject=source)
+    version = _string_or_none(config, "version", source) or ""
+    package = keyword_get(config, "package")
+    if package is None:
+        package = []
+    if not is_keyword(package):
+        raise ProjectError(f"package: must be a keyword list, got {_short(package)}", subject=source)
+    package_dict: dict[str, Any] = {}
+    for key, value in package:
+        package_dict.setdefault(str.__str__(key), value)
+    return MixProject(
+        root=Path(root),
+        app=str.__str__(app),
+        version=version,
+        elixir=_string_or_none(config, "elixir", source),
+        description=_string_or_none(config, "description", source),
+        deps=_deps(keyword_get(config, "deps"), source),
+        package=package_dict,
+        config=config,
+        reader=reader,
+    )
+
+
+def _string_or_none(config: list[tuple[Atom, Any]], key: str, source: str) -> str | None:
+    value = keyword_get(config, key)
+    if value is None or (isinstance(value, str) and not isinstance(value, Atom)):
+        return value
+    raise ProjectError(f"{key}: must be a string, got {_short(value)}", subject=source)
+
+
+def _deps(value: Any, source: str) -> list[Dep]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ProjectError(f"deps: must be a list, got {_short(value)}", subject=source)
+    deps = []
+    for entry in value:
+        dep = _dep(entry)
+        if dep is None:
+            raise ProjectError(
+                f"dependency specified in the wrong format: {_short(entry)}",
+                subject=source,
+                hint="use {:name, requirement}, {:name, opts} or {:name, requirement, opts}",
+            )
+        deps.append(dep)
+    return deps
+
+
+def _dep(entry: Any) -> Dep | None:
+    if not isinstance(entry, tuple) or len(entry) not in (2, 3) or not isinstance(entry[0], Atom):
+        return None
+    name = str.__str__(entry[0])
+    if len(entry) == 2:
+        if _is_string(entry[1]):
+            return Dep(name, entry[1], [])
+        if is_keyword(entry[1]):
+            return Dep(name, None, entry[1])
+        return None
+    if (_is_string(entry[1]) or entry[1] is None) and is_keyword(entry[2]):
+        return Dep(name, entry[1], entry[2])
+    return None
+
+
+def _is_string(value: Any) -> bool:
+    return isinstance(value, str) and not isinstance(value, Atom)
+
+
+def _short(value: Any) -> str:
+    text = inspect(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def read_project(root: str | Path, *, reader: str = "auto") -> MixProject:

@@ -1,0 +1,205 @@
+"""Read ``mix.exs`` by evaluating it with the real Elixir.
+
+One ``elixir`` process per read runs ``read_project.exs`` (shipped next to
+this module) in the project directory. That script starts Mix, compiles
+``mix.exs`` in memory exactly as Mix does (nothing is written, deps need not be
+fetched, Hex need not be installed) and prints the module's ``project/0``
+keyword list as Erlang External Term Format, which ``decode_etf`` turns into
+the Python values described in ``hexpack.terms``.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from . import proc
+from .errors import ProjectError
+from .mix_project import MixProject, map_key, project_from_config
+from .terms import Atom, Regex
+
+__all__ = ["Opaque", "decode_etf", "read_with_elixir"]
+
+SCRIPT = "read_project.exs"
+TIMEOUT = 120.0
+_TERM_MARK = "HEXPACK-TERM:"
+_ERROR_MARK = "HEXPACK-ERROR:"
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A value with no literal form (a function, pid, port or reference).
+
+    ``kind`` is ``"function"``, ``"pid"``, ``"port"`` or ``"reference"``;
+    ``text`` is what Elixir's ``inspect/1`` printed.
+    """
+
+    kind: str
+    text: str
+
+
+def read_with_elixir(root: str | Path) -> MixProject:
+    """Evaluate ``root/mix.exs`` with ``elixir`` and return what it configures.
+
+    Raises CommandNotFound when elixir is not installed and ProjectError (one
+    line, naming mix.exs and Elixir's own message) when mix.exs fails.
+    """
+    root = Path(root)
+    mix_exs = root / "mix.exs"
+    if not mix_exs.is_file():
+        raise ProjectError(
+            "no such file", subject=str(mix_exs), hint="run hexpack inside a mix project or pass --project"
+        )
+    with resources.as_file(resources.files(__package__) / SCRIPT) as script:
+        completed = proc.run(["elixir", str(script)], cwd=root, check=False, timeout=TIMEOUT)
+    config = _parse_output(completed.stdout, completed.stderr, completed.returncode, mix_exs)
+    return project_from_config(root, config, reader="elixir", source=str(mix_exs))
+
+
+def _parse_output(stdout: str, stderr: str, returncode: int, mix_exs: Path) -> Any:
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(_TERM_MARK) and returncode == 0:
+            return decode_etf(base64.b64decode(line[len(_TERM_MARK) :]))
+        if line.startswith(_ERROR_MARK):
+            message = base64.b64decode(line[len(_ERROR_MARK) :]).decode("utf-8", "replace")
+            raise ProjectError(f"Elixir cannot evaluate it: {_one_line(message, stderr)}", subject=str(mix_exs))
+    last = _one_line("", stderr + "\n" + stdout) or f"elixir exited with status {returncode}"
+    raise ProjectError(f"Elixir cannot evaluate it: {last}", subject=str(mix_exs))
+
+
+def _one_line(message: str, stderr: str) -> str:
+    """Elixir's message on one line; when it only says the errors were logged,
+    the first logged error line from stderr instead."""
+    text = " ".join(message.split())
+    if not text or "errors have been logged" in text:
+        logged = [line.strip() for line in stderr.splitlines() if line.strip()]
+        errors = [line for line in logged if line.startswith(("error:", "** ("))]
+        if errors:
+            text = (text + ": " if text else "") + errors[0]
+    return text[:400]
+
+
+# --- Erlang External Term Format ------------------------------------------
+
+_REGEX_TAG = "__hexpack_regex__"
+_OPAQUE_TAG = "__hexpack_opaque__"
+
+
+class _Reader:
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.pos = 0
+
+    def take(self, n: int) -> bytes:
+        end = self.pos + n
+        if end > len(self.data):
+            raise ProjectError("truncated term from elixir", subject=SCRIPT)
+        chunk = self.data[self.pos : end]
+        self.pos = end
+        return chunk
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u16(self) -> int:
+        return struct.unpack(">H", self.take(2))[0]
+
+    def u32(self) -> int:
+        return struct.unpack(">I", self.take(4))[0]
+
+
+def decode_etf(data: bytes) -> Any:
+    """Decode one term in External Term Format (``:erlang.term_to_binary/1``).
+
+    Binaries become ``str`` (``bytes`` when not UTF-8), atoms ``Atom``
+    (``true``/``false``/``nil`` become ``True``/``False``/``None``), lists
+    ``list``, tuples ``tuple``, maps ``dict`` (in the order Erlang stored
+    them) and the tagged tuples of read_project.exs ``Regex``/``Opaque``.
+    """
+    if not data or data[0] != 131:
+        raise ProjectError("not an Erlang external term", subject=SCRIPT)
+    reader = _Reader(data)
+    reader.pos = 1
+    value = _decode(reader)
+    if reader.pos != len(data):
+        raise ProjectError("trailing bytes after the term", subject=SCRIPT)
+    return value
+
+
+def _atom(text: str) -> Any:
+    if text == "true":
+        return True
+    if text == "false":
+        return False
+    if text == "nil":
+        return None
+    return Atom(text)
+
+
+def _decode(r: _Reader) -> Any:
+    tag = r.u8()
+    if tag == 97:  # SMALL_INTEGER_EXT
+        return r.u8()
+    if tag == 98:  # INTEGER_EXT
+        return struct.unpack(">i", r.take(4))[0]
+    if tag == 70:  # NEW_FLOAT_EXT
+        return struct.unpack(">d", r.take(8))[0]
+    if tag == 99:  # FLOAT_EXT (old text form)
+        return float(r.take(31).split(b"\0", 1)[0])
+    if tag in (100, 118):  # ATOM_EXT (latin-1), ATOM_UTF8_EXT
+        raw = r.take(r.u16())
+        return _atom(raw.decode("latin-1" if tag == 100 else "utf-8"))
+    if tag in (115, 119):  # SMALL_ATOM_EXT, SMALL_ATOM_UTF8_EXT
+        raw = r.take(r.u8())
+        return _atom(raw.decode("latin-1" if tag == 115 else "utf-8"))
+    if tag in (104, 105):  # SMALL_TUPLE_EXT, LARGE_TUPLE_EXT
+        arity = r.u8() if tag == 104 else r.u32()
+        items = tuple(_decode(r) for _ in range(arity))
+        return _untag(items)
+    if tag == 106:  # NIL_EXT
+        return []
+    if tag == 107:  # STRING_EXT: a list of small integers (a charlist)
+        return list(r.take(r.u16()))
+    if tag == 108:  # LIST_EXT
+        length = r.u32()
+        items = [_decode(r) for _ in range(length)]
+        tail = _decode(r)
+        if not (isinstance(tail, list) and not tail):
+            raise ProjectError("mix.exs returned an improper list, which hexpack cannot represent", subject="mix.exs")
+        return items
+    if tag == 109:  # BINARY_EXT
+        raw = r.take(r.u32())
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw
+    if tag in (110, 111):  # SMALL_BIG_EXT, LARGE_BIG_EXT
+        n = r.u8() if tag == 110 else r.u32()
+        sign = r.u8()
+        value = int.from_bytes(r.take(n), "little")
+        return -value if sign else value
+    if tag == 116:  # MAP_EXT
+        arity = r.u32()
+        result: dict[Any, Any] = {}
+        for _ in range(arity):
+            key = _decode(r)
+            result[map_key(key)] = _decode(r)
+        return result
+    if tag == 77:  # BIT_BINARY_EXT
+        raise ProjectError("mix.exs returned a bitstring that is not a binary", subject="mix.exs")
+    raise ProjectError(f"unsupported term tag {tag} from elixir", subject=SCRIPT)
+
+
+def _untag(items: tuple[Any, ...]) -> Any:
+    if len(items) == 3 and isinstance(items[0], Atom):
+        if items[0] == _REGEX_TAG and isinstance(items[1], str) and isinstance(items[2], str):
+            return Regex(items[1], items[2])
+        if items[0] == _OPAQUE_TAG:
+            return Opaque(str(items[1]), str(items[2]))
+    return items
