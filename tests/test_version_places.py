@@ -1,0 +1,185 @@
+"""Finding every place the version is written, and the audit for the rest."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hexpack.cli import main
+from hexpack.errors import HexpackError
+from hexpack.version_places import read_versions, snippet_value
+from hexpack.versions import parse
+
+GOLDEN = Path(__file__).parent / "golden"
+
+MIX = """defmodule Widget.MixProject do
+  use Mix.Project
+
+  def project do
+    [
+      app: :widget,
+      version: "1.3.0",
+      deps: [{:other, "~> 1.3.0"}]
+    ]
+  end
+end
+"""
+
+
+def write(root: Path, files: dict[str, str | bytes]) -> Path:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    return root
+
+
+@pytest.fixture
+def snakepit(tmp_path) -> Path:
+    target = tmp_path / "snakepit"
+    shutil.copytree(GOLDEN / "snakepit_style" / "input", target)
+    return target
+
+
+def test_places_of_the_snakepit_style_project(snakepit):
+    report = read_versions(snakepit)
+    assert report.app == "snakepit"
+    assert report.version.semver == "0.6.1"
+    assert [(p.file, p.line, p.found) for p in report.places] == [
+        ("mix.exs", 4, '@version "0.6.1"'),
+        ("priv/python/pyproject.toml", 8, "version='0.6.1'"),
+        ("priv/python/snakepit_bridge/__init__.py", 3, '__version__ = "0.6.1"'),
+        ("README.md", 12, '"~> 0.6.1"'),
+        ("README.md", 22, '"~> 0.6.1"'),
+        ("guides/getting-started.md", 4, '"~> 0.6"'),
+    ]
+    assert all(p.agrees for p in report.places)
+    # {:grpc, "~> 0.6.1"} in mix.exs, {:snakepit_extras, "~> 0.6.1"} in README: other packages'
+    assert report.unexpected == []
+    assert report.ok
+
+
+def test_version_keyword_in_project_and_other_deps_equal_to_it(tmp_path):
+    root = write(tmp_path, {"mix.exs": MIX})
+    report = read_versions(root)
+    assert [(p.file, p.line, p.found) for p in report.places] == [("mix.exs", 7, 'version: "1.3.0"')]
+    assert report.unexpected == []
+
+
+def test_mismatches_are_reported_per_place(snakepit):
+    init = snakepit / "priv/python/snakepit_bridge/__init__.py"
+    init.write_text(init.read_text().replace("0.6.1", "2.0.0"))
+    guide = snakepit / "guides/getting-started.md"
+    guide.write_text(guide.read_text().replace("~> 0.6", "~> 0.5"))
+    report = read_versions(snakepit)
+    assert [(p.file, p.line, p.value, p.expected) for p in report.mismatches] == [
+        ("priv/python/snakepit_bridge/__init__.py", 3, "2.0.0", "0.6.1"),
+        ("guides/getting-started.md", 4, "0.5", "0.6"),
+    ]
+    assert not report.ok
+
+
+def test_audit_finds_unmanaged_occurrences_without_false_positives(tmp_path):
+    root = write(
+        tmp_path,
+        {
+            "mix.exs": MIX,
+            "docs/install.md": "Install widget 1.3.0 today.\nNot 11.3.0, 1.3.0.1, 1.3.0-rc.1 or v21.3.0.\n",
+            "lib/widget.ex": 'defmodule Widget do\n  @vsn "1.3.0"\nend\n',
+            "mix.lock": '%{"other": {:hex, :other, "1.3.0"}}\n',
+            "uv.lock": 'version = "1.3.0"\n',
+            "priv/blob.bin": b"\x00\x01 1.3.0 \x00",
+            "priv/latin1.txt": "caf\xe9 1.3.0".encode("latin-1"),
+            "CHANGELOG.md": "## [1.3.0] - 2026-01-01\n",
+            "README.md": '{:other, "~> 1.3.0"}\n{:widget, "~> 1.3.0"}\n',
+        },
+    )
+    report = read_versions(root)
+    assert [(o.file, o.line) for o in report.unexpected] == [("docs/install.md", 1), ("lib/widget.ex", 2)]
+    assert report.unexpected[1].text == '@vsn "1.3.0"'
+    assert [(p.file, p.line) for p in report.places] == [("mix.exs", 7), ("README.md", 2)]
+
+
+def test_audit_uses_git_ls_files_and_the_allowlist(tmp_path):
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    root = write(
+        tmp_path,
+        {
+            "mix.exs": MIX,
+            "pyproject.toml": '[tool.hexpack.version]\nallow = ["notes/**"]\n',
+            "notes/a.md": "1.3.0\n",
+            "untracked.md": "1.3.0\n",
+            "tracked.md": "1.3.0\n",
+        },
+    )
+    subprocess.run([git, "init", "-q"], cwd=root, check=True)
+    subprocess.run([git, "add", "mix.exs", "pyproject.toml", "notes/a.md", "tracked.md"], cwd=root, check=True)
+    report = read_versions(root)
+    assert [o.file for o in report.unexpected] == ["tracked.md"]
+
+
+def test_explicitly_configured_places_must_exist(tmp_path):
+    root = write(
+        tmp_path,
+        {
+            "mix.exs": MIX,
+            "pyproject.toml": '[tool.hexpack.version]\npython = ["lib_py/widget/__init__.py"]\n',
+        },
+    )
+    with pytest.raises(HexpackError, match="configured version place matches no file"):
+        read_versions(root)
+
+
+def test_unknown_config_key_is_refused(tmp_path):
+    root = write(tmp_path, {"mix.exs": MIX, "pyproject.toml": '[tool.hexpack.version]\nplaces = []\n'})
+    with pytest.raises(HexpackError, match="unknown key\\(s\\) places"):
+        read_versions(root)
+
+
+@pytest.mark.parametrize(
+    ("version", "written", "precision", "expected"),
+    [
+        ("1.4.0", "1.3", "auto", "1.4"),
+        ("1.4.0", "1.3.0", "auto", "1.4.0"),
+        ("1.4.0-rc.1", "1.3", "auto", "1.4.0-rc.1"),
+        ("1.4.0", "1.4.0-rc.1", "auto", "1.4.0"),
+        ("1.4.2", "1.3.0", "minor", "1.4"),
+        ("1.4.2", "1.3", "patch", "1.4.2"),
+    ],
+)
+def test_snippet_precision_rule(version, written, precision, expected):
+    assert snippet_value(parse(version), written, precision) == expected
+
+
+def test_version_command_lists_every_place(snakepit, capsys):
+    assert main(["version", "--root", str(snakepit)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "version 0.6.1 (Hex) / 0.6.1 (PyPI), app :snakepit"
+    assert out[2].split() == ["mix.exs:4", "@version", '"0.6.1"', "ok"]
+    assert len(out) == 2 + 6
+
+
+def test_version_command_exits_1_on_mismatch_and_unexpected(snakepit, capsys):
+    (snakepit / "NOTES.md").write_text("Snakepit 0.6.1 is current.\n")
+    init = snakepit / "priv/python/snakepit_bridge/__init__.py"
+    init.write_text(init.read_text().replace("0.6.1", "2.0.0"))
+    assert main(["version", "--root", str(snakepit)]) == 1
+    captured = capsys.readouterr()
+    assert "priv/python/snakepit_bridge/__init__.py:3" in captured.out
+    assert "MISMATCH (expected 0.6.1)" in captured.out
+    assert "NOTES.md:1" in captured.out and "UNEXPECTED" in captured.out
+    assert "2 place(s) disagree with 0.6.1" in captured.err
+    assert main(["version", "--root", str(snakepit), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False
+    assert data["unexpected"] == [{"file": "NOTES.md", "line": 1, "text": "Snakepit 0.6.1 is current."}]
+    assert [p["agrees"] for p in data["places"]].count(False) == 1
