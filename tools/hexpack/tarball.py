@@ -1,0 +1,632 @@
+"""Hex package tarballs (format 3): writing them byte for byte as Hex does, and reading them safely.
+
+A Hex package is an outer, uncompressed tar of four members, in this order:
+
+- ``VERSION``: ``3``
+- ``CHECKSUM``: upper-case hex SHA-256 of ``VERSION + metadata.config + contents.tar.gz``
+- ``metadata.config``: Erlang term text (see :mod:`hexpack.erlterm`)
+- ``contents.tar.gz``: the package files as a ustar archive, raw deflate at
+  zlib level 6 behind the fixed gzip header ``1f8b0800000000000000``
+
+Both tars are written the way hex_core's ``hex_erl_tar`` writes them (every
+header field, PAX records for non-ASCII or over-long names, two zero blocks at
+the end, no padding to a record size), with mtime 2000-01-01 and uid/gid 0.
+The whole file's SHA-256 is what Hex prints as "Package checksum".
+
+Reading (:func:`read_package`) checks everything before returning: size
+limits, the outer members, VERSION, the checksum, the metadata, the gzip
+stream and every inner member (no absolute paths, no ``..``, no links leaving
+the package, no hard links, devices or FIFOs). :func:`unpack` writes only
+after all of that passed, into a fresh directory that appears whole or not at
+all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import shutil
+import stat
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from . import erlterm
+from .errors import TarballError
+
+__all__ = [
+    "LIMITS",
+    "MAX_METADATA_SIZE",
+    "MAX_OUTER_SIZE",
+    "MAX_UNCOMPRESSED_SIZE",
+    "Member",
+    "Package",
+    "contents_from_tree",
+    "contents_tar_gz",
+    "gzip_hex",
+    "inner_checksum",
+    "outer_checksum",
+    "outer_tarball",
+    "read_package",
+    "unpack",
+]
+
+MAX_OUTER_SIZE = 16 * 1024 * 1024
+MAX_UNCOMPRESSED_SIZE = 128 * 1024 * 1024
+MAX_METADATA_SIZE = 1024 * 1024
+LIMITS = {"outer": MAX_OUTER_SIZE, "uncompressed": MAX_UNCOMPRESSED_SIZE, "metadata": MAX_METADATA_SIZE}
+
+VERSION = b"3"
+OUTER_MEMBERS = ("VERSION", "CHECKSUM", "metadata.config", "contents.tar.gz")
+MTIME = 946684800  # 2000-01-01 00:00:00 UTC
+GZIP_HEADER = bytes.fromhex("1f8b0800000000000000")
+BLOCK = 512
+ZERO_BLOCK = bytes(BLOCK)
+
+_TYPE_BITS = {"file": stat.S_IFREG, "dir": stat.S_IFDIR, "symlink": stat.S_IFLNK}
+_TYPEFLAG = {"file": b"0", "dir": b"5", "symlink": b"2"}
+
+
+@dataclass
+class Member:
+    """One entry of ``contents.tar.gz``.
+
+    ``mode`` holds the permission bits (``0o644``, ``0o755``, ``0o777`` for a
+    symlink); the writer adds the file-type bits as Hex does. Directory paths
+    carry no trailing slash.
+    """
+
+    path: str
+    kind: Literal["file", "dir", "symlink"]
+    mode: int
+    data: bytes = b""
+    linkname: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class Package:
+    """A Hex package read and verified by :func:`read_package`."""
+
+    version: str
+    inner_checksum: str  # upper-case hex, as stored in CHECKSUM (and verified)
+    outer_checksum: str  # lower-case hex of the whole file ("Package checksum")
+    metadata_config: bytes
+    metadata: list[tuple[str, object]]
+    members: list[Member] = field(default_factory=list)
+    contents: bytes = b""  # contents.tar.gz as stored
+
+    def meta(self, key: str, default: object = None) -> object:
+        for k, v in self.metadata:
+            if k == key:
+                return v
+        return default
+
+
+# --------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------
+
+
+def contents_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[Member]:
+    """The members Hex puts in ``contents.tar.gz`` for the metadata ``files`` list.
+
+    Order is kept. Regular files carry their on-disk permission bits,
+    symlinks stay symlinks (never followed), directories become members only
+    when empty (their contents are listed separately in ``files``).
+    """
+    base = Path(root)
+    members: list[Member] = []
+    for rel in files:
+        path = base / rel
+        try:
+            info = path.lstat()
+        except OSError as exc:
+            raise TarballError(f"cannot read {rel}: {exc.strerror}", subject=str(base)) from None
+        perm = stat.S_IMODE(info.st_mode)
+        if stat.S_ISLNK(info.st_mode):
+            members.append(Member(rel, "symlink", perm, linkname=os.readlink(path)))
+        elif stat.S_ISDIR(info.st_mode):
+            if not any(os.scandir(path)):
+                members.append(Member(rel, "dir", perm))
+        elif stat.S_ISREG(info.st_mode):
+            members.append(Member(rel, "file", perm, data=path.read_bytes()))
+        else:
+            raise TarballError(
+                f"{rel} is not a regular file, directory or symlink",
+                subject=str(base),
+                hint="remove it from the package files",
+            )
+    return members
+
+
+def _octal(value: int, width: int) -> bytes:
+    """hex_erl_tar's write_numeric/write_octal: zero-padded to width-1 digits, then NUL."""
+    text = format(value, "o").rjust(width - 1, "0").encode("ascii")
+    if len(text) >= width:
+        raise TarballError(f"value {value} does not fit a {width}-byte tar field")
+    return text + b"\0"
+
+
+def _field(text: bytes, width: int) -> bytes:
+    if len(text) > width:
+        raise TarballError(f"{text!r} does not fit a {width}-byte tar field")
+    return text.ljust(width, b"\0")
+
+
+def _header(name: bytes, mode: int, size: int, typeflag: bytes, linkname: bytes = b"", prefix: bytes = b"") -> bytes:
+    block = bytearray(BLOCK)
+    block[0:100] = _field(name, 100)
+    block[100:108] = _octal(mode, 8)
+    block[108:116] = _octal(0, 8)  # uid
+    block[116:124] = _octal(0, 8)  # gid
+    block[124:136] = _octal(size, 12)
+    block[136:148] = _octal(MTIME, 12)
+    block[156:157] = typeflag
+    block[157:257] = _field(linkname, 100)
+    block[257:263] = b"ustar\0"
+    block[263:265] = b"00"
+    block[329:337] = _octal(0, 8)  # devmajor
+    block[337:345] = _octal(0, 8)  # devminor
+    block[345:500] = _field(prefix, 155)
+    checksum = sum(block) + 8 * ord(" ")
+    block[148:156] = _octal(checksum, 8)
+    return bytes(block)
+
+
+def _pad(size: int) -> bytes:
+    return bytes(-size % BLOCK)
+
+
+def _pax_record(key: str, value: str) -> bytes:
+    """build_pax_file/3: the length is first counted in characters, then fixed once in bytes."""
+    size = len(key) + len(value) + 3
+    size2 = len(str(size)) + size
+    record = f"{size2} {key}={value}\n".encode()
+    if len(record) != size2:
+        record = f"{len(record)} {key}={value}\n".encode()
+    return record
+
+
+def _split_ustar_path(path: str) -> tuple[str, str] | None:
+    if len(path) <= 100 or not path.isascii():
+        return None
+    parts = [p for p in path.split("/") if p]
+    if (len(parts) == 1 and len(parts[0]) >= 100) or len(parts[-1]) >= 100:
+        return None
+    prefix: str | None = None
+    for part in parts[:-1]:
+        if prefix is None:
+            if len(part) > 155:
+                return None
+            prefix = part
+        else:
+            if len(part) + len(prefix) > 155:
+                return None
+            prefix = prefix + "/" + part
+    if prefix is not None and len(prefix) > 155:
+        raise TarballError(f"path too long for a Hex tarball: {path}", hint="shorten the directory names")
+    return parts[-1], prefix or ""
+
+
+def _entry(name: str, mode: int, data: bytes, typeflag: bytes, linkname: str = "") -> bytes:
+    """One tar entry as hex_erl_tar's build_header/2 writes it (with a PAX header when needed)."""
+    pax: dict[str, str] = {}
+    name_field = b""
+    prefix = b""
+    if len(name) > 100 or not name.isascii():
+        pax["path"] = name
+    else:
+        name_field = name.encode("ascii")
+    link_field = b""
+    if len(linkname) > 100 or not linkname.isascii():
+        pax["linkpath"] = linkname
+    else:
+        link_field = linkname.encode("ascii")
+    if "path" in pax:
+        split = _split_ustar_path(name)
+        if split is not None:
+            name_field, prefix = split[0].encode("ascii"), split[1].encode("ascii")
+            del pax["path"]
+    out = []
+    if pax:
+        dirname, basename = posixpath.split(name.rstrip("/")) if "/" in name.rstrip("/") else (".", name)
+        pax_name = "".join(ch for ch in f"{dirname}/PaxHeaders.0/{basename}" if ord(ch) < 128)
+        pax_name_bytes = pax_name.encode("ascii")[:99] if len(pax_name) > 100 else pax_name.encode("ascii")
+        body = b"".join(_pax_record(key, pax[key]) for key in sorted(pax))
+        out += [_header(pax_name_bytes, 0o100644, len(body), b"x"), body, _pad(len(body))]
+    out += [_header(name_field, mode, len(data), typeflag, link_field, prefix), data, _pad(len(data))]
+    return b"".join(out)
+
+
+def _tar(entries: list[bytes]) -> bytes:
+    return b"".join(entries) + ZERO_BLOCK + ZERO_BLOCK
+
+
+def gzip_hex(data: bytes) -> bytes:
+    """hex_tarball:gzip/1: raw deflate (level 6, 15-bit window, memLevel 8) behind a fixed header."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY)
+    body = compressor.compress(data) + compressor.flush()
+    return GZIP_HEADER + body + struct.pack("<II", zlib.crc32(data) & 0xFFFFFFFF, len(data) & 0xFFFFFFFF)
+
+
+def contents_tar(members: list[Member]) -> bytes:
+    """The uncompressed inner ustar archive."""
+    entries = []
+    for member in members:
+        mode = _TYPE_BITS[member.kind] | (member.mode & 0o7777)
+        if member.kind == "file":
+            entries.append(_entry(member.path, mode, member.data, b"0"))
+        elif member.kind == "dir":
+            entries.append(_entry(member.path.rstrip("/") + "/", mode, b"", b"5"))
+        elif member.kind == "symlink":
+            entries.append(_entry(member.path, mode, b"", b"2", member.linkname))
+        else:
+            raise TarballError(f"unknown member kind {member.kind!r}", subject=member.path)
+    return _tar(entries)
+
+
+def contents_tar_gz(members: list[Member]) -> bytes:
+    """``contents.tar.gz`` exactly as Hex writes it for these members."""
+    return gzip_hex(contents_tar(members))
+
+
+def inner_checksum(metadata_config: bytes, contents: bytes, version: bytes = VERSION) -> str:
+    """The CHECKSUM member: upper-case hex SHA-256 of VERSION + metadata.config + contents.tar.gz."""
+    return hashlib.sha256(version + metadata_config + contents).hexdigest().upper()
+
+
+def outer_tarball(metadata_config: bytes, contents: bytes) -> bytes:
+    """The whole package file from its metadata.config and contents.tar.gz."""
+    checksum = inner_checksum(metadata_config, contents).encode("ascii")
+    files = [(b"VERSION", VERSION), (b"CHECKSUM", checksum), (b"metadata.config", metadata_config),
+             (b"contents.tar.gz", contents)]  # fmt: skip
+    tarball = _tar([_entry(name.decode(), 0o100644, data, b"0") for name, data in files])
+    if len(tarball) > MAX_OUTER_SIZE:
+        raise TarballError(
+            f"package is {len(tarball)} bytes, over Hex's limit of {MAX_OUTER_SIZE} bytes",
+            hint="exclude large files from the package",
+        )
+    return tarball
+
+
+def outer_checksum(tarball: bytes) -> str:
+    """What Hex prints as "Package checksum": lower-case hex SHA-256 of the whole file."""
+    return hashlib.sha256(tarball).hexdigest()
+
+
+# --------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class _RawEntry:
+    name: str
+    typeflag: bytes
+    mode: int
+    data: bytes
+    linkname: str
+
+
+def _parse_octal(raw: bytes, what: str, subject: str) -> int:
+    text = raw.split(b"\0", 1)[0].strip(b" ")
+    if not text:
+        return 0
+    if raw[:1] in (b"\x80", b"\xff"):
+        raise TarballError(f"{what}: base-256 numbers are not supported", subject=subject)
+    try:
+        return int(text.decode("ascii"), 8)
+    except (UnicodeDecodeError, ValueError):
+        raise TarballError(f"{what}: {raw!r} is not an octal number", subject=subject) from None
+
+
+def _parse_string(raw: bytes) -> str:
+    text = raw.split(b"\0", 1)[0]
+    try:
+        return text.decode("utf-8")
+    except UnicodeDecodeError:
+        return text.decode("latin-1")
+
+
+def _parse_pax(body: bytes, subject: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    pos = 0
+    while pos < len(body):
+        space = body.find(b" ", pos)
+        if space < 0:
+            raise TarballError("malformed PAX record", subject=subject)
+        try:
+            length = int(body[pos:space].decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            raise TarballError("malformed PAX record length", subject=subject) from None
+        if length <= space - pos or pos + length > len(body) or body[pos + length - 1 : pos + length] != b"\n":
+            raise TarballError("malformed PAX record", subject=subject)
+        record = body[space + 1 : pos + length - 1]
+        key, sep, value = record.partition(b"=")
+        if not sep:
+            raise TarballError("malformed PAX record", subject=subject)
+        try:
+            out[key.decode("utf-8")] = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise TarballError("PAX record is not UTF-8", subject=subject) from None
+        pos += length
+    return out
+
+
+def _read_tar(data: bytes, subject: str, *, limit: int) -> list[_RawEntry]:
+    """Parse a tar archive held in memory; strict, raises TarballError on anything odd."""
+    entries: list[_RawEntry] = []
+    pos = 0
+    pax: dict[str, str] = {}
+    gnu_name: str | None = None
+    gnu_link: str | None = None
+    total = 0
+    while True:
+        if pos + BLOCK > len(data):
+            if pos == len(data) and entries and not pax:
+                break  # tolerate a missing end-of-archive marker after complete entries
+            raise TarballError("truncated tar archive", subject=subject)
+        block = data[pos : pos + BLOCK]
+        if block == ZERO_BLOCK:
+            rest = data[pos + BLOCK : pos + 2 * BLOCK]
+            if rest and rest != ZERO_BLOCK:
+                raise TarballError("invalid end of archive", subject=subject)
+            if data[pos:].strip(b"\0"):
+                raise TarballError("data after the end of the archive", subject=subject)
+            break
+        stored = _parse_octal(block[148:156], "header checksum", subject)
+        computed = sum(block[:148]) + 8 * ord(" ") + sum(block[156:])
+        if stored != computed:
+            raise TarballError(f"corrupt tar header at offset {pos} (bad header checksum)", subject=subject)
+        typeflag = block[156:157]
+        size = _parse_octal(block[124:136], "member size", subject)
+        mode = _parse_octal(block[100:108], "member mode", subject)
+        name = _parse_string(block[0:100])
+        if block[257:262] == b"ustar":
+            prefix = _parse_string(block[345:500])
+            if prefix:
+                name = prefix.rstrip("/") + "/" + name
+        linkname = _parse_string(block[157:257])
+        # header-only types carry no data, whatever their size field says (as erl_tar reads them)
+        body_size = 0 if typeflag in (b"1", b"2", b"3", b"4", b"5", b"6") else size
+        start = pos + BLOCK
+        end = start + body_size
+        if end > len(data):
+            raise TarballError(f"truncated tar archive: member {name!r} needs {body_size} bytes", subject=subject)
+        total += body_size
+        if total > limit:
+            raise TarballError(f"members exceed the limit of {limit} bytes", subject=subject)
+        body = data[start:end]
+        pos = end + (-body_size % BLOCK)
+        if typeflag == b"x":
+            pax.update(_parse_pax(body, subject))
+            continue
+        if typeflag == b"g":
+            continue  # global PAX header: nothing Hex uses
+        if typeflag in (b"L", b"K"):
+            value = _parse_string(body)
+            if typeflag == b"L":
+                gnu_name = value
+            else:
+                gnu_link = value
+            continue
+        if "path" in pax:
+            name = pax["path"]
+        elif gnu_name is not None:
+            name = gnu_name
+        if "linkpath" in pax:
+            linkname = pax["linkpath"]
+        elif gnu_link is not None:
+            linkname = gnu_link
+        pax, gnu_name, gnu_link = {}, None, None
+        entries.append(_RawEntry(name, typeflag, mode, body, linkname))
+    return entries
+
+
+def _gunzip(blob: bytes, limit: int) -> bytes:
+    if len(blob) < 18 or blob[:3] != b"\x1f\x8b\x08":
+        raise TarballError("not a gzip stream", subject="contents.tar.gz")
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = decompressor.decompress(blob, limit + 1)
+    except zlib.error as exc:
+        raise TarballError(f"corrupt gzip stream ({exc})", subject="contents.tar.gz") from None
+    if len(out) > limit:
+        raise TarballError(
+            f"uncompressed contents exceed Hex's limit of {limit} bytes", subject="contents.tar.gz"
+        )
+    if not decompressor.eof:
+        raise TarballError("truncated gzip stream", subject="contents.tar.gz")
+    if decompressor.unused_data:
+        raise TarballError("data after the end of the gzip stream", subject="contents.tar.gz")
+    return out
+
+
+def _check_path(path: str, subject: str) -> str:
+    """A member path must be relative, normalised and inside the package."""
+    if not path:
+        raise TarballError("member with an empty name", subject=subject)
+    if "\0" in path or "\\" in path:
+        raise TarballError(f"unsafe member path {path!r}", subject=subject)
+    if path.startswith("/"):
+        raise TarballError(f"absolute member path {path!r}", subject=subject)
+    if len(path) >= 2 and path[1] == ":":
+        raise TarballError(f"absolute member path {path!r}", subject=subject)
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise TarballError(f"member path {path!r} leaves the package (..)", subject=subject)
+    if not parts:
+        raise TarballError(f"member path {path!r} names the package root", subject=subject)
+    return "/".join(parts)
+
+
+def _check_members(raw: list[_RawEntry]) -> list[Member]:
+    subject = "contents.tar.gz"
+    members: list[Member] = []
+    seen: dict[str, str] = {}
+    for entry in raw:
+        kind: Literal["file", "dir", "symlink"]
+        if entry.typeflag in (b"0", b"\0", b"7"):
+            kind = "file"
+        elif entry.typeflag == b"5":
+            kind = "dir"
+        elif entry.typeflag == b"2":
+            kind = "symlink"
+        elif entry.typeflag == b"1":
+            raise TarballError(f"hard link {entry.name!r} -> {entry.linkname!r} is not allowed", subject=subject)
+        elif entry.typeflag in (b"3", b"4"):
+            raise TarballError(f"device file {entry.name!r} is not allowed", subject=subject)
+        elif entry.typeflag == b"6":
+            raise TarballError(f"FIFO {entry.name!r} is not allowed", subject=subject)
+        else:
+            raise TarballError(f"member {entry.name!r} has unsupported type {entry.typeflag!r}", subject=subject)
+        path = _check_path(entry.name, subject)
+        if path in seen:
+            raise TarballError(f"member {path!r} appears twice", subject=subject)
+        seen[path] = kind
+        members.append(Member(path, kind, stat.S_IMODE(entry.mode), entry.data if kind == "file" else b"",
+                              entry.linkname if kind == "symlink" else ""))  # fmt: skip
+    links = {m.path for m in members if m.kind == "symlink"}
+    files = {m.path for m in members if m.kind != "dir"}
+    for member in members:
+        parts = member.path.split("/")
+        for i in range(1, len(parts)):
+            parent = "/".join(parts[:i])
+            if parent in links:
+                raise TarballError(f"member {member.path!r} lies under the symlink {parent!r}", subject=subject)
+            if parent in files:
+                raise TarballError(f"member {member.path!r} lies under the file {parent!r}", subject=subject)
+        if member.kind == "symlink":
+            _check_link(member, subject)
+    return members
+
+
+def _check_link(member: Member, subject: str) -> None:
+    target = member.linkname
+    if not target or "\0" in target:
+        raise TarballError(f"symlink {member.path!r} has an empty or invalid target", subject=subject)
+    if target.startswith("/") or (len(target) >= 2 and target[1] == ":") or "\\" in target:
+        raise TarballError(f"symlink {member.path!r} points outside the package ({target})", subject=subject)
+    depth = len(member.path.split("/")) - 1  # directories above the link, inside the package
+    for part in target.split("/"):
+        if part in ("", "."):
+            continue
+        depth = depth - 1 if part == ".." else depth + 1
+        if depth < 0:
+            raise TarballError(f"symlink {member.path!r} points outside the package ({target})", subject=subject)
+
+
+def _decode_checksum(text: bytes) -> bytes:
+    try:
+        value = bytes.fromhex(text.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        raise TarballError("CHECKSUM is not hexadecimal", subject="CHECKSUM") from None
+    if len(value) != 32:
+        raise TarballError("CHECKSUM is not a SHA-256 digest", subject="CHECKSUM")
+    return value
+
+
+def read_package(data: bytes, *, subject: str = "package") -> Package:
+    """Read and verify a whole Hex package; every problem raises TarballError."""
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError("read_package() needs bytes")
+    data = bytes(data)
+    if len(data) > MAX_OUTER_SIZE:
+        raise TarballError(f"tarball is {len(data)} bytes, over Hex's limit of {MAX_OUTER_SIZE}", subject=subject)
+    if not data:
+        raise TarballError("empty file", subject=subject)
+    outer = _read_tar(data, subject, limit=MAX_OUTER_SIZE)
+    files: dict[str, bytes] = {}
+    for entry in outer:
+        if entry.typeflag not in (b"0", b"\0"):
+            raise TarballError(f"outer member {entry.name!r} is not a regular file", subject=subject)
+        if entry.name in files:
+            raise TarballError(f"outer member {entry.name!r} appears twice", subject=subject)
+        files[entry.name] = entry.data
+    missing = [name for name in OUTER_MEMBERS if name not in files]
+    if missing:
+        raise TarballError(f"missing files: {', '.join(missing)}", subject=subject, hint="not a Hex package")
+    unknown = sorted(name for name in files if name not in OUTER_MEMBERS)
+    if unknown:
+        raise TarballError(f"invalid files: {', '.join(unknown)}", subject=subject, hint="not a Hex package")
+    version = files["VERSION"]
+    if version != VERSION:
+        raise TarballError(f"unsupported version {version[:20]!r}", subject=subject, hint="hexpack reads format 3")
+    expected = _decode_checksum(files["CHECKSUM"])
+    metadata_config = files["metadata.config"]
+    contents = files["contents.tar.gz"]
+    actual = hashlib.sha256(version + metadata_config + contents).digest()
+    if actual != expected:
+        raise TarballError(
+            f"checksum mismatch: CHECKSUM says {expected.hex().upper()}, contents give {actual.hex().upper()}",
+            subject=subject,
+            hint="the file was modified or damaged",
+        )
+    if len(metadata_config) > MAX_METADATA_SIZE:
+        raise TarballError(
+            f"metadata.config is {len(metadata_config)} bytes, over the limit of {MAX_METADATA_SIZE}", subject=subject
+        )
+    metadata = erlterm.parse_config(metadata_config)
+    raw = _read_tar(_gunzip(contents, MAX_UNCOMPRESSED_SIZE), "contents.tar.gz", limit=MAX_UNCOMPRESSED_SIZE)
+    members = _check_members(raw)
+    return Package(
+        version=version.decode("ascii"),
+        inner_checksum=expected.hex().upper(),
+        outer_checksum=outer_checksum(data),
+        metadata_config=metadata_config,
+        metadata=metadata,
+        members=members,
+        contents=contents,
+    )
+
+
+def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool = True) -> Package:
+    """Verify ``data`` completely, then write its files into ``target``.
+
+    ``target`` must not exist or be an empty directory. The files are written
+    into a temporary directory beside it and renamed into place, so a failure
+    leaves nothing behind. Like Hex, the metadata is also written as
+    ``hex_metadata.config`` unless ``metadata_file`` is false.
+    """
+    package = read_package(data)
+    dest = Path(target)
+    if dest.is_symlink() or (dest.exists() and (not dest.is_dir() or any(dest.iterdir()))):
+        raise TarballError("target exists and is not an empty directory", subject=str(dest),
+                           hint="choose a new directory")  # fmt: skip
+    if metadata_file and any(m.path == "hex_metadata.config" for m in package.members):
+        raise TarballError("package has its own hex_metadata.config member", subject=str(dest),
+                           hint="unpack with metadata_file=False")  # fmt: skip
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".hexpack-tmp", dir=dest.parent))
+    try:
+        for member in package.members:
+            path = tmp.joinpath(*member.path.split("/"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if member.kind == "dir":
+                path.mkdir(exist_ok=True)
+                path.chmod((member.mode & 0o777) | 0o700)
+            elif member.kind == "symlink":
+                os.symlink(member.linkname, path)
+            else:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(member.data)
+                os.chmod(path, member.mode & 0o777)
+        if metadata_file:
+            (tmp / "hex_metadata.config").write_bytes(package.metadata_config)
+        os.chmod(tmp, 0o755)
+        if dest.exists():
+            dest.rmdir()
+        os.rename(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return package
