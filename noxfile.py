@@ -39,3 +39,19 @@ def build(session: nox.Session) -> None:
     """Build this repository's Hex tarball with the built-in engine."""
     install_hexpack(session)
     session.run("hexpack", "build", *session.posargs)
+
+
+@nox.session
+def version(session: nox.Session) -> None:
+    """Show the canonical version and every place it is written; fails when any disagree."""
+    install_hexpack(session)
+    session.run("hexpack", "version", *session.posargs)
+
+
+@nox.session(default=False)
+def bump(session: nox.Session) -> None:
+    """Bump the version everywhere and release the CHANGELOG: `nox -s bump -- minor [--dry-run]`."""
+    if not session.posargs:
+        session.error("give the part or version: nox -s bump -- major|minor|patch|pre|release|X.Y.Z[-rc.N]")
+    install_hexpack(session)
+    session.run("hexpack", "bump", *session.posargs)
