@@ -53,7 +53,7 @@ def test_release_moves_entries_and_updates_links():
 
 def test_links_are_added_from_the_package_url_when_the_changelog_has_none():
     text = HEAD + "## [Unreleased]\n\n- First.\n"
-    result = release(text, "0.1.0", "0.2.0", "2026-11-22", repo_url="https://github.com/acme/widget.git")
+    result = release(text, "0.4.0", "0.2.0", "2026-11-22", repo_url="https://github.com/acme/widget.git")
     assert result.text.endswith(
         "## [Unreleased]\n\n## [0.2.0] - 2026-11-22\n\n- First.\n\n"
         "[Unreleased]: https://github.com/acme/widget/compare/v0.2.0...HEAD\n"
@@ -70,26 +70,26 @@ def test_tag_prefix_is_taken_from_existing_links():
 
 def test_without_any_url_links_are_skipped_and_said():
     text = HEAD + "## [Unreleased]\n\n- x\n"
-    result = release(text, "0.1.0", "0.2.0", "2026-11-22")
+    result = release(text, "0.4.0", "0.2.0", "2026-11-22")
     assert result.text == HEAD + "## [Unreleased]\n\n## [0.2.0] - 2026-11-22\n\n- x\n"
     assert result.notes and "no compare links" in result.notes[0]
 
 
 @pytest.mark.parametrize("body", ["", "\n\n", "\n### Added\n\n### Fixed\n\n"])
 def test_empty_unreleased_is_refused_unless_allowed(body):
-    text = HEAD + "## [Unreleased]\n" + body + "## [0.1.0] - 2026-01-01\n\n- x\n"
+    text = HEAD + "## [Unreleased]\n" + body + "## [0.4.0] - 2026-01-01\n\n- x\n"
     with pytest.raises(ProjectError, match=r"CHANGELOG.md: the \[Unreleased\] section has no entries.*--allow-empty"):
-        release(text, "0.1.0", "0.2.0", "2026-11-22")
-    result = release(text, "0.1.0", "0.2.0", "2026-11-22", allow_empty=True)
+        release(text, "0.4.0", "0.2.0", "2026-11-22")
+    result = release(text, "0.4.0", "0.2.0", "2026-11-22", allow_empty=True)
     assert "## [Unreleased]\n\n## [0.2.0] - 2026-11-22\n" in result.text
 
 
 def test_missing_unreleased_heading_is_an_error():
     with pytest.raises(ProjectError, match="no `## \\[Unreleased\\]` heading"):
-        release(HEAD + "## [0.1.0] - 2026-01-01\n", "0.1.0", "0.2.0", "2026-11-22")
+        release(HEAD + "## [0.4.0] - 2026-01-01\n", "0.4.0", "0.2.0", "2026-11-22")
 
 
 def test_existing_section_for_new_version_is_refused():
     text = HEAD + "## [Unreleased]\n\n- x\n\n## [0.2.0] - 2026-01-01\n"
     with pytest.raises(ProjectError, match="already has a section for 0.2.0"):
-        release(text, "0.1.0", "0.2.0", "2026-11-22")
+        release(text, "0.4.0", "0.2.0", "2026-11-22")

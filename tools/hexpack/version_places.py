@@ -18,21 +18,22 @@ Defaults (when a key is absent) are the values above except ``pyproject``
 and ``allow`` (empty). A default glob matching nothing, or a default
 pyproject without ``project.version`` (or a default ``__init__.py`` without
 ``__version__``), is simply not a place; anything configured explicitly must
-exist and hold the version.
+exist and hold the version (an explicit glob may match nothing, e.g. a
+``priv/`` not assembled yet).
 
 Snippet precision ("auto"): a snippet keeps the precision it was written with
-(``"~> 0.1"`` stays two numbers, ``"~> 0.1.0"`` three). A pre-release is
+(``"~> 1.4"`` stays two numbers, ``"~> 1.4.0"`` three). A pre-release is
 always written in full (``"~> 1.4.0-rc.1"``): ``~> 1.4`` does not match a
 pre-release in Elixir, so a shorter form would be wrong. Once a snippet holds
 three numbers it keeps them.
 
 The audit: every file ``git ls-files`` lists (or every file, outside git) is
 searched for the current version in both forms (``1.4.0-rc.1``,
-``1.4.0rc1``), matched whole (``0.1.0`` does not match ``10.1.0`` or
-``0.1.0.1``). Occurrences on a managed place's line are expected; so are the
+``1.4.0rc1``), matched whole (``1.4.0`` does not match ``11.4.0`` or
+``1.4.0.1``). Occurrences on a managed place's line are expected; so are the
 CHANGELOG (its history), lock files (``*.lock``, ``package-lock.json``: other
 packages' versions), binary and non-UTF-8 files (skipped), another package's
-dependency tuple ``{:other, "~> 0.1.0"}``, and the ``allow`` globs. Every
+dependency tuple ``{:other, "~> 1.4.0"}``, and the ``allow`` globs. Every
 other occurrence is reported as unexpected.
 """
 
@@ -83,8 +84,8 @@ class Place:
     file: str
     line: int
     kind: str  # "mix" | "pyproject" | "python" | "snippet"
-    found: str  # the text as written, e.g. '@version "0.1.0"' or '~> 0.1'
-    value: str  # the version part of it, e.g. '0.1.0' or '0.1'
+    found: str  # the text as written, e.g. '@version "1.4.0"' or '~> 1.4'
+    value: str  # the version part of it, e.g. '1.4.0' or '1.4'
     expected: str  # what it should hold for the canonical version
     start: int = field(default=0, compare=False)  # character span of ``value`` in the file
     end: int = field(default=0, compare=False)
@@ -228,7 +229,7 @@ def read_mix(root: Path, rel: str) -> tuple[str, Place]:
         raise ProjectError("no `app: :name` in project/0", subject=rel)
     keyword = _VERSION_KW.search(text, project.end(), body_end)
     if not keyword:
-        raise ProjectError('no `version: "..."` in project/0', subject=rel, hint='add version: "0.1.0" or @version')
+        raise ProjectError('no `version: "..."` in project/0', subject=rel, hint='add version: "X.Y.Z" or @version')
     if keyword["attr"]:
         attr = _ATTR.search(text)
         if not attr:
@@ -258,7 +259,7 @@ def _missing(key: str, patterns: tuple[str, ...], cfg: VersionConfig, root: Path
     return [
         ProjectError("configured version place matches no file", subject=f"[tool.hexpack.version] {key} = {p!r}")
         for p in patterns
-        if not _glob(root, (p,))
+        if not any(ch in p for ch in "*?[") and not _glob(root, (p,))
     ]
 
 
