@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from hexpack.bump import apply_plan, plan_bump
 from hexpack.cli import main
 from hexpack.errors import HexpackError
@@ -175,7 +174,9 @@ def test_empty_unreleased(snakepit, capsys):
     text = changelog.read_text()
     start, end = text.index("### Added\n- `Snakepit"), text.index("## [0.6.1]")
     changelog.write_text(text[:start] + text[end:])
-    _fails(snakepit, ["minor"], "[Unreleased] section has no entries; describe the changes, or pass --allow-empty", capsys)
+    _fails(
+        snakepit, ["minor"], "[Unreleased] section has no entries; describe the changes, or pass --allow-empty", capsys
+    )
     assert main(["bump", "--root", str(snakepit), "minor", "--allow-empty", "--date", DATE]) == 0
 
 
@@ -227,12 +228,16 @@ def test_round_trip_on_a_clone_of_this_repository(tmp_path):
     subprocess.run([git, "clone", "-q", str(REPO), str(clone)], check=True)
     if not (clone / "mix.exs").is_file():
         pytest.skip("mix.exs is not committed yet")
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.org"}
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
     first = read_versions(clone)
     assert first.ok, [p for p in first.places if not p.agrees] + first.unexpected
     managed = {p.file for p in first.places} | {first.config.changelog}
-    major, minor, patch = first.version.major, first.version.minor, first.version.patch
+    major, minor, _patch = first.version.major, first.version.minor, first.version.patch
     rc = f"{major}.{minor + 1}.0-rc.1"
     steps = [(rc, rc), ("release", f"{major}.{minor + 1}.0"), ("patch", f"{major}.{minor + 1}.1")]
     for arg, expected in steps:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from hexpack.changelog import release, unreleased_body
 from hexpack.errors import ProjectError
 
@@ -13,7 +12,9 @@ All notable changes to this project will be documented in this file.
 
 """
 
-WITH_LINKS = HEAD + """## [Unreleased]
+WITH_LINKS = (
+    HEAD
+    + """## [Unreleased]
 
 ### Added
 - Streaming.
@@ -26,11 +27,15 @@ WITH_LINKS = HEAD + """## [Unreleased]
 [unreleased]: https://github.com/acme/widget/compare/v1.3.0...HEAD
 [1.3.0]: https://github.com/acme/widget/releases/tag/v1.3.0
 """
+)
 
 
 def test_release_moves_entries_and_updates_links():
     result = release(WITH_LINKS, "1.3.0", "1.4.0-rc.1", "2026-11-22")
-    assert result.text == HEAD + """## [Unreleased]
+    assert (
+        result.text
+        == HEAD
+        + """## [Unreleased]
 
 ## [1.4.0-rc.1] - 2026-11-22
 
@@ -46,6 +51,7 @@ def test_release_moves_entries_and_updates_links():
 [1.4.0-rc.1]: https://github.com/acme/widget/compare/v1.3.0...v1.4.0-rc.1
 [1.3.0]: https://github.com/acme/widget/releases/tag/v1.3.0
 """
+    )
     assert result.section == "## [1.4.0-rc.1] - 2026-11-22\n\n### Added\n- Streaming.\n"
     assert result.notes == []
     assert unreleased_body(result.text).strip() == ""
@@ -62,7 +68,10 @@ def test_links_are_added_from_the_package_url_when_the_changelog_has_none():
 
 
 def test_tag_prefix_is_taken_from_existing_links():
-    text = HEAD + "## [Unreleased]\n\n- x\n\n## [1.0.0] - 2026-01-01\n\n[1.0.0]: https://gitlab.com/a/b/-/releases/tag/release-1.0.0\n"
+    text = (
+        HEAD
+        + "## [Unreleased]\n\n- x\n\n## [1.0.0] - 2026-01-01\n\n[1.0.0]: https://gitlab.com/a/b/-/releases/tag/release-1.0.0\n"
+    )
     result = release(text, "1.0.0", "1.0.1", "2026-11-22")
     assert "[Unreleased]: https://gitlab.com/a/b/compare/release-1.0.1...HEAD\n" in result.text
     assert "[1.0.1]: https://gitlab.com/a/b/compare/release-1.0.0...release-1.0.1\n" in result.text

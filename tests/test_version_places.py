@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from hexpack.cli import main
 from hexpack.errors import HexpackError
 from hexpack.version_places import read_versions, snippet_value
@@ -140,7 +139,7 @@ def test_explicitly_configured_places_must_exist(tmp_path):
 
 
 def test_unknown_config_key_is_refused(tmp_path):
-    root = write(tmp_path, {"mix.exs": MIX, "pyproject.toml": '[tool.hexpack.version]\nplaces = []\n'})
+    root = write(tmp_path, {"mix.exs": MIX, "pyproject.toml": "[tool.hexpack.version]\nplaces = []\n"})
     with pytest.raises(HexpackError, match="unknown key\\(s\\) places"):
         read_versions(root)
 

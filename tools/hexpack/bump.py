@@ -135,7 +135,9 @@ def plan_bump(
     changelog_rel = report.config.changelog
     changelog_path = root / changelog_rel
     if not changelog_path.is_file():
-        raise ProjectError("file not found", subject=changelog_rel, hint="create a Keep a Changelog file with ## [Unreleased]")
+        raise ProjectError(
+            "file not found", subject=changelog_rel, hint="create a Keep a Changelog file with ## [Unreleased]"
+        )
 
     originals: dict[Path, bytes] = {}
     texts: dict[Path, str] = {}
@@ -206,7 +208,11 @@ def apply_plan(plan: BumpPlan, *, before_write: Callable[[Path, int], None] | No
     written is restored if a later write fails.
     """
     changed = [
-        ProjectError("changed since the bump was planned", subject=path.relative_to(plan.root).as_posix(), hint="run the bump again")
+        ProjectError(
+            "changed since the bump was planned",
+            subject=path.relative_to(plan.root).as_posix(),
+            hint="run the bump again",
+        )
         for path, old in plan.originals.items()
         if not path.exists() or path.read_bytes() != old
     ]

@@ -46,7 +46,7 @@ from pathlib import Path
 
 from . import config as config_mod
 from .errors import HexpackError, ProjectError
-from .versions import Version, parse, parse_pep440
+from .versions import Version, parse
 
 __all__ = [
     "Occurrence",
@@ -155,7 +155,9 @@ def load_config(root: Path) -> VersionConfig:
     known = {"mix", "pyproject", "python", "snippets", "changelog", "allow", "snippet_precision"}
     unknown = sorted(set(section) - known)
     if unknown:
-        raise ProjectError(f"unknown key(s) {', '.join(unknown)}", subject=where, hint=f"known: {', '.join(sorted(known))}")
+        raise ProjectError(
+            f"unknown key(s) {', '.join(unknown)}", subject=where, hint=f"known: {', '.join(sorted(known))}"
+        )
 
     def strings(key: str, default: list[str]) -> tuple[str, ...]:
         value = section.get(key, default)
@@ -233,7 +235,7 @@ def read_mix(root: Path, rel: str) -> tuple[str, Place]:
     if keyword["attr"]:
         attr = _ATTR.search(text)
         if not attr:
-            raise ProjectError("project/0 uses @version but no `@version \"...\"` is set", subject=rel)
+            raise ProjectError('project/0 uses @version but no `@version "..."` is set', subject=rel)
         match, found = attr, f'@version "{attr["v"]}"'
     else:
         match, found = keyword, f'version: "{keyword["v"]}"'
@@ -269,7 +271,11 @@ def _pyproject_place(root: Path, rel: str, expected: str, explicit: bool) -> Pla
     project = data.get("project")
     if not isinstance(project, dict) or "version" not in project:
         if explicit:
-            raise ProjectError("no project.version", subject=rel, hint="set it, or remove the file from [tool.hexpack.version] pyproject")
+            raise ProjectError(
+                "no project.version",
+                subject=rel,
+                hint="set it, or remove the file from [tool.hexpack.version] pyproject",
+            )
         return None
     header = re.search(r"^[ \t]*\[project\][ \t]*(?:#.*)?$", text, re.M)
     if header is None:
@@ -278,10 +284,18 @@ def _pyproject_place(root: Path, rel: str, expected: str, explicit: bool) -> Pla
     end = next_header.start() if next_header else len(text)
     match = _PYPROJECT_VERSION.search(text, header.end(), end)
     if not match:
-        raise ProjectError("project.version is not a plain `version = \"...\"` line", subject=rel)
+        raise ProjectError('project.version is not a plain `version = "..."` line', subject=rel)
     value = match["v"]
-    return Place(rel, _line_of(text, match.start("v")), "pyproject", match.group(0).strip(), value, expected,
-                 match.start("v"), match.end("v"))
+    return Place(
+        rel,
+        _line_of(text, match.start("v")),
+        "pyproject",
+        match.group(0).strip(),
+        value,
+        expected,
+        match.start("v"),
+        match.end("v"),
+    )
 
 
 def _python_place(root: Path, rel: str, expected: str, explicit: bool) -> Place | None:
@@ -289,10 +303,18 @@ def _python_place(root: Path, rel: str, expected: str, explicit: bool) -> Place 
     match = _PY_VERSION.search(text)
     if not match:
         if explicit:
-            raise ProjectError("no `__version__ = \"...\"` line", subject=rel)
+            raise ProjectError('no `__version__ = "..."` line', subject=rel)
         return None
-    return Place(rel, _line_of(text, match.start("v")), "python", match.group(0).strip(), match["v"], expected,
-                 match.start("v"), match.end("v"))
+    return Place(
+        rel,
+        _line_of(text, match.start("v")),
+        "python",
+        match.group(0).strip(),
+        match["v"],
+        expected,
+        match.start("v"),
+        match.end("v"),
+    )
 
 
 def snippet_value(version: Version, written: str, precision: str) -> str:
@@ -309,11 +331,21 @@ def snippet_value(version: Version, written: str, precision: str) -> str:
 def _snippet_places(root: Path, rel: str, app: str, version: Version, precision: str) -> list[Place]:
     text = _read(root, rel)
     places = []
-    pattern = re.compile(r'\{[ \t]*:' + re.escape(app) + r'[ \t]*,[ \t]*"~>[ \t]*(?P<v>[^"\n]*)"')
+    pattern = re.compile(r"\{[ \t]*:" + re.escape(app) + r'[ \t]*,[ \t]*"~>[ \t]*(?P<v>[^"\n]*)"')
     for match in pattern.finditer(text):
         value = match["v"]
-        places.append(Place(rel, _line_of(text, match.start("v")), "snippet", f'"~> {value}"', value,
-                            snippet_value(version, value, precision), match.start("v"), match.end("v")))
+        places.append(
+            Place(
+                rel,
+                _line_of(text, match.start("v")),
+                "snippet",
+                f'"~> {value}"',
+                value,
+                snippet_value(version, value, precision),
+                match.start("v"),
+                match.end("v"),
+            )
+        )
     return places
 
 
@@ -378,7 +410,9 @@ def _allowed(rel: str, globs: list[str]) -> bool:
 def audit(root: Path, app: str, version: Version, places: list[Place], cfg: VersionConfig) -> list[Occurrence]:
     """Occurrences of the current version that no place manages (see module doc)."""
     forms = sorted({version.semver, version.pep440}, key=len, reverse=True)
-    pattern = re.compile(r"(?<![0-9A-Za-z.])(?:" + "|".join(map(re.escape, forms)) + r")(?![0-9A-Za-z]|[.+-][0-9A-Za-z])")
+    pattern = re.compile(
+        r"(?<![0-9A-Za-z.])(?:" + "|".join(map(re.escape, forms)) + r")(?![0-9A-Za-z]|[.+-][0-9A-Za-z])"
+    )
     managed = {(p.file, p.line) for p in places}
     allow = [cfg.changelog, *ALWAYS_ALLOWED, *cfg.allow]
     found: list[Occurrence] = []

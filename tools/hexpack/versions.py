@@ -161,7 +161,7 @@ def compare_semver(a: str, b: str) -> int:
         return 1
     if pb is None:
         return -1
-    for ia, ib in zip(pa.split("."), pb.split(".")):
+    for ia, ib in zip(pa.split("."), pb.split("."), strict=False):
         if ia == ib:
             continue
         na, nb = ia.isdigit(), ib.isdigit()

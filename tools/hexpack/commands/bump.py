@@ -10,7 +10,9 @@ HELP = "bump the version in every place and release the CHANGELOG's [Unreleased]
 
 
 def configure(parser) -> None:
-    parser.add_argument("part", metavar="PART", help="major | minor | patch | pre | release | X.Y.Z[-alpha.N|-beta.N|-rc.N]")
+    parser.add_argument(
+        "part", metavar="PART", help="major | minor | patch | pre | release | X.Y.Z[-alpha.N|-beta.N|-rc.N]"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the unified diff of the plan and write nothing")
     parser.add_argument("--allow-empty", action="store_true", help="release an empty [Unreleased] section")
     parser.add_argument("--date", default=None, help="release date for the CHANGELOG (YYYY-MM-DD, default today)")
