@@ -1,0 +1,538 @@
+"""Placing the Python sources under ``priv/``, all or nothing.
+
+``[tool.hexpack.assemble]``::
+
+    target = "priv"                        # the directory whose swap is atomic
+    exclude = ["*.log"]                    # extra name patterns never placed
+    [tool.hexpack.assemble.files]          # source -> target (file or directory)
+    "priv_python/grpc_server.py" = "priv/python/grpc_server.py"
+    "priv_python/hexpack_bridge" = "priv/python/hexpack_bridge"
+    "priv_python/requirements.txt" = "priv/python/requirements.txt"
+    "priv_python/proto" = "priv/proto"
+
+Ownership: hexpack owns the files the mapping places, and remembers them in
+``<target>/.hexpack-manifest.json`` (committed with ``priv/``) so it can remove
+a placed file whose source is gone. Every other file under ``priv/`` is left
+exactly as it is (same inode, bytes, mode and mtime).
+
+Atomicity: a run that changes anything builds the complete new ``priv/`` in
+a staging directory beside it (unchanged files are hard links, so nothing is
+copied twice), then exchanges the two directories in one ``renameat2``
+call. A run that fails or is killed before that leaves ``priv/`` as it was;
+the next run removes the leftover staging directory. A run with nothing to
+change writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fnmatch
+import json
+import os
+import shutil
+import stat
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import config
+from .errors import HexpackError, Problems, ProjectError
+
+__all__ = [
+    "DEFAULT_EXCLUDES",
+    "MANIFEST",
+    "AssembleSettings",
+    "Difference",
+    "Plan",
+    "apply",
+    "assemble",
+    "check",
+    "load_settings",
+    "plan",
+]
+
+MANIFEST = ".hexpack-manifest.json"
+STAGE_PREFIX = ".hexpack-stage-"
+OLD_PREFIX = ".hexpack-old-"
+# Never placed, wherever they appear below a mapped directory (matched per path part).
+DEFAULT_EXCLUDES = (
+    "__pycache__",
+    "*.pyc",
+    "*.pyo",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "*.egg-info",
+    ".git",
+    ".venv",
+    ".nox",
+    ".tox",
+    "tests",
+    "test",
+    "conftest.py",
+    "test_*.py",
+    "*_test.py",
+    "*~",
+    ".*.swp",
+    ".*.swo",
+    ".#*",
+    "#*#",
+    ".DS_Store",
+)
+_DEFAULT_FILES = {
+    "priv_python/grpc_server.py": "priv/python/grpc_server.py",
+    "priv_python/requirements.txt": "priv/python/requirements.txt",
+    "priv_python/proto": "priv/proto",
+}
+# Test seam: HEXPACK_TEST_ASSEMBLE_PAUSE="<phase>=<flag file>" makes a run create
+# the flag file and sleep at that phase ("stage" after the first staged write,
+# "swap" just before the exchange), so a test can kill it there.
+_PAUSE_ENV = "HEXPACK_TEST_ASSEMBLE_PAUSE"
+
+
+@dataclass(frozen=True)
+class AssembleSettings:
+    root: Path
+    target: Path
+    files: list[tuple[Path, Path]]
+    exclude: tuple[str, ...]
+    source: str = "[tool.hexpack.assemble]"
+
+    def rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+
+@dataclass(frozen=True)
+class Placement:
+    source: Path
+    executable: bool
+
+
+@dataclass(frozen=True)
+class Difference:
+    path: str  # relative to the project root
+    what: str  # "missing", "differs from <src>", "mode differs from <src>", "stale (source gone)", ...
+
+
+@dataclass
+class Plan:
+    settings: AssembleSettings
+    desired: dict[str, Placement]  # relative to target
+    write: dict[str, str] = field(default_factory=dict)  # rel -> "new" | "content" | "mode"
+    remove: list[str] = field(default_factory=list)
+    manifest: bytes = b""
+    manifest_changed: bool = False
+
+    @property
+    def noop(self) -> bool:
+        return not (self.write or self.remove or self.manifest_changed)
+
+    def differences(self) -> list[Difference]:
+        s = self.settings
+        out = []
+        for rel, kind in sorted(self.write.items()):
+            src = s.rel(self.desired[rel].source)
+            what = {"new": "missing", "content": f"differs from {src}", "mode": f"mode differs from {src}"}[kind]
+            out.append(Difference(s.rel(s.target / rel), what))
+        for rel in self.remove:
+            out.append(Difference(s.rel(s.target / rel), "stale: placed before, its source is gone"))
+        if self.manifest_changed:
+            out.append(Difference(s.rel(s.target / MANIFEST), "out of date"))
+        return out
+
+
+@dataclass
+class Result:
+    plan: Plan
+    changed: bool
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+def load_settings(root: str | os.PathLike[str]) -> AssembleSettings:
+    cfg = config.load(root)
+    table: dict[str, Any] = cfg.section("assemble")
+    where = (
+        "[assemble] in hexpack.toml" if cfg.source and cfg.source.name == "hexpack.toml" else "[tool.hexpack.assemble]"
+    )
+    known = {"target", "files", "exclude"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ProjectError(
+            f"unknown setting(s) {', '.join(unknown)}", subject=where, hint=f"use {', '.join(sorted(known))}"
+        )
+    target_text = table.get("target", "priv")
+    if not isinstance(target_text, str) or not target_text.strip("/"):
+        raise ProjectError('target must be a directory path such as "priv"', subject=where)
+    files = table.get("files", _DEFAULT_FILES)
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise ProjectError("files must map source paths to target paths", subject=f"{where}.files")
+    exclude = table.get("exclude", [])
+    if not isinstance(exclude, list) or not all(isinstance(e, str) for e in exclude):
+        raise ProjectError("exclude must be a list of name patterns", subject=where)
+    root_path = cfg.root
+    target = _inside(root_path, target_text, where)
+    if target.is_symlink():
+        raise ProjectError(
+            "is a symbolic link; hexpack swaps the directory itself",
+            subject=target_text,
+            hint=f"set target in {where} to the real directory",
+        )
+    problems: list[HexpackError] = []
+    pairs: list[tuple[Path, Path]] = []
+    for src_text, dst_text in files.items():
+        try:
+            src = _inside(root_path, src_text, f"{where}.files")
+            dst = _inside(root_path, dst_text, f"{where}.files")
+        except ProjectError as exc:
+            problems.append(exc)
+            continue
+        if dst == target or target not in dst.parents:
+            problems.append(
+                ProjectError(
+                    f"target {dst_text!r} is not inside {target_text}/",
+                    subject=f"{where}.files",
+                    hint="place files under the target directory",
+                )
+            )
+            continue
+        pairs.append((src, dst))
+    _raise(problems)
+    return AssembleSettings(root_path, target, pairs, DEFAULT_EXCLUDES + tuple(exclude), where)
+
+
+def _inside(root: Path, text: str, where: str) -> Path:
+    path = Path(os.path.normpath(root / text))
+    if path != root and root not in path.parents:
+        raise ProjectError(f"path {text!r} leaves the project", subject=where, hint="use a path inside the project")
+    return path
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+def desired_files(settings: AssembleSettings) -> dict[str, Placement]:
+    """What the target should hold: ``{path relative to target: placement}``; problems reported together."""
+    problems: list[HexpackError] = []
+    desired: dict[str, Placement] = {}
+    origin: dict[str, Path] = {}
+
+    def add(src: Path, dst: Path) -> None:
+        rel = dst.relative_to(settings.target).as_posix()
+        if rel in desired and origin[rel] != src:
+            problems.append(
+                ProjectError(
+                    f"both {settings.rel(origin[rel])} and {settings.rel(src)} map to it",
+                    subject=settings.rel(dst),
+                    hint=f"fix {settings.source}.files",
+                )
+            )
+            return
+        st = src.stat()
+        desired[rel] = Placement(src, bool(st.st_mode & stat.S_IXUSR))
+        origin[rel] = src
+
+    for src, dst in settings.files:
+        if src.is_file():
+            add(src, dst)
+        elif src.is_dir():
+            for dirpath, dirnames, filenames in os.walk(src):
+                dirnames[:] = sorted(d for d in dirnames if not _excluded(d, settings.exclude))
+                base = Path(dirpath)
+                for name in sorted(filenames):
+                    if _excluded(name, settings.exclude):
+                        continue
+                    path = base / name
+                    if path.is_file():  # follows a link to a file; skips sockets and dangling links
+                        add(path, dst / path.relative_to(src))
+        else:
+            problems.append(
+                ProjectError(
+                    "source not found", subject=settings.rel(src), hint=f"create it or fix {settings.source}.files"
+                )
+            )
+    _raise(problems)
+    return desired
+
+
+def plan(settings: AssembleSettings) -> Plan:
+    """Compare the target with what assembling would produce, reading only."""
+    desired = desired_files(settings)
+    result = Plan(settings, desired)
+    target = settings.target
+    problems: list[HexpackError] = []
+    for rel, placement in desired.items():
+        path = target / rel
+        for parent in list(Path(rel).parents)[:-1]:
+            holder = target / parent
+            if holder.is_symlink() or (holder.exists() and not holder.is_dir()):
+                problems.append(
+                    ProjectError("is in the way of a placed file", subject=settings.rel(holder), hint="move it away")
+                )
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            result.write[rel] = "new"
+            continue
+        except NotADirectoryError:
+            continue  # reported above
+        if not stat.S_ISREG(st.st_mode):
+            if stat.S_ISDIR(st.st_mode):
+                problems.append(
+                    ProjectError(
+                        "a directory is where a file is placed", subject=settings.rel(path), hint="move it away"
+                    )
+                )
+            else:
+                result.write[rel] = "content"
+            continue
+        if st.st_size != placement.source.stat().st_size or path.read_bytes() != placement.source.read_bytes():
+            result.write[rel] = "content"
+        elif bool(st.st_mode & stat.S_IXUSR) != placement.executable:
+            result.write[rel] = "mode"
+    _raise(problems)
+    owned = read_manifest(target)
+    result.remove = sorted(rel for rel in owned - set(desired) if os.path.lexists(target / rel))
+    result.manifest = manifest_bytes(desired)
+    try:
+        result.manifest_changed = (target / MANIFEST).read_bytes() != result.manifest
+    except (FileNotFoundError, NotADirectoryError):
+        result.manifest_changed = True
+    return result
+
+
+def read_manifest(target: Path) -> set[str]:
+    """The files a previous run placed under ``target`` (empty when none)."""
+    path = target / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"unreadable manifest: {exc}", subject=str(path), hint="restore it from git") from None
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise ProjectError("manifest has no list of files", subject=str(path), hint="restore it from git")
+    safe = set()
+    for rel in files:
+        parts = Path(rel).parts
+        if rel.startswith("/") or ".." in parts or not parts:
+            raise ProjectError(f"manifest names a path outside the target: {rel!r}", subject=str(path))
+        safe.add(Path(rel).as_posix())
+    return safe
+
+
+def manifest_bytes(desired: dict[str, Placement]) -> bytes:
+    data = {
+        "about": "Files under this directory placed by `hexpack assemble`; it removes them when their source is gone "
+        "and never touches any other file here. Do not edit.",
+        "files": sorted(desired),
+    }
+    return (json.dumps(data, indent=2) + "\n").encode("utf-8")
+
+
+# ----------------------------------------------------------------------------- applying
+
+
+def assemble(root: str | os.PathLike[str], *, on_phase: Callable[[str], None] | None = None) -> Result:
+    """Make the target hold exactly what the mapping places (plus what it does not own)."""
+    settings = load_settings(root)
+    recover(settings)
+    result = plan(settings)
+    if result.noop:
+        return Result(result, changed=False)
+    apply(result, on_phase=on_phase)
+    return Result(result, changed=True)
+
+
+def check(root: str | os.PathLike[str]) -> list[Difference]:
+    """What differs between the target and what assembling would produce (empty: up to date)."""
+    return plan(load_settings(root)).differences()
+
+
+def recover(settings: AssembleSettings) -> None:
+    """Undo what an interrupted run left beside the target."""
+    target = settings.target
+    parent = target.parent
+    if not parent.is_dir():
+        return
+    prefix_stage = f".{target.name}{STAGE_PREFIX}"
+    prefix_old = f".{target.name}{OLD_PREFIX}"
+    leftovers = sorted(p for p in parent.iterdir() if p.name.startswith((prefix_stage, prefix_old)))
+    if not os.path.lexists(target):
+        # killed between the two renames of the fallback swap: put the old tree back
+        old = [p for p in leftovers if p.name.startswith(prefix_old)]
+        if old:
+            os.rename(old[-1], target)
+            leftovers.remove(old[-1])
+    for path in leftovers:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def apply(result: Plan, *, on_phase: Callable[[str], None] | None = None) -> None:
+    """Build the new target beside the old one, then exchange them in one step."""
+    settings = result.settings
+    target = settings.target
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}{STAGE_PREFIX}", dir=parent))
+    phase = _phase_hook(on_phase)
+    try:
+        remove = set(result.remove)
+        if target.is_dir():
+            _mirror(target, stage, skip=remove | set(result.write) | {MANIFEST})
+        else:
+            os.chmod(stage, 0o777 & ~_umask())
+        first = True
+        for rel in sorted(result.write):
+            placement = result.desired[rel]
+            dest = stage / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(placement.source, dest)
+            os.chmod(dest, 0o755 if placement.executable else 0o644)
+            if first:
+                phase("stage")
+                first = False
+        (stage / MANIFEST).write_bytes(result.manifest)
+        os.chmod(stage / MANIFEST, 0o644)
+        _prune_empty(stage, {str(Path(rel).parent) for rel in remove})
+        _fsync_tree(stage)
+        phase("swap")
+        if target.is_dir():
+            _exchange(stage, target, parent)
+        else:
+            os.rename(stage, target)
+            stage = None  # type: ignore[assignment]
+    except BaseException:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+        raise
+    if stage is not None:
+        shutil.rmtree(stage, ignore_errors=True)  # now holds the old tree
+
+
+def _mirror(src: Path, dst: Path, *, skip: set[str]) -> None:
+    """Recreate ``src`` in ``dst``: directories anew, everything else hard-linked (copied if it cannot be)."""
+    dirs: list[tuple[Path, os.stat_result]] = [(dst, os.stat(src))]
+    for dirpath, dirnames, filenames in os.walk(src):
+        base = Path(dirpath)
+        rel_base = base.relative_to(src)
+        for name in dirnames + filenames:
+            path = base / name
+            rel = (rel_base / name).as_posix()
+            out = dst / rel
+            st = os.lstat(path)
+            if stat.S_ISDIR(st.st_mode):
+                out.mkdir()
+                dirs.append((out, st))
+                continue
+            if rel in skip:
+                continue
+            try:
+                os.link(path, out, follow_symlinks=False)
+            except OSError:
+                if stat.S_ISLNK(st.st_mode):
+                    os.symlink(os.readlink(path), out)
+                else:
+                    shutil.copy2(path, out, follow_symlinks=False)
+        # os.walk does not descend into symlinked directories; they were linked above as entries
+        dirnames[:] = [d for d in dirnames if not (base / d).is_symlink()]
+    for directory, st in reversed(dirs):
+        os.chmod(directory, stat.S_IMODE(st.st_mode))
+    for directory, st in reversed(dirs):
+        os.utime(directory, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _prune_empty(stage: Path, candidates: set[str]) -> None:
+    """Remove directories left empty by removing placed files (never the target itself)."""
+    for rel in sorted(candidates, key=lambda r: -len(Path(r).parts)):
+        path = stage / rel
+        while path != stage and path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+            path = path.parent
+
+
+def _fsync_tree(stage: Path) -> None:
+    for dirpath, _dirnames, _filenames in os.walk(stage):
+        try:
+            fd = os.open(dirpath, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(stage: Path, target: Path, parent: Path) -> None:
+    """Swap ``stage`` and ``target`` atomically (Linux renameat2); a two-rename fallback elsewhere."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            renameat2 = libc.renameat2
+        except (OSError, AttributeError):
+            renameat2 = None
+        if renameat2 is not None:
+            renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+            renameat2.restype = ctypes.c_int
+            if renameat2(_AT_FDCWD, os.fsencode(stage), _AT_FDCWD, os.fsencode(target), _RENAME_EXCHANGE) == 0:
+                return
+            err = ctypes.get_errno()
+            if err not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                raise OSError(err, os.strerror(err), str(target))
+    # Fallback: a moment exists where the target is absent; `recover` puts it back after a crash.
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}{OLD_PREFIX}", dir=parent))
+    old.rmdir()
+    os.rename(target, old)
+    try:
+        os.rename(stage, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
+    os.rename(old, stage)  # so the caller removes the old tree
+
+
+def _phase_hook(on_phase: Callable[[str], None] | None) -> Callable[[str], None]:
+    wanted = os.environ.get(_PAUSE_ENV, "")
+    pause_phase, _, flag = wanted.partition("=")
+
+    def hook(phase: str) -> None:
+        if on_phase is not None:
+            on_phase(phase)
+        if wanted and phase == pause_phase:
+            Path(flag).write_text(str(os.getpid()))
+            time.sleep(60)
+
+    return hook
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _excluded(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def _raise(problems: list[HexpackError]) -> None:
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise Problems(problems, summary="problems with the assemble mapping")
