@@ -220,6 +220,12 @@ def _read(root: Path, rel: str) -> str:
 
 def read_mix(root: Path, rel: str) -> tuple[str, Place]:
     """The app name and the canonical version place of ``mix.exs``."""
+    if not (root / rel).is_file():
+        raise ProjectError(
+            "file not found",
+            subject=str(root / rel),
+            hint="run at the root of a mix project, pass --root, or set [tool.hexpack.version] mix",
+        )
     text = _read(root, rel)
     project = _PROJECT_DEF.search(text)
     if not project:
