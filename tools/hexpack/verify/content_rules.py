@@ -1,0 +1,362 @@
+"""Gate 3: rules about what a Hex tarball holds, checked on the unpacked members.
+
+Every function takes plain data (members with ``path``, ``kind``, ``mode``,
+``data``, ``linkname``; the metadata as a mapping) and returns findings, so the
+rules run on in-memory packages without unpacking anything or creating venvs.
+With a ``MixProject`` (verifying a project rather than a downloaded tarball)
+each missing file comes with the ``mix.exs`` change that would include it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+from .exclude_report import excluded_by, pattern_text
+from .gates import Finding, fail, note, warn
+from .patterns import PathPattern, glob_to_elixir_regex, glob_to_regex, matches_any
+from .settings import VerifySettings
+
+MAX_DESCRIPTION = 300  # Hex's @max_description_length
+
+
+class MemberLike(Protocol):
+    path: str
+    kind: str
+    mode: int
+    data: bytes
+    linkname: str | None
+
+
+def kind_of(member: Any) -> str:
+    """``file``, ``dir`` or ``symlink`` whatever spelling the reader used."""
+    kind = str(getattr(member, "kind", "file")).lower()
+    if kind in ("symlink", "link", "sym", "symtype"):
+        return "symlink"
+    if kind in ("dir", "directory", "dirtype"):
+        return "dir"
+    return "file"
+
+
+def _clean(path: str) -> str:
+    return posixpath.normpath(path.strip("/")) if path else path
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the rules may consult besides the tarball."""
+
+    settings: VerifySettings
+    project: Any | None = None  # hexpack.mix_project.MixProject when verifying a project
+    root: Path | None = None
+
+    @property
+    def exclude_patterns(self) -> list[Any]:
+        return list(self.project.exclude_patterns) if self.project is not None else []
+
+    @property
+    def files(self) -> list[str] | None:
+        return self.project.files if self.project is not None else None
+
+
+# ---------------------------------------------------------------- required files
+
+
+def _entry_covers(entry: str, path: str) -> bool:
+    """Does the ``files:`` entry (a path or glob) select ``path`` or one of its directories?"""
+    regex = re.compile(glob_to_regex(entry.strip("/")))
+    parts = path.split("/")
+    return any(regex.match("/".join(parts[:n])) for n in range(1, len(parts) + 1))
+
+
+def _suggest_entry(path: str, settings: VerifySettings) -> str:
+    for root in (settings.python_root, settings.proto_root):
+        if root and (path == root or path.startswith(root + "/")):
+            return root
+    return path
+
+
+def include_hint(path: str, ctx: Context, *, generated: bool = True) -> str:
+    """The change that would put ``path`` into the package."""
+    if ctx.project is None:
+        return f'add "{_suggest_entry(path, ctx.settings)}" to package files: in mix.exs'
+    pattern = excluded_by(path, ctx.exclude_patterns)
+    if pattern is not None:
+        return f"exclude_patterns entry {pattern_text(pattern)} in mix.exs removes it; narrow or drop that entry"
+    if ctx.root is not None and not (ctx.root / path).exists():
+        fix = "run `nox -s stubs assemble`" if generated else "create it"
+        return f"it is not in the project either; {fix}"
+    files = ctx.files
+    if files is not None and not any(_entry_covers(str(e), path) for e in files):
+        return f'add "{_suggest_entry(path, ctx.settings)}" to package files: in mix.exs'
+    return f'check package files: and exclude_patterns in mix.exs (expected "{path}" to be selected)'
+
+
+def _stub_paths(proto: str, settings: VerifySettings) -> tuple[str, str]:
+    rel = (
+        proto[len(settings.proto_root) + 1 :]
+        if proto.startswith(settings.proto_root + "/")
+        else posixpath.basename(proto)
+    )
+    stem = rel[: -len(".proto")]
+    base = f"{settings.python_root}/{stem}"
+    return f"{base}_pb2.py", f"{base}_pb2_grpc.py"
+
+
+def expected_protos(paths: Iterable[str], settings: VerifySettings, root: Path | None = None) -> list[str]:
+    """Every .proto that should ship: the shipped ones, those on disk under
+    ``proto_root`` in the project, and those implied by shipped ``_pb2.py`` stubs."""
+    protos = set()
+    prefix = settings.python_root + "/"
+    for path in paths:
+        if path.endswith(".proto"):
+            protos.add(path)
+        elif path.startswith(prefix) and path.endswith("_pb2.py"):
+            protos.add(f"{settings.proto_root}/{path[len(prefix) : -len('_pb2.py')]}.proto")
+    if root is not None and (root / settings.proto_root).is_dir():
+        for found in (root / settings.proto_root).rglob("*.proto"):
+            protos.add(found.relative_to(root).as_posix())
+    return sorted(protos)
+
+
+def check_required(members: Sequence[Any], ctx: Context) -> list[Finding]:
+    settings = ctx.settings
+    present = {_clean(m.path) for m in members}
+    required: list[tuple[str, str]] = [
+        (settings.server, "the server the Elixir side starts"),
+        (settings.requirements, "the Python requirements"),
+    ]
+    protos = expected_protos(present, settings, ctx.root)
+    for proto in protos:
+        pb2, grpc = _stub_paths(proto, settings)
+        required += [(proto, "the service definition"), (pb2, f"stub of {proto}"), (grpc, f"gRPC stub of {proto}")]
+    found: list[Finding] = []
+    seen = set()
+    for path, why in required:
+        if path in seen:
+            continue
+        seen.add(path)
+        if path not in present:
+            found.append(fail(f"missing from the package ({why})", subject=path, hint=include_hint(path, ctx)))
+    for pattern in settings.required:
+        if not any(PathPattern(pattern).matches(p) for p in present) and pattern not in present:
+            found.append(
+                fail(
+                    "required by [tool.hexpack.verify] but nothing in the package matches",
+                    subject=pattern,
+                    hint=include_hint(pattern, ctx, generated=False),
+                )
+            )
+    if not found:
+        found.append(note(f"all {len(seen) + len(settings.required)} present ({len(protos)} .proto)"))
+    return found
+
+
+# ---------------------------------------------------------------- forbidden files
+
+
+def check_forbidden(members: Sequence[Any], ctx: Context) -> list[Finding]:
+    settings = ctx.settings
+    hits: dict[str, list[str]] = {}
+    reasons = dict(settings.forbidden)
+    for member in members:
+        path = _clean(member.path)
+        is_dir = kind_of(member) == "dir"
+        if matches_any(path, settings.allow, is_dir=is_dir):
+            continue
+        for pattern, _why in settings.forbidden:
+            if PathPattern(pattern).matches(path, is_dir=is_dir):
+                hits.setdefault(pattern, []).append(path)
+                break
+    found: list[Finding] = []
+    for pattern, paths in hits.items():
+        shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        regex = glob_to_elixir_regex(pattern.rstrip("/") if not pattern.endswith("/") else "**/" + pattern.rstrip("/"))
+        found.append(
+            fail(
+                f"forbidden {reasons[pattern]} ({pattern}) in the package: {shown}",
+                subject=paths[0] if len(paths) == 1 else pattern,
+                hint=f"delete it or add {regex} to exclude_patterns in mix.exs "
+                '(or allow it: [tool.hexpack.verify] allow = ["<path>"])',
+            )
+        )
+    if not found:
+        found.append(note(f"none of {len(settings.forbidden)} forbidden patterns matched"))
+    return found
+
+
+# ---------------------------------------------------------------- symlinks
+
+
+def check_symlinks(members: Sequence[Any]) -> list[Finding]:
+    by_path = {_clean(m.path): m for m in members}
+    dirs = set()
+    for path in by_path:
+        parts = path.split("/")
+        dirs.update("/".join(parts[:n]) for n in range(1, len(parts)))
+    found: list[Finding] = []
+    count = 0
+    for path, member in by_path.items():
+        if kind_of(member) != "symlink":
+            continue
+        count += 1
+        target = member.linkname or ""
+        current, hops = path, 0
+        while True:
+            if target.startswith("/"):
+                found.append(
+                    fail(
+                        f"symlink to the absolute path {target}",
+                        subject=path,
+                        hint="ship the file itself or a relative link",
+                    )
+                )
+                break
+            joined = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
+            if joined == ".." or joined.startswith("../"):
+                found.append(
+                    fail(
+                        f"symlink points outside the package ({member.linkname})",
+                        subject=path,
+                        hint="ship the file itself",
+                    )
+                )
+                break
+            nxt = by_path.get(joined)
+            if nxt is not None and kind_of(nxt) == "symlink" and hops < 40:
+                current, target, hops = joined, nxt.linkname or "", hops + 1
+                continue
+            if nxt is None and joined not in dirs:
+                found.append(
+                    fail(
+                        f"dangling symlink: {member.linkname} is not in the package",
+                        subject=path,
+                        hint="remove the link or add its target to package files: in mix.exs",
+                    )
+                )
+            break
+    if not found:
+        found.append(note(f"{count} symlink(s), all inside the package" if count else "no symlinks"))
+    return found
+
+
+# ---------------------------------------------------------------- sizes
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1048576:.1f} MiB" if size >= 104858 else f"{size / 1024:.1f} KiB"
+
+
+def check_sizes(sizes: Mapping[str, int | None], limits: Mapping[str, int], ratio: float) -> list[Finding]:
+    """``sizes`` and ``limits`` share keys (e.g. ``tarball``, ``uncompressed``)."""
+    found: list[Finding] = []
+    shown = []
+    for key, limit in limits.items():
+        size = sizes.get(key)
+        if size is None or not limit:
+            continue
+        share = size / limit
+        shown.append(f"{key} {_mib(size)} of {_mib(limit)} ({share:.0%})")
+        if size > limit:
+            found.append(
+                fail(f"{key} size {_mib(size)} is over Hex's limit of {_mib(limit)}", hint="exclude large files")
+            )
+        elif share >= ratio:
+            found.append(
+                warn(
+                    f"{key} size {_mib(size)} is {share:.0%} of Hex's limit of {_mib(limit)}",
+                    hint="exclude large files",
+                )
+            )
+    if not found:
+        found.append(note("; ".join(shown) if shown else "no size limits known"))
+    return found
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def metadata_dict(metadata: Any) -> dict[str, Any]:
+    """metadata.config as a dict whatever its shape (pairs or mapping)."""
+    if isinstance(metadata, Mapping):
+        return {str(k): v for k, v in metadata.items()}
+    return {str(k): v for k, v in metadata}
+
+
+def _pairs(value: Any) -> list[tuple[Any, Any]] | None:
+    if isinstance(value, Mapping):
+        return list(value.items())
+    if isinstance(value, list) and all(isinstance(i, (tuple, list)) and len(i) == 2 for i in value):
+        return [tuple(i) for i in value]  # type: ignore[misc]
+    return None
+
+
+def check_metadata(metadata: Any, project: Any | None = None) -> list[Finding]:
+    meta = metadata_dict(metadata)
+    found: list[Finding] = []
+    version = meta.get("version")
+    if project is not None:
+        if str(version) != project.version:
+            found.append(
+                fail(
+                    f"version {version} differs from the project's {project.version}",
+                    subject="metadata.config",
+                    hint="rebuild the tarball from this checkout",
+                )
+            )
+        if meta.get("name") is not None and str(meta.get("name")) != project.package_name:
+            found.append(
+                fail(
+                    f"name {meta.get('name')} differs from the project's {project.package_name}",
+                    subject="metadata.config",
+                )
+            )
+    description = meta.get("description")
+    if not description or not str(description).strip():
+        found.append(fail("no description", subject="metadata.config", hint="set description: in mix.exs"))
+    elif len(str(description).strip()) > MAX_DESCRIPTION:
+        found.append(
+            fail(
+                f"description is {len(str(description).strip())} characters, more than Hex's {MAX_DESCRIPTION}",
+                subject="metadata.config",
+                hint="shorten description: in mix.exs",
+            )
+        )
+    licenses = meta.get("licenses")
+    if not licenses or not isinstance(licenses, (list, tuple)) or not all(str(x).strip() for x in licenses):
+        found.append(
+            fail("no licenses", subject="metadata.config", hint='set package: [licenses: ["Apache-2.0"]] in mix.exs')
+        )
+    links = meta.get("links")
+    if links is not None:
+        pairs = _pairs(links)
+        if pairs is None:
+            found.append(
+                fail(
+                    "links is not a map of name to URL",
+                    subject="metadata.config",
+                    hint='links: %{"Source" => "https://..."}',
+                )
+            )
+        else:
+            for name, url in pairs:
+                parsed = urlparse(str(url))
+                if not str(name).strip():
+                    found.append(fail(f"link to {url} has an empty name", subject="metadata.config links"))
+                if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in str(url):
+                    found.append(
+                        fail(
+                            f"link {name!s} is not a well-formed http(s) URL: {url!s}",
+                            subject="metadata.config links",
+                            hint="fix links: in mix.exs",
+                        )
+                    )
+    if not found:
+        count = len(_pairs(links) or []) if links is not None else 0
+        found.append(note(f"version {version}, {len(licenses or [])} license(s), {count} link(s)"))
+    return found

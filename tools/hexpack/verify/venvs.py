@@ -1,0 +1,207 @@
+"""Fresh virtual environments for the smoke tests, cached honestly.
+
+A smoke test needs "a fresh venv with the shipped requirements installed".
+Creating one with uv takes about a second; reusing one takes a few
+milliseconds. The cache keeps reuse equivalent to a fresh venv:
+
+* **The key covers every input of the install**: the interpreter (its real
+  path, size and mtime), the exact bytes of the requirements (or wheel), the
+  resolution (``latest`` or ``floors``), uv's version and this cache's format.
+  Any change gives a new key, so a new venv; the old one for the same
+  (python, resolution, purpose) is deleted.
+* **Built from nothing, in one go**: ``uv venv`` into a temporary directory,
+  one ``uv pip install`` (bytecode compiled at install time), then
+  ``uv pip freeze`` recorded in ``hexpack-verify.json``. Only a complete,
+  successful install is renamed into place; a failed or interrupted one
+  leaves nothing behind. Nothing is ever installed into a cached venv again.
+* **Code runs in it without changing it**: the package under test is never
+  installed into a requirements venv (it runs from the unpacked tarball via
+  ``PYTHONPATH``), and every process runs with ``PYTHONDONTWRITEBYTECODE=1``.
+* **Checked before each reuse**: the recorded key must match and
+  ``uv pip freeze`` must list exactly what was recorded, otherwise the venv is
+  deleted and built again.
+* ``fresh=True`` (``hexpack verify --fresh``) bypasses the cache: every venv
+  is built in a temporary directory and deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import proc
+from ..errors import HexpackError
+
+FORMAT = 1
+MARKER = "hexpack-verify.json"
+_uv_version_lock = threading.Lock()
+_uv_version: str | None = None
+
+
+def uv_version() -> str:
+    global _uv_version
+    with _uv_version_lock:
+        if _uv_version is None:
+            _uv_version = proc.run(["uv", "--version"]).stdout.strip()
+        return _uv_version
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without anything that would leak a Python setup into a venv."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTHON", "PIP_", "UV_"))
+        and k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "__PYVENV_LAUNCHER__")
+    }
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    for key in ("UV_CACHE_DIR", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_OFFLINE"):
+        if key in os.environ:  # keep how uv reaches its index and cache
+            env[key] = os.environ[key]
+    env.update(extra)
+    return env
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+@dataclass(frozen=True)
+class Venv:
+    path: Path
+    python: Path
+    reused: bool
+    freeze: tuple[str, ...]
+    seconds: float
+
+    def bin(self, name: str) -> Path:
+        return self.path / "bin" / name
+
+
+def _interpreter_id(python: Path) -> str:
+    real = Path(os.path.realpath(python))
+    stat = real.stat()
+    return f"{real}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _freeze(python: Path) -> tuple[str, ...]:
+    out = proc.run(["uv", "pip", "freeze", "--python", str(python)], env=clean_env()).stdout
+    return tuple(sorted(line.strip() for line in out.splitlines() if line.strip()))
+
+
+class VenvCache:
+    """Venvs under ``root`` (``None``: no caching, every venv temporary)."""
+
+    def __init__(self, root: Path | None, *, timeout: float = 300.0):
+        self.root = Path(root) if root is not None else None
+        self.timeout = timeout
+        self._temps: list[Path] = []
+        self._lock = threading.Lock()
+
+    def key(self, python: Path, payload: bytes, resolution: str, purpose: str) -> str:
+        digest = hashlib.sha256()
+        for part in (f"format={FORMAT}", purpose, resolution, _interpreter_id(python), uv_version()):
+            digest.update(part.encode() + b"\0")
+        digest.update(hashlib.sha256(payload).digest())
+        return digest.hexdigest()
+
+    def ensure(
+        self,
+        python: Path,
+        *,
+        label: str,
+        install: list[str],
+        payload: bytes,
+        resolution: str = "latest",
+        purpose: str = "requirements",
+    ) -> Venv:
+        """A venv for ``python`` with ``uv pip install <install>`` done.
+
+        ``payload`` is the content the install depends on (the requirements
+        file's bytes, the wheel's bytes); ``label`` names the cache slot
+        (``py3.12-floors``), whose older venvs are removed.
+        """
+        start = time.monotonic()
+        key = self.key(python, payload, resolution, purpose)
+        if self.root is not None:
+            target = self.root / f"{label}-{key[:16]}"
+            reused = self._reuse(target, key)
+            if reused is not None:
+                return Venv(target, venv_python(target), True, reused, time.monotonic() - start)
+        else:
+            target = None
+        parent = self.root if self.root is not None else Path(tempfile.gettempdir())
+        parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=f".{label}-", suffix=".hexpack-tmp", dir=parent))
+        try:
+            freeze = self._build(building, python, install, resolution)
+            (building / MARKER).write_text(
+                json.dumps({"key": key, "label": label, "python": str(python), "freeze": list(freeze)}, indent=1)
+            )
+            if target is None:
+                with self._lock:
+                    self._temps.append(building)
+                return Venv(building, venv_python(building), False, freeze, time.monotonic() - start)
+            try:
+                os.rename(building, target)
+            except OSError:  # another run put the same venv in place first
+                shutil.rmtree(building, ignore_errors=True)
+                if self._reuse(target, key) is None:
+                    raise HexpackError("could not move the new venv into the cache", subject=str(target)) from None
+            self._prune(label, keep=target)
+            return Venv(target, venv_python(target), False, freeze, time.monotonic() - start)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+
+    def _build(self, venv: Path, python: Path, install: list[str], resolution: str) -> tuple[str, ...]:
+        env = clean_env()
+        proc.run(
+            ["uv", "venv", "--quiet", "--relocatable", "--allow-existing", "--python", str(python), str(venv)],
+            env=env,
+            timeout=self.timeout,
+        )
+        argv = ["uv", "pip", "install", "--quiet", "--compile-bytecode", "--python", str(venv_python(venv))]
+        if resolution == "floors":
+            argv += ["--resolution", "lowest-direct"]
+        proc.run(argv + install, env=env, timeout=self.timeout, hint="the requirements cannot be installed")
+        return _freeze(venv_python(venv))
+
+    def _reuse(self, target: Path, key: str) -> tuple[str, ...] | None:
+        marker = target / MARKER
+        try:
+            recorded = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            if target.exists():
+                shutil.rmtree(target, ignore_errors=True)
+            return None
+        try:
+            ok = recorded.get("key") == key and venv_python(target).exists()
+            freeze = tuple(recorded.get("freeze", ()))
+            if ok and _freeze(venv_python(target)) == freeze:
+                return freeze
+        except HexpackError:
+            pass
+        shutil.rmtree(target, ignore_errors=True)
+        return None
+
+    def _prune(self, label: str, *, keep: Path) -> None:
+        assert self.root is not None
+        for old in self.root.glob(f"{label}-*"):
+            if old != keep and old.is_dir() and not old.name.endswith(".hexpack-tmp"):
+                shutil.rmtree(old, ignore_errors=True)
+
+    def cleanup(self) -> None:
+        """Delete the temporary venvs (``fresh`` mode)."""
+        with self._lock:
+            temps, self._temps = self._temps, []
+        for path in temps:
+            shutil.rmtree(path, ignore_errors=True)
