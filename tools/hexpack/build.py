@@ -1,0 +1,149 @@
+"""``mix hex.build`` in Python: a mix project in, Hex's package tarball out.
+
+``build_package`` reads ``mix.exs`` (:mod:`hexpack.mix_project`), prepares and
+checks the metadata as Hex does (:mod:`hexpack.metadata`, which selects the
+files through :mod:`hexpack.selection`) and writes the tarball with
+:mod:`hexpack.tarball`. It returns the bytes and what Hex would print; it
+writes nothing (the ``hexpack build`` command saves the file).
+
+When Hex would refuse, ``PackageRefused`` carries Hex's messages (one per
+problem, all at once) plus the lines Hex printed before stopping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import erlterm, metadata, tarball
+from .errors import PackageError, Problems
+from .mix_project import MixProject, read_project
+
+__all__ = ["BuildResult", "PackageRefused", "build_package", "build_project"]
+
+
+class PackageRefused(Problems):
+    """Hex would stop: "Stopping package build due to errors." and the reasons.
+
+    ``report_lines`` is what Hex printed before stopping; ``warnings`` what it
+    warned about.
+    """
+
+    def __init__(self, problems: list[PackageError], *, report_lines: list[str], warnings: list[str]):
+        super().__init__(problems, summary="problem(s) stop the package build")
+        self.report_lines = list(report_lines)
+        self.warnings = list(warnings)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """A built package and everything Hex would have printed about it."""
+
+    name: str
+    version: str
+    tarball: bytes
+    metadata: list[tuple[str, Any]]
+    metadata_config: bytes
+    contents: bytes
+    files: list[str]
+    members: list[tarball.Member]
+    inner_checksum: str  # upper-case hex, the CHECKSUM member
+    outer_checksum: str  # lower-case hex, Hex's "Package checksum"
+    report_lines: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def default_filename(self) -> str:
+        """Hex's default output name, ``<name>-<version>.tar``."""
+        return f"{self.name}-{self.version}.tar"
+
+
+def build_package(
+    root: str | os.PathLike[str],
+    *,
+    listdir: Callable[[str], Iterable[str]] = os.listdir,
+    reader: str = "auto",
+) -> BuildResult:
+    """Build the Hex package of the mix project in ``root`` exactly as Hex 2.5.1 does.
+
+    ``listdir`` is the one function used to list directories (tests pass one
+    that replays a recorded order); ``reader`` picks the mix.exs reader
+    ("auto", "elixir" or "static").
+    """
+    project = read_project(root, reader=reader)
+    return build_project(project, root=root, listdir=listdir)
+
+
+def build_project(
+    project: MixProject,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    listdir: Callable[[str], Iterable[str]] = os.listdir,
+) -> BuildResult:
+    """``build_package`` for an already-read project."""
+    base = Path(project.root if root is None else root)
+    pm = metadata.prepare(project, root=base, listdir=listdir)
+    lines = metadata.report_lines(pm)
+    errors, warnings = metadata.check(pm, base, listdir=listdir)
+    warnings = pm.warnings + warnings
+    if errors:
+        raise PackageRefused([PackageError(e) for e in errors], report_lines=lines, warnings=warnings)
+    files = pm.files
+    if not files:
+        raise PackageRefused(
+            [PackageError("Creating tarball failed: File list was empty.")], report_lines=lines, warnings=warnings
+        )
+
+    pairs = metadata.metadata_pairs(pm.meta)
+    metadata_config = erlterm.format_config(pairs)
+    if len(metadata_config) > tarball.MAX_METADATA_SIZE:
+        raise _too_big("file too big: metadata.config", lines, warnings)
+    members = tarball.contents_from_tree(base, files)
+    contents = tarball.contents_tar_gz(members)
+    if _uncompressed_size(members, contents) > tarball.MAX_UNCOMPRESSED_SIZE:
+        size = _megabytes(tarball.MAX_UNCOMPRESSED_SIZE)
+        raise _too_big(f"package exceeds max uncompressed size {size} MB", lines, warnings)
+    if _outer_size(metadata_config, contents) > tarball.MAX_OUTER_SIZE:
+        size = _megabytes(tarball.MAX_OUTER_SIZE)
+        raise _too_big(f"package exceeds max compressed size {size} MB", lines, warnings)
+    package = tarball.outer_tarball(metadata_config, contents)
+    outer = tarball.outer_checksum(package)
+    return BuildResult(
+        name=pm.name,
+        version=pm.version,
+        tarball=package,
+        metadata=pairs,
+        metadata_config=metadata_config,
+        contents=contents,
+        files=files,
+        members=members,
+        inner_checksum=tarball.inner_checksum(metadata_config, contents),
+        outer_checksum=outer,
+        report_lines=lines + [f"Package checksum: {outer}"],
+        warnings=warnings,
+    )
+
+
+def _too_big(reason: str, lines: list[str], warnings: list[str]) -> PackageRefused:
+    return PackageRefused([PackageError(f"Creating tarball failed: {reason}")], report_lines=lines, warnings=warnings)
+
+
+def _megabytes(size: int) -> str:
+    """hex_core's ``format_byte_size/1`` (``Size / 1000000`` written with ``~w``)."""
+    return erlterm.format_term(size / 1_000_000)
+
+
+def _uncompressed_size(members: list[tarball.Member], contents: bytes) -> int:
+    """Size of the inner tar: the gzip trailer's ISIZE (exact below 4 GiB)."""
+    if sum(m.size for m in members) >= 2**32:
+        return 2**32
+    return int.from_bytes(contents[-4:], "little")
+
+
+def _outer_size(metadata_config: bytes, contents: bytes) -> int:
+    """Size of the outer tar before writing it: four members, headers and padding, two end blocks."""
+    sizes = (len(tarball.VERSION), 64, len(metadata_config), len(contents))
+    return sum(512 + -(-size // 512) * 512 for size in sizes) + 1024

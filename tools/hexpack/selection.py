@@ -1,0 +1,493 @@
+"""Which files go into a Hex package, chosen exactly as ``mix hex.build`` does.
+
+Hex 2.5.1 (``Mix.Tasks.Hex.Build.package/2``) takes the ``files:`` list (or
+its defaults), expands each entry with Elixir's ``Path.wildcard/1`` (Erlang's
+``filelib:wildcard/2`` with dotfiles hidden from the listing), walks every
+matched directory depth-first in the order the file system lists it
+(``File.ls!/1``: unsorted, dotfiles included, symlinks not followed), makes
+the paths relative to the project, drops duplicates and finally rejects every
+path matching an ``exclude_patterns`` entry or ``~r/\\W\\.DS_Store$/``.
+
+Two details that surprise people and are kept on purpose:
+
+* a string in ``exclude_patterns`` is a plain substring test, so
+  ``"**/__pycache__"`` excludes nothing (only a path containing those exact
+  characters);
+* globs follow symlinked directories (``filelib`` lists through them) while
+  the directory walk does not (``File.lstat/1``), so ``priv`` keeps
+  ``priv/link -> pkg`` as one symlink but ``priv/**/*.py`` also finds
+  ``priv/link/mod.py``.
+
+``listdir`` is the one function that lists a directory; tests pass one that
+returns a recorded order, because the walk's order (and so the order of
+``files`` in ``metadata.config``) depends on the file system, as it does for
+Hex. The project root is taken literally: unlike Hex, glob characters in the
+root's own path are not expanded.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import stat
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Union
+
+from .errors import PackageError, ProjectError
+from .terms import Regex
+
+__all__ = [
+    "DEFAULT_FILES",
+    "DS_STORE_PATTERN",
+    "GlobError",
+    "compile_glob",
+    "is_excluded",
+    "matches_exclude",
+    "select_files",
+    "wildcard",
+]
+
+#: ``Hex.Package.default_files/0``: used when ``package`` has no ``files:``.
+DEFAULT_FILES: tuple[str, ...] = (
+    "lib",
+    "priv",
+    ".formatter.exs",
+    "mix.exs",
+    "README*",
+    "readme*",
+    "LICENSE*",
+    "license*",
+    "CHANGELOG*",
+    "changelog*",
+    "src",
+    "c_src",
+    "Makefile*",
+)
+
+#: Appended by Hex to every ``exclude_patterns`` list.
+DS_STORE_PATTERN = Regex(r"\W\.DS_Store$")
+
+ListDir = Callable[[str], Iterable[str]]
+
+
+class GlobError(PackageError):
+    """A ``files:`` pattern that ``Path.wildcard/1`` itself rejects."""
+
+
+# ---------------------------------------------------------------------------
+# Compiling a pattern, as filelib:compile_wildcard/2 does
+# ---------------------------------------------------------------------------
+
+# Tokens of one compiled path component. A literal character is a 1-char str;
+# everything else is one of these.
+_QUESTION = ("question",)
+_STAR = ("star",)
+_ACCEPT = ("accept",)  # a `*` ending the component: matches the rest
+_DOUBLE_STAR = ("double_star",)  # `**` ending the component
+
+
+@dataclass(frozen=True)
+class _OneOf:
+    chars: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Alt:
+    alternatives: tuple[tuple[object, ...], ...]
+
+
+Token = Union[str, tuple, _OneOf, _Alt]
+_Esc = tuple  # ("esc", char): a backslash-escaped character, always literal
+
+
+class _BadPattern(Exception):
+    pass
+
+
+def _scan(pattern: str) -> list[list[object]]:
+    """Split into path components; a backslash escapes the next character."""
+    parts: list[list[object]] = [[]]
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            if index + 1 < len(pattern):
+                nxt = pattern[index + 1]
+                if nxt == "/":  # filelib drops an escape that ends a component
+                    parts.append([])
+                else:
+                    parts[-1].append(("esc", nxt))
+            index += 2
+            continue
+        if char == "/":
+            parts.append([])
+        else:
+            parts[-1].append(char)
+        index += 1
+    return [part for part in parts if part]
+
+
+def _compile_part(chars: list[object], upto: bool) -> tuple[list[Token], str | None, list[object]]:
+    """Port of ``compile_part/3``; with ``upto`` stop at a top-level ``,``/``}``.
+
+    Returns (tokens, separator, rest); separator is None when the input ended.
+    """
+    result: list[Token] = []
+    index = 0
+    while index < len(chars):
+        char = chars[index]
+        rest = chars[index + 1 :]
+        if upto and char in (",", "}"):
+            return result, char, rest
+        if char == "?":
+            result.append(_QUESTION)
+        elif char == "*":
+            if rest[:1] == ["*"]:
+                if len(rest) == 1:
+                    result.append(_DOUBLE_STAR)
+                    index += 2
+                    continue
+                result.append(_STAR)
+                index += 2
+                continue
+            result.append(_ACCEPT if not rest else _STAR)
+        elif char == "[":
+            charset = _compile_charset(rest)
+            if charset is None:
+                result.append("[")
+            else:
+                one_of, consumed = charset
+                result.append(one_of)
+                index += 1 + consumed
+                continue
+        elif char == "{":
+            alt = _compile_alt(rest)
+            result.append(alt)
+            if upto:
+                # filelib's compile_alt/2 gets a bare token list back here and
+                # fails with a case_clause: Elixir raises.
+                raise _BadPattern("nested braces are not supported by Path.wildcard/1")
+            return result, None, []
+        elif isinstance(char, tuple):
+            result.append(char[1])
+        else:
+            result.append(char)  # type: ignore[arg-type]
+        index += 1
+    if upto:
+        raise _BadPattern("missing closing brace")
+    return result, None, []
+
+
+def _compile_charset(chars: list[object]) -> tuple[_OneOf, int] | None:
+    """``[...]``: returns the set and how many characters it used, or None."""
+    members: set[str] = set()
+    index = 0
+    if chars[:1] == ["]"]:
+        members.add("]")
+        index = 1
+    elif not chars:
+        return None
+    while index < len(chars):
+        char = chars[index]
+        if (
+            index + 2 < len(chars)
+            and chars[index + 1] == "-"
+            and isinstance(char, str)
+            and isinstance(chars[index + 2], str)
+            and char <= chars[index + 2]  # type: ignore[operator]
+        ):
+            upper = chars[index + 2]
+            assert isinstance(upper, str)
+            members.update(chr(code) for code in range(ord(char), ord(upper) + 1))
+            index += 3
+            continue
+        if char == "]":
+            return _OneOf(frozenset(members)), index + 1
+        members.add(char[1] if isinstance(char, tuple) else char)  # type: ignore[arg-type]
+        index += 1
+    return None
+
+
+def _compile_alt(chars: list[object]) -> _Alt:
+    alternatives: list[list[Token]] = []
+    rest = chars
+    while True:
+        tokens, separator, rest = _compile_part(rest, True)
+        alternatives.append(tokens)
+        if separator == "}":
+            tail, _, _ = _compile_part(rest, False)
+            return _Alt(tuple(tuple(alt + tail) for alt in alternatives))
+
+
+def compile_glob(pattern: str) -> list[list[Token]]:
+    """Compile ``pattern`` into one token list per path component.
+
+    Raises ``GlobError`` for the patterns Elixir's ``Path.wildcard/1`` raises
+    on (an unclosed ``{``, nested braces).
+    """
+    try:
+        return [_compile_part(part, False)[0] for part in _scan(pattern)]
+    except _BadPattern as exc:
+        raise GlobError(
+            f"invalid pattern {pattern!r}: {exc}", subject="mix.exs files", hint="fix the pattern in package files:"
+        ) from None
+
+
+def _is_literal(tokens: Sequence[Token]) -> bool:
+    return all(isinstance(token, str) for token in tokens)
+
+
+def _match(tokens: Sequence[Token], name: str) -> bool:
+    """Port of ``filelib:match_part/2`` on one directory entry name."""
+    index = 0
+    for position, token in enumerate(tokens):
+        if token is _ACCEPT or token is _DOUBLE_STAR:
+            return True
+        if token is _STAR:
+            rest = tokens[position + 1 :]
+            return any(_match(rest, name[start:]) for start in range(index, len(name) + 1))
+        if isinstance(token, _Alt):
+            return any(_match(alt, name[index:]) for alt in token.alternatives)
+        if index >= len(name):
+            return False
+        if token is _QUESTION:
+            index += 1
+        elif isinstance(token, _OneOf):
+            if name[index] not in token.chars:
+                return False
+            index += 1
+        else:
+            if name[index] != token:
+                return False
+            index += 1
+    return index == len(name)
+
+
+# ---------------------------------------------------------------------------
+# Evaluating a pattern, as filelib:do_wildcard/3 with Path.Wildcard does
+# ---------------------------------------------------------------------------
+
+
+def _join(base: str, name: str) -> str:
+    return f"{base}/{name}" if base else name
+
+
+def _abs(root: str, rel: str) -> str:
+    return os.path.join(root, rel) if rel else root
+
+
+def _list_visible(root: str, rel: str, listdir: ListDir) -> list[str] | None:
+    """``Path.Wildcard.list_dir/1``: entries not starting with a dot, or None."""
+    try:
+        names = listdir(_abs(root, rel))
+    except OSError:
+        return None
+    return [name for name in names if not name.startswith(".")]
+
+
+def _lexists(path: str) -> bool:
+    try:
+        os.lstat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _is_dir(path: str) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def wildcard(root: str | os.PathLike[str], pattern: str, *, listdir: ListDir = os.listdir) -> list[str]:
+    """``Path.wildcard(Path.join(root, pattern))``, relative to ``root``, sorted.
+
+    Globs (``*``, ``?``, ``**``, ``[..]``, ``{a,b}``) never match names that
+    start with a dot; a literal component does. Literal patterns match broken
+    symlinks too (``filelib`` checks them with ``read_link_info``).
+    """
+    root = os.fspath(root)
+    parts = compile_glob(pattern.lstrip("/"))
+    base_parts: list[str] = []
+    index = 0
+    while index < len(parts) and _is_literal(parts[index]):
+        base_parts.append("".join(parts[index]))  # type: ignore[arg-type]
+        index += 1
+    base = "/".join(base_parts)
+    if index == len(parts):
+        # An empty pattern is the project root itself, as Path.join(root, "") is.
+        return [base] if _lexists(_abs(root, base)) else []
+    results: list[str] = []
+    _walk(root, base, parts[index:], results, listdir)
+    return sorted(results)
+
+
+def _walk(root: str, base: str, rest: Sequence[Sequence[Token]], results: list[str], listdir: ListDir) -> None:
+    if not rest:
+        results.append(base)
+        return
+    tokens, remaining = rest[0], rest[1:]
+    if list(tokens) == [_DOUBLE_STAR]:
+        _double_star(root, base, None, remaining, results, listdir)
+        return
+    if list(tokens) == [".", "."]:
+        if _is_dir(_abs(root, base)):
+            _walk(root, _join(base, ".."), remaining, results, listdir)
+        return
+    names = _list_visible(root, base, listdir)
+    if names is None:
+        return
+    for name in names:
+        if _match(tokens, name):
+            _walk(root, _join(base, name), remaining, results, listdir)
+
+
+def _double_star(
+    root: str, base: str, name: str | None, patterns: Sequence[Sequence[Token]], results: list[str], listdir: ListDir
+) -> None:
+    """``filelib:do_double_star/6``: every entry below ``base`` (not base itself)."""
+    full = base if name is None else _join(base, name)
+    names = _list_visible(root, full, listdir)
+    if names is not None:
+        for child in names:
+            _double_star(root, full, child, patterns, results, listdir)
+    if name is None:
+        return
+    if not patterns:
+        results.append(full)
+    elif _match(patterns[0], name):
+        _walk(root, full, patterns[1:], results, listdir)
+
+
+# ---------------------------------------------------------------------------
+# Expanding and excluding, as Mix.Tasks.Hex.Build.expand_paths/2 does
+# ---------------------------------------------------------------------------
+
+
+def _dir_files(root: str, rel: str, listdir: ListDir, out: list[str]) -> None:
+    path = _abs(root, rel)
+    try:
+        is_dir = stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        is_dir = False
+    out.append(rel)
+    if not is_dir:
+        return
+    try:
+        names = list(listdir(path))
+    except OSError as exc:
+        raise PackageError(
+            f"cannot list directory: {exc.strerror or exc}", subject=rel, hint="fix its permissions"
+        ) from None
+    for name in names:
+        _dir_files(root, _join(rel, name), listdir, out)
+
+
+def _relative(root: str, rel: str, pattern: str) -> str:
+    """``Path.expand/1`` then ``Path.relative_to/2`` against the project root."""
+    expanded = posixpath.normpath(posixpath.join(root, rel))
+    if expanded == root:
+        return "."
+    if expanded.startswith(root.rstrip("/") + "/"):
+        return expanded[len(root.rstrip("/")) + 1 :]
+    raise PackageError(
+        f"pattern {pattern!r} selects {expanded}, which is outside the project",
+        subject="mix.exs files",
+        hint="list only paths inside the project",
+    )
+
+
+_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE, "u": 0}
+_compiled_cache: dict[tuple[str, str], re.Pattern] = {}
+
+
+def _compile_regex(regex: Regex) -> re.Pattern:
+    """An Elixir regex as Python ``re``.
+
+    Without the ``u`` modifier PCRE works on bytes (``\\w`` is ASCII, ``.`` is
+    one byte), so the pattern runs on the UTF-8 bytes of the path; with ``u``
+    it runs on characters.
+    """
+    key = (regex.source, regex.options)
+    if key in _compiled_cache:
+        return _compiled_cache[key]
+    flags = 0
+    for letter in regex.options:
+        if letter not in _REGEX_FLAGS:
+            raise ProjectError(
+                f"regex modifier {letter!r} in {regex} is not supported",
+                subject="mix.exs exclude_patterns",
+                hint="use only the i, m, s, x and u modifiers",
+            )
+        flags |= _REGEX_FLAGS[letter]
+    try:
+        if "u" in regex.options:
+            compiled = re.compile(regex.source, flags)
+        else:
+            compiled = re.compile(regex.source.encode("utf-8"), flags)
+    except re.error as exc:
+        raise ProjectError(
+            f"cannot use regex {regex}: {exc}", subject="mix.exs exclude_patterns", hint="simplify the regex"
+        ) from None
+    _compiled_cache[key] = compiled
+    return compiled
+
+
+def matches_exclude(pattern: object, path: str) -> bool:
+    """``path =~ pattern``: substring test for a string, search for a regex."""
+    if isinstance(pattern, Regex):
+        compiled = _compile_regex(pattern)
+        subject: str | bytes = path if isinstance(compiled.pattern, str) else path.encode("utf-8")
+        return compiled.search(subject) is not None  # type: ignore[arg-type]
+    if isinstance(pattern, str):
+        return pattern in path
+    raise ProjectError(
+        f"exclude pattern {pattern!r} is neither a string nor a regex",
+        subject="mix.exs exclude_patterns",
+        hint='use "substring" or ~r/regex/',
+    )
+
+
+def is_excluded(path: str, exclude_patterns: Sequence[object]) -> bool:
+    """True when Hex drops ``path``: any exclude pattern or the .DS_Store rule."""
+    return any(matches_exclude(pattern, path) for pattern in exclude_patterns) or matches_exclude(
+        DS_STORE_PATTERN, path
+    )
+
+
+def select_files(
+    root: str | os.PathLike[str],
+    files: Sequence[str] | None,
+    exclude_patterns: Sequence[object] = (),
+    *,
+    listdir: ListDir = os.listdir,
+) -> list[str]:
+    """The package's ``files`` exactly as Hex lists them in ``metadata.config``.
+
+    ``files`` is the ``package[:files]`` list, or None for Hex's defaults.
+    Directories are listed themselves and then walked; paths are relative to
+    ``root`` with ``/`` separators.
+    """
+    root_abs = posixpath.normpath(os.path.abspath(os.fspath(root)))
+    patterns = DEFAULT_FILES if files is None else files
+    for pattern in exclude_patterns:  # fail on a bad pattern even if nothing is selected
+        matches_exclude(pattern, "")
+    seen: set[str] = set()
+    selected: list[str] = []
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            raise ProjectError(
+                f"files entry {pattern!r} is not a string", subject="mix.exs package files", hint='write "path/or/glob*"'
+            )
+        for match in wildcard(root_abs, pattern, listdir=listdir):
+            walked: list[str] = []
+            _dir_files(root_abs, match, listdir, walked)
+            for rel in walked:
+                relative = _relative(root_abs, rel, pattern)
+                if relative not in seen:
+                    seen.add(relative)
+                    selected.append(relative)
+    return [path for path in selected if not is_excluded(path, exclude_patterns)]
