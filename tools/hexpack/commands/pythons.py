@@ -1,15 +1,57 @@
-"""`hexpack pythons` (placeholder until the feature lands)."""
+"""`hexpack pythons`: the targeted Python versions and the interpreter found for each."""
 
 from __future__ import annotations
 
-from ..errors import HexpackError
+from pathlib import Path
 
-HELP = "pythons (not implemented yet)"
+from .. import pythons
+
+HELP = "find an interpreter for each targeted Python (PATH, pyenv, uv, conda); exit 1 when one is missing"
 
 
 def configure(parser) -> None:
-    pass
+    parser.add_argument("--root", type=Path, default=Path("."), help="project root (default: current directory)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--all", action="store_true", help="also list every other interpreter found and the candidates rejected"
+    )
 
 
 def run(args, out) -> int:
-    raise HexpackError("not implemented yet", subject="hexpack pythons")
+    targeted = pythons.targeted(args.root)
+    discovery = pythons.discover()
+    chosen = {version: discovery.best(version) for version in targeted}
+    missing = [v for v, found in chosen.items() if found is None]
+    if args.json:
+        out.json(
+            {
+                "targeted": targeted,
+                "found": {v: (i.to_json() if i else None) for v, i in chosen.items()},
+                "missing": missing,
+                "interpreters": [i.to_json() for i in discovery.interpreters],
+                "rejected": [{"path": str(r.candidate.path), "reason": r.reason} for r in discovery.rejected],
+            }
+        )
+        return 1 if missing else 0
+    rows = []
+    for version, found in chosen.items():
+        if found:
+            rows.append((version, "ok", found.version, found.where, found.path))
+        else:
+            rows.append((version, "fail", "-", "not found", f"uv python install {version}  (or: pyenv install {version})"))
+    out.table(("python", "status", "version", "found in", "interpreter / fix"), rows, status_column=1)
+    if args.all:
+        used = {i.path for i in chosen.values() if i}
+        others = [i for i in discovery.interpreters if i.path not in used]
+        if others:
+            out.line()
+            out.line("other interpreters, in search order:")
+            out.table(("version", "found in", "interpreter"), [(i.version, i.where, i.path) for i in others])
+        if discovery.rejected:
+            out.line()
+            out.line("rejected candidates:")
+            out.table(("candidate", "reason"), [(r.candidate.path, r.reason) for r in discovery.rejected])
+    if missing:
+        out.error(f"targeted Python {', '.join(missing)} not found; install with the command shown")
+        return 1
+    return 0
