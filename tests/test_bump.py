@@ -256,3 +256,20 @@ def test_round_trip_on_a_clone_of_this_repository(tmp_path):
         assert {"mix.exs", "CHANGELOG.md"} <= files
         subprocess.run([git, "commit", "-qam", f"bump {expected}"], cwd=clone, check=True, env={**os.environ, **env})
     assert main(["version", "--root", str(clone)]) == 0
+
+
+def test_crlf_files_keep_their_line_endings(tmp_path):
+    root = tmp_path / "crlf"
+    root.mkdir()
+    mix = 'defmodule W.MixProject do\r\n  def project do\r\n    [app: :w, version: "1.3.0"]\r\n  end\r\nend\r\n'
+    (root / "mix.exs").write_bytes(mix.encode())
+    (root / "README.md").write_bytes(b'{:w, "~> 1.3"}\r\n')
+    (root / "CHANGELOG.md").write_bytes(b"# Changelog\r\n\r\n## [Unreleased]\r\n\r\n- x\r\n")
+    plan = plan_bump(root, "minor", today=DATE)
+    apply_plan(plan)
+    assert (root / "mix.exs").read_bytes() == mix.replace("1.3.0", "1.4.0").encode()
+    assert (root / "README.md").read_bytes() == b'{:w, "~> 1.4"}\r\n'
+    assert (root / "CHANGELOG.md").read_bytes() == (
+        b"# Changelog\r\n\r\n## [Unreleased]\r\n\r\n## [1.4.0] - 2026-11-22\r\n\r\n- x\r\n"
+    )
+    assert read_versions(root).ok

@@ -182,3 +182,18 @@ def test_version_command_exits_1_on_mismatch_and_unexpected(snakepit, capsys):
     assert data["ok"] is False
     assert data["unexpected"] == [{"file": "NOTES.md", "line": 1, "text": "Snakepit 0.6.1 is current."}]
     assert [p["agrees"] for p in data["places"]].count(False) == 1
+
+
+def test_default_pyproject_without_a_static_version_is_not_a_place(tmp_path):
+    root = write(
+        tmp_path,
+        {"mix.exs": MIX, "priv_python/pyproject.toml": '[project]\nname = "w"\ndynamic = ["version"]\n'},
+    )
+    assert [p.kind for p in read_versions(root).places] == ["mix"]
+
+
+def test_a_version_line_that_is_not_project_version_is_refused(tmp_path):
+    pyproject = '[project]\nname = "w"\ndescription = """\nversion = "9.9.9"\n"""\nversion = "1.3.0"\n'
+    root = write(tmp_path, {"mix.exs": MIX, "priv_python/pyproject.toml": pyproject})
+    with pytest.raises(HexpackError, match=r"priv_python/pyproject.toml:4: project.version is '1.3.0'"):
+        read_versions(root)

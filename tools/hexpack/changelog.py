@@ -81,6 +81,11 @@ def release(
     repo_url: str | None = None,
     subject: str = "CHANGELOG.md",
 ) -> Release:
+    if "\r\n" in text:  # work on LF, give the file its CRLF back
+        result = release(
+            text.replace("\r\n", "\n"), old, new, date, allow_empty=allow_empty, repo_url=repo_url, subject=subject
+        )
+        return Release(result.text.replace("\n", "\r\n"), result.section, result.notes)
     heading_start, body_start, body_end = _section_bounds(text, subject)
     body = text[body_start:body_end]
     if _is_empty(body) and not allow_empty:

@@ -292,6 +292,12 @@ def _pyproject_place(root: Path, rel: str, expected: str, explicit: bool) -> Pla
     if not match:
         raise ProjectError('project.version is not a plain `version = "..."` line', subject=rel)
     value = match["v"]
+    if value != project["version"]:
+        raise ProjectError(
+            f"project.version is {project['version']!r} but the `version =` line hexpack found holds {value!r}",
+            subject=f"{rel}:{_line_of(text, match.start('v'))}",
+            hint="write project.version as one plain line in the [project] table",
+        )
     return Place(
         rel,
         _line_of(text, match.start("v")),
