@@ -1,15 +1,55 @@
-"""`hexpack build` (placeholder until the feature lands)."""
+"""`hexpack build`: the Hex package tarball, as `mix hex.build` makes it, without Hex."""
 
 from __future__ import annotations
 
-from ..errors import HexpackError
+import os
+from pathlib import Path
 
-HELP = "build (not implemented yet)"
+from ..build import PackageRefused, build_package
+from ..errors import UsageError
+from ..fsutil import atomic_write_bytes
+
+HELP = "build the Hex package tarball exactly as `mix hex.build` does (no Hex needed)"
 
 
 def configure(parser) -> None:
-    pass
+    parser.add_argument("--project", default=".", metavar="DIR", help="mix project directory (default: .)")
+    parser.add_argument(
+        "-o", "--output", default=None, metavar="FILE", help="tarball path (default: DIR/<name>-<version>.tar)"
+    )
+    parser.add_argument(
+        "--reader",
+        choices=("auto", "elixir", "static"),
+        default="auto",
+        help="how to read mix.exs: with elixir, statically, or elixir when installed (default)",
+    )
 
 
 def run(args, out) -> int:
-    raise HexpackError("not implemented yet", subject="hexpack build")
+    project = Path(args.project)
+    if not (project / "mix.exs").is_file():
+        raise UsageError("no mix.exs here", subject=str(project), hint="pass --project DIR of a mix project")
+    try:
+        result = build_package(project, reader=args.reader)
+    except PackageRefused as refused:
+        for line in refused.report_lines:
+            out.line(line)
+        for warning in refused.warnings:
+            out.warn(warning)
+        raise
+    for line in result.report_lines[:-1]:
+        out.line(line)
+    for warning in result.warnings:
+        out.warn(warning)
+    out.line(result.report_lines[-1])
+    if args.output is not None:
+        shown = args.output
+        target = Path(args.output)
+    else:
+        target = project / result.default_filename
+        shown = result.default_filename if args.project == "." else os.path.join(args.project, result.default_filename)
+    if not target.parent.is_dir():
+        raise UsageError("directory does not exist", subject=str(target.parent), hint="create it or choose another -o")
+    atomic_write_bytes(target, result.tarball, mode=0o644)
+    out.line(f"Saved to {shown}")
+    return 0
