@@ -76,6 +76,7 @@ def test_plan_exposes_what_the_release_flow_needs(snakepit):
     plan = plan_bump(snakepit, "0.7.0-rc.1", today=DATE)
     assert (plan.old, plan.new, plan.pep440, plan.tag) == ("0.6.1", "0.7.0-rc.1", "0.7.0rc1", "v0.7.0-rc.1")
     assert plan.changelog_section.startswith("## [0.7.0-rc.1] - 2026-11-22\n\n### Added\n")
+    assert plan.unreleased_empty is False
     assert sorted(plan.files) == sorted(
         [
             "mix.exs",
@@ -177,6 +178,7 @@ def test_empty_unreleased(snakepit, capsys):
     _fails(
         snakepit, ["minor"], "[Unreleased] section has no entries; describe the changes, or pass --allow-empty", capsys
     )
+    assert plan_bump(snakepit, "minor", today=DATE, allow_empty=True).unreleased_empty is True
     assert main(["bump", "--root", str(snakepit), "minor", "--allow-empty", "--date", DATE]) == 0
 
 

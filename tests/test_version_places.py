@@ -62,7 +62,9 @@ def test_places_of_the_snakepit_style_project(snakepit):
     assert all(p.agrees for p in report.places)
     # {:grpc, "~> 0.6.1"} in mix.exs, {:snakepit_extras, "~> 0.6.1"} in README: other packages'
     assert report.unexpected == []
-    assert report.ok
+    assert report.ok and report.consistent
+    assert report.canonical == "0.6.1"
+    assert report.summary() == "0.6.1 in all 6 places"
 
 
 def test_version_keyword_in_project_and_other_deps_equal_to_it(tmp_path):
@@ -83,6 +85,10 @@ def test_mismatches_are_reported_per_place(snakepit):
         ("guides/getting-started.md", 4, "0.5", "0.6"),
     ]
     assert not report.ok
+    assert report.summary() == (
+        "2 place(s) disagree with 0.6.1: priv/python/snakepit_bridge/__init__.py:3 holds '2.0.0' (expected '0.6.1'); "
+        "guides/getting-started.md:4 holds '0.5' (expected '0.6')"
+    )
 
 
 def test_audit_finds_unmanaged_occurrences_without_false_positives(tmp_path):

@@ -30,7 +30,7 @@ from .fsutil import FileTransaction
 from .version_places import Place, VersionReport, read_versions, render_place
 from .versions import Version, bump_version
 
-__all__ = ["BumpPlan", "apply_plan", "plan_bump", "tag_name"]
+__all__ = ["BumpPlan", "apply_plan", "plan_bump", "read_versions", "tag_name"]
 
 
 def tag_name(version: str | Version, prefix: str = "v") -> str:
@@ -49,6 +49,7 @@ class BumpPlan:
     changelog_section: str
     places: list[Place] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    unreleased_empty: bool = False  # released an [Unreleased] without entries (allow_empty)
 
     @property
     def tag(self) -> str:
@@ -187,6 +188,7 @@ def plan_bump(
         changelog_section=released.section,
         places=report.places,
         notes=released.notes,
+        unreleased_empty=released.empty,
     )
 
 

@@ -39,6 +39,7 @@ class Release:
     text: str  # the whole new changelog
     section: str  # the released section, heading included (for a tag message)
     notes: list[str] = field(default_factory=list)
+    empty: bool = False  # the released section had no entries (allow_empty)
 
 
 def _section_bounds(text: str, subject: str) -> tuple[int, int, int]:
@@ -85,10 +86,11 @@ def release(
         result = release(
             text.replace("\r\n", "\n"), old, new, date, allow_empty=allow_empty, repo_url=repo_url, subject=subject
         )
-        return Release(result.text.replace("\n", "\r\n"), result.section, result.notes)
+        return Release(result.text.replace("\n", "\r\n"), result.section, result.notes, result.empty)
     heading_start, body_start, body_end = _section_bounds(text, subject)
     body = text[body_start:body_end]
-    if _is_empty(body) and not allow_empty:
+    empty = _is_empty(body)
+    if empty and not allow_empty:
         raise ProjectError(
             "the [Unreleased] section has no entries",
             subject=subject,
@@ -105,7 +107,7 @@ def release(
     new_text = new_text.rstrip("\n") + "\n"
     notes: list[str] = []
     new_text = _update_links(new_text, old, new, repo_url, notes, released_before=_has_section(text, old))
-    return Release(new_text, section.rstrip("\n") + "\n", notes)
+    return Release(new_text, section.rstrip("\n") + "\n", notes, empty)
 
 
 def _has_section(text: str, version: str) -> bool:

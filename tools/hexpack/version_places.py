@@ -131,6 +131,22 @@ class VersionReport:
         return all(p.agrees for p in self.places) and not self.unexpected
 
     @property
+    def consistent(self) -> bool:  # alias of ``ok`` for the release flow
+        return self.ok
+
+    @property
+    def canonical(self) -> str:
+        return self.version.semver
+
+    def summary(self) -> str:
+        """One line: what disagrees with the canonical version, or that all agree."""
+        if self.ok:
+            return f"{self.version.semver} in all {len(self.places)} places"
+        parts = [f"{p.file}:{p.line} holds {p.value!r} (expected {p.expected!r})" for p in self.mismatches]
+        parts += [f"{o.file}:{o.line} unexpected {self.version.semver}" for o in self.unexpected]
+        return f"{len(parts)} place(s) disagree with {self.version.semver}: " + "; ".join(parts)
+
+    @property
     def mismatches(self) -> list[Place]:
         return [p for p in self.places if not p.agrees]
 
