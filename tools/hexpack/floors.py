@@ -157,7 +157,7 @@ def _judge(entry: RequirementEntry, floor: Floor, demanded_by: str) -> str | Non
     if req.url:
         return None  # a direct URL names one exact artefact; nothing to compare
     spec = req.specifier
-    if not spec.contains(floor.version, prereleases=True) and not _admits_newer(spec, floor.version):
+    if _upper_excludes(spec, floor.version):
         return f"{written} excludes {floor.version} that {demanded_by} requires"
     lower = _lower_bound(spec)
     if lower is None:
@@ -167,10 +167,21 @@ def _judge(entry: RequirementEntry, floor: Floor, demanded_by: str) -> str | Non
     return None
 
 
-def _admits_newer(spec: SpecifierSet, version: Version) -> bool:
-    """Whether ``spec`` admits some version at or above ``version`` (coarse probe)."""
-    probes = [version, Version(f"{version.major}.{version.minor + 1}"), Version(f"{version.major + 1}")]
-    return any(spec.contains(p, prereleases=True) for p in probes)
+def _upper_excludes(spec: SpecifierSet, version: Version) -> bool:
+    """Whether an upper bound (or an exact pin) in ``spec`` keeps out ``version`` and everything newer."""
+    for item in spec:
+        text = item.version[:-2] if item.version.endswith(".*") else item.version
+        try:
+            bound = Version(text)
+        except InvalidVersion:
+            continue
+        if item.operator == "<" and bound <= version:
+            return True
+        if item.operator in ("<=", "===") and bound < version:
+            return True
+        if item.operator == "==" and not item.version.endswith(".*") and bound < version:
+            return True
+    return False
 
 
 def _lower_bound(spec: SpecifierSet) -> Version | None:
@@ -178,7 +189,7 @@ def _lower_bound(spec: SpecifierSet) -> Version | None:
     bounds: list[Version] = []
     for item in spec:
         text = item.version
-        if item.operator in (">=", ">", "~=", "===") or item.operator == "==":
+        if item.operator in (">=", ">", "~=", "===", "=="):
             text = text[:-2] if text.endswith(".*") else text
             try:
                 bounds.append(Version(text))
