@@ -166,6 +166,10 @@ def check_git(root: Path) -> Check:
     current = git.current_branch(root)
     dirty = git.dirty_paths(root)
     found = f"on {current or 'a detached HEAD'}, " + (f"{len(dirty)} uncommitted change(s)" if dirty else "clean")
+    if current is None and not dirty:
+        tag = _output(["git", "-C", str(root), "describe", "--exact-match", "--tags", "HEAD"], os.environ)
+        if tag and tag.strip().startswith("v"):  # CI publishing a pushed release tag
+            return Check("git", OK, f"detached at release tag {tag.strip()}, clean")
     if current != branch:
         return Check("git", FAIL, found, f"git switch {branch}", f"releases are made from {branch}")
     if dirty:
