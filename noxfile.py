@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "tools"))
 
 from hexpack import nox_support  # noqa: E402
+from hexpack import stubs as hexpack_stubs  # noqa: E402
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "examples", "lint"]
@@ -33,6 +34,7 @@ def install_hexpack(session: nox.Session, *extras: str) -> None:
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """pytest on tests/ and priv_python/tests; slow-marked tests only on the newest targeted Python."""
+    session.install(hexpack_stubs.toolchain_requirement(ROOT))  # the stubs tests run the pinned protoc
     nox_support.run_tests(session, PYTHONS, ROOT)
 
 
@@ -53,6 +55,21 @@ def doctor(session: nox.Session) -> None:
     """Check this machine for a release: Pythons, uv, nox, Elixir/Hex, grpcio-tools, git."""
     install_hexpack(session)
     session.run("hexpack", "doctor", *session.posargs)
+
+
+@nox.session(default=False)
+def stubs(session: nox.Session) -> None:
+    """Regenerate the protobuf/gRPC stubs with the grpcio-tools pinned in [tool.hexpack.stubs] (`-- --check`)."""
+    install_hexpack(session)
+    session.install(hexpack_stubs.toolchain_requirement(ROOT))
+    session.run("hexpack", "stubs", *session.posargs)
+
+
+@nox.session(default=False)
+def assemble(session: nox.Session) -> None:
+    """Place grpc_server.py, the Python package with its stubs, requirements.txt and the protos under priv/."""
+    install_hexpack(session)
+    session.run("hexpack", "assemble", *session.posargs)
 
 
 @nox.session(default=False)
