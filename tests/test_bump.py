@@ -113,6 +113,30 @@ def test_a_failure_at_each_write_leaves_every_file_byte_identical(snakepit):
     assert read_versions(snakepit).version.semver == "1.0.0"
 
 
+def test_a_failing_rename_at_each_write_leaves_every_file_byte_identical(snakepit, monkeypatch):
+    """The real write path fails (os.replace raises), not just the test seam."""
+    import hexpack.fsutil as fsutil
+
+    before = snapshot(snakepit)
+    plan = plan_bump(snakepit, "0.7.0-rc.1", today=DATE)
+    real_replace = os.replace
+    for failing in range(len(plan.changes)):
+        calls = {"n": 0}
+
+        def replace(src, dst, failing=failing, calls=calls):
+            calls["n"] += 1
+            if calls["n"] == failing + 1:
+                raise OSError(28, "No space left on device (injected)")
+            return real_replace(src, dst)
+
+        monkeypatch.setattr(fsutil.os, "replace", replace)
+        with pytest.raises(OSError, match="injected"):
+            apply_plan(plan)
+        monkeypatch.setattr(fsutil.os, "replace", real_replace)
+        assert snapshot(snakepit) == before, f"failure at write {failing} left changes"
+        assert not list(snakepit.rglob("*.hexpack-tmp")), "temporary files left behind"
+
+
 def test_interrupt_during_a_write_restores_too(snakepit):
     before = snapshot(snakepit)
     plan = plan_bump(snakepit, "patch", today=DATE)
