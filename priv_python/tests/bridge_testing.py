@@ -66,6 +66,7 @@ def launch(
     tmp_dir: Path,
     timeout: float = 15.0,
     stdin: int = subprocess.DEVNULL,
+    cwd: Path | None = None,
 ) -> Server:
     stderr_path = tmp_dir / f"server-{time.monotonic_ns()}.stderr"
     with stderr_path.open("wb") as stderr:
@@ -75,6 +76,7 @@ def launch(
             stdout=subprocess.PIPE,
             stderr=stderr,
             env=env,
+            cwd=cwd,
         )
     assert proc.stdout is not None
     buffer = b""
