@@ -152,3 +152,25 @@ def test_bump(current, part, expected):
 def test_bump_refusals(current, arg, message):
     with pytest.raises(UsageError, match=message.replace("`", ".").replace("(", r"\(")):
         bump_version(parse(current), arg)
+
+
+identifiers = st.one_of(st.sampled_from(["alpha", "beta", "rc", "foo", "RC", "0", "1", "12", "x-y"]), numbers.map(str))
+any_semver = st.builds(
+    lambda core, pre, build: (
+        ".".join(map(str, core)) + (f"-{'.'.join(pre)}" if pre else "") + (f"+{build}" if build else "")
+    ),
+    st.tuples(numbers, numbers, numbers),
+    st.lists(identifiers, max_size=3),
+    st.one_of(st.none(), st.sampled_from(["build.5", "sha.abc"])),
+)
+
+
+@given(any_semver)
+def test_every_semver_is_mapped_faithfully_or_refused(text):
+    try:
+        version = parse(text)
+    except UsageError as exc:
+        assert "no faithful PEP 440 counterpart" in str(exc) or "no PEP 440 counterpart" in str(exc)
+        return
+    assert version.semver == text  # nothing dropped or rewritten
+    assert parse_pep440(version.pep440) == version
