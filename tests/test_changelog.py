@@ -73,8 +73,8 @@ def test_tag_prefix_is_taken_from_existing_links():
         + "## [Unreleased]\n\n- x\n\n## [1.0.0] - 2026-01-01\n\n[1.0.0]: https://gitlab.com/a/b/-/releases/tag/release-1.0.0\n"
     )
     result = release(text, "1.0.0", "1.0.1", "2026-11-22")
-    assert "[Unreleased]: https://gitlab.com/a/b/compare/release-1.0.1...HEAD\n" in result.text
-    assert "[1.0.1]: https://gitlab.com/a/b/compare/release-1.0.0...release-1.0.1\n" in result.text
+    assert "[Unreleased]: https://gitlab.com/a/b/-/compare/release-1.0.1...HEAD\n" in result.text
+    assert "[1.0.1]: https://gitlab.com/a/b/-/compare/release-1.0.0...release-1.0.1\n" in result.text
 
 
 def test_without_any_url_links_are_skipped_and_said():

@@ -30,8 +30,8 @@ __all__ = ["Release", "release", "unreleased_body"]
 _UNRELEASED = re.compile(r"^##[ \t]+\[?unreleased\]?[ \t]*$", re.M | re.I)
 _H2 = re.compile(r"^##[ \t]+", re.M)
 _LINK_DEF = re.compile(r"^\[(?P<label>[^\]]+)\]:[ \t]*(?P<url>\S+)[ \t]*$", re.M)
-_COMPARE = re.compile(r"^(?P<base>https?://\S+?)/(?:-/)?compare/(?P<from>\S+?)\.\.\.(?P<to>\S+)$")
-_TAG = re.compile(r"^(?P<base>https?://\S+?)/(?:-/)?releases/tag/(?P<tag>\S+)$")
+_COMPARE = re.compile(r"^(?P<base>https?://\S+?(?:/-)?)/compare/(?P<from>\S+?)\.\.\.(?P<to>\S+)$")
+_TAG = re.compile(r"^(?P<base>https?://\S+?(?:/-)?)/releases/tag/(?P<tag>\S+)$")
 
 
 @dataclass
