@@ -13,13 +13,13 @@ def configure(parser) -> None:
     parser.add_argument("--root", type=Path, default=Path("."), help="project root (default: current directory)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
-        "--all", action="store_true", help="also list every other interpreter found and the candidates rejected"
+        "--all", action="store_true", help="search for every interpreter, not just the targeted versions; list the others and the candidates rejected"
     )
 
 
 def run(args, out) -> int:
     targeted = pythons.targeted(args.root)
-    discovery = pythons.discover()
+    discovery = pythons.discover(only=None if args.all else targeted)
     chosen = {version: discovery.best(version) for version in targeted}
     missing = [v for v, found in chosen.items() if found is None]
     if args.json:
