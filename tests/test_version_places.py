@@ -203,3 +203,12 @@ def test_a_version_line_that_is_not_project_version_is_refused(tmp_path):
     root = write(tmp_path, {"mix.exs": MIX, "priv_python/pyproject.toml": pyproject})
     with pytest.raises(HexpackError, match=r"priv_python/pyproject.toml:4: project.version is '1.3.0'"):
         read_versions(root)
+
+
+def test_a_canonical_version_without_a_pep440_counterpart_is_a_project_error(tmp_path, capsys):
+    root = write(tmp_path, {"mix.exs": MIX.replace('"1.3.0"', '"1.3.0-dev"', 1)})
+    assert main(["version", "--root", str(root)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: mix.exs:7: pre-release '-dev' in '1.3.0-dev' has no faithful PEP 440 counterpart; "
+        "use -alpha.N, -beta.N or -rc.N"
+    )

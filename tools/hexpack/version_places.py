@@ -386,7 +386,10 @@ def find_places(root: Path, cfg: VersionConfig | None = None) -> tuple[str, Vers
     root = Path(root)
     cfg = cfg or load_config(root)
     app, mix_place = read_mix(root, cfg.mix)
-    version = parse(mix_place.value, subject=f"{cfg.mix}:{mix_place.line}")
+    try:
+        version = parse(mix_place.value, subject=f"{cfg.mix}:{mix_place.line}")
+    except HexpackError as exc:  # the project's version, not the command line, is wrong
+        raise ProjectError(exc.what, subject=exc.subject, hint=exc.hint) from None
     places = [mix_place]
     problems: list[HexpackError] = []
     for key, patterns in (("pyproject", cfg.pyproject), ("python", cfg.python), ("snippets", cfg.snippets)):
