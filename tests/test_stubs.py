@@ -496,3 +496,12 @@ def test_strictest_floor_wins(tmp_path):
     req = write(tmp_path / "requirements.txt", "protobuf>=6.31.1\n")
     (problem,) = floors.check_floors(found, [req])
     assert "older than 7.35.1 that b_pb2.py requires" in problem.one_line()
+
+
+# ----------------------------------------------------------------------------- this repository
+
+
+def test_this_repository_stubs_are_current(capsys):
+    require_toolchain()
+    code, _, err = hexpack("stubs", "--root", str(REPO), "--check", capsys=capsys)
+    assert code == 0, f"the committed stubs are stale; run `nox -s stubs assemble` and commit:\n{err}"

@@ -1,3 +1,4 @@
+# hexpack-stubs: grpcio-tools 1.85.1, fixup 1, fingerprint 77956860977b6577 -- regenerate with `hexpack stubs`, do not edit
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
