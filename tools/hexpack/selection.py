@@ -274,6 +274,16 @@ def _join(base: str, name: str) -> str:
     return f"{base}/{name}" if base else name
 
 
+def _fjoin(base: str, name: str) -> str:
+    """``filename:join/2`` below the (absolute) project root, relative to it.
+
+    Erlang drops a ``.`` component that another one follows (``a/./b`` ->
+    ``a/b``) and keeps a trailing one (``a/.``); ``""`` is the root itself.
+    """
+    parts = [part for part in (base.split("/") if base else []) + name.split("/") if part]
+    return "/".join(part for index, part in enumerate(parts) if part != "." or index == len(parts) - 1)
+
+
 def _abs(root: str, rel: str) -> str:
     return os.path.join(root, rel) if rel else root
 
@@ -295,13 +305,6 @@ def _lexists(path: str) -> bool:
     return True
 
 
-def _is_dir(path: str) -> bool:
-    try:
-        return stat.S_ISDIR(os.stat(path).st_mode)
-    except (OSError, ValueError):
-        return False
-
-
 def wildcard(root: str | os.PathLike[str], pattern: str, *, listdir: ListDir = os.listdir) -> list[str]:
     """``Path.wildcard(Path.join(root, pattern))``, relative to ``root``, sorted.
 
@@ -311,17 +314,21 @@ def wildcard(root: str | os.PathLike[str], pattern: str, *, listdir: ListDir = o
     """
     root = os.fspath(root)
     parts = compile_glob(pattern.lstrip("/"))
-    base_parts: list[str] = []
+    base = ""
     index = 0
     while index < len(parts) and _is_literal(parts[index]):
-        base_parts.append("".join(parts[index]))  # type: ignore[arg-type]
+        base = _fjoin(base, "".join(parts[index]))  # type: ignore[arg-type]
         index += 1
-    base = "/".join(base_parts)
     if index == len(parts):
         # An empty pattern is the project root itself, as Path.join(root, "") is.
-        return [base] if _lexists(_abs(root, base)) else []
+        return [base or "."] if _lexists(_abs(root, base)) else []
     results: list[str] = []
-    _walk(root, base, parts[index:], results, listdir)
+    try:
+        _walk(root, base, parts[index:], results, listdir)
+    except _BadPattern as exc:
+        raise GlobError(
+            f"invalid pattern {pattern!r}: {exc}", subject="mix.exs files", hint="fix the pattern in package files:"
+        ) from None
     return sorted(results)
 
 
@@ -334,22 +341,22 @@ def _walk(root: str, base: str, rest: Sequence[Sequence[Token]], results: list[s
         _double_star(root, base, None, remaining, results, listdir)
         return
     if list(tokens) == [".", "."]:
-        if _is_dir(_abs(root, base)):
-            _walk(root, _join(base, ".."), remaining, results, listdir)
-        return
+        # filelib asks Path.Wildcard.read_file_info/1 here, which Elixir 1.14
+        # does not define: Path.wildcard/1 raises.
+        raise _BadPattern("'..' after a wildcard is not supported by Path.wildcard/1")
     names = _list_visible(root, base, listdir)
     if names is None:
         return
     for name in names:
         if _match(tokens, name):
-            _walk(root, _join(base, name), remaining, results, listdir)
+            _walk(root, _fjoin(base, name), remaining, results, listdir)
 
 
 def _double_star(
     root: str, base: str, name: str | None, patterns: Sequence[Sequence[Token]], results: list[str], listdir: ListDir
 ) -> None:
     """``filelib:do_double_star/6``: every entry below ``base`` (not base itself)."""
-    full = base if name is None else _join(base, name)
+    full = base if name is None else _fjoin(base, name)
     names = _list_visible(root, full, listdir)
     if names is not None:
         for child in names:
