@@ -66,7 +66,7 @@ def check_pythons(root: Path, env: Mapping[str, str]) -> list[Check]:
         targeted = pythons.targeted(root)
     except HexpackError as exc:
         return [Check("python", FAIL, exc.one_line(), "fix [tool.hexpack] python in pyproject.toml")]
-    discovery = pythons.discover(env=env, only=targeted)
+    discovery = pythons.discover(env=env, only=targeted, cache=pythons.project_cache(root))
     installer = "uv python install" if proc.which("uv") else "pyenv install"
     checks = []
     for version in targeted:
@@ -116,10 +116,9 @@ def check_elixir(publish: bool, env: Mapping[str, str]) -> list[Check]:
         checks.append(Check("hex", gap, "needs mix", install, "publishing to hex.pm needs mix and Hex"))
         return checks
     checks.append(Check("mix", OK, "present"))
-    archives = _output(["mix", "archive"], env)
-    hex_version = re.search(r"\bhex-(\d[\w.\-]*)", archives or "")
+    hex_version = installed_hex(env)
     if hex_version:
-        checks.append(Check("hex", OK, f"Hex {hex_version.group(1)}"))
+        checks.append(Check("hex", OK, f"Hex {hex_version}"))
     else:
         checks.append(
             Check(
@@ -133,13 +132,32 @@ def check_elixir(publish: bool, env: Mapping[str, str]) -> list[Check]:
     return checks
 
 
+def installed_hex(env: Mapping[str, str]) -> str | None:
+    """The version of the Hex archive Mix would load, read from Mix's archives directory (no mix run)."""
+    home = Path(env.get("HOME") or Path.home())
+    places = [env.get("MIX_ARCHIVES"), env.get("MIX_HOME") and str(Path(env["MIX_HOME"]) / "archives")]
+    places += [str(Path(env.get("XDG_DATA_HOME") or home / ".local" / "share") / "mix" / "archives")]
+    places += [str(home / ".mix" / "archives")]
+    for place in filter(None, places):
+        directory = Path(place)
+        if not directory.is_dir():
+            continue
+        for entry in sorted(directory.iterdir(), reverse=True):
+            match = re.fullmatch(r"hex-(\d[\w.\-]*?)(?:\.ez)?", entry.name)
+            if match:
+                return match.group(1)
+        if env.get("MIX_ARCHIVES") or env.get("MIX_HOME"):
+            break  # an explicit setting is the only place Mix looks
+    return None
+
+
 def check_grpcio_tools(root: Path) -> Check:
     from . import stubs
 
     try:
         pin = stubs.load_settings(root).pin
     except HexpackError as exc:
-        return Check("grpcio-tools", FAIL, exc.one_line(), 'add [tool.hexpack.stubs] grpcio-tools = "<version>"')
+        return Check("grpcio-tools", WARN, exc.one_line(), 'add [tool.hexpack.stubs] grpcio-tools = "<version>"')
     installed = stubs.installed_toolchain()
     install = f"{sys.executable} -m pip install grpcio-tools=={pin}"
     note = "`nox -s stubs` installs the pinned version in its own venv"

@@ -410,6 +410,12 @@ def expose(versions: Sequence[str], shim_dir: Path, **kwargs) -> dict[str, Path]
     return found
 
 
+def project_cache(root: str | os.PathLike[str]) -> Path | None:
+    """The discovery cache the noxfile keeps, when nox has run in ``root`` (else None: no cache)."""
+    nox_dir = Path(root) / ".nox"
+    return nox_dir / "_hexpack_pythons" / "discovery.json" if nox_dir.is_dir() else None
+
+
 def _is_within(path: Path, directory: Path) -> bool:
     try:
         path.relative_to(directory.resolve() if directory.exists() else directory)
@@ -532,5 +538,6 @@ __all__ = [
     "expose",
     "find",
     "locate",
+    "project_cache",
     "targeted",
 ]

@@ -12,6 +12,7 @@ HELP = "find an interpreter for each targeted Python (PATH, pyenv, uv, conda); e
 def configure(parser) -> None:
     parser.add_argument("--root", type=Path, default=Path("."), help="project root (default: current directory)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--no-cache", action="store_true", help="run every candidate, ignoring .nox's discovery cache")
     parser.add_argument(
         "--all", action="store_true", help="search for every interpreter, not just the targeted versions; list the others and the candidates rejected"
     )
@@ -19,7 +20,8 @@ def configure(parser) -> None:
 
 def run(args, out) -> int:
     targeted = pythons.targeted(args.root)
-    discovery = pythons.discover(only=None if args.all else targeted)
+    cache = None if args.no_cache else pythons.project_cache(args.root)
+    discovery = pythons.discover(only=None if args.all else targeted, cache=cache)
     chosen = {version: discovery.best(version) for version in targeted}
     missing = [v for v, found in chosen.items() if found is None]
     if args.json:
