@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from conftest import HEX_REFERENCE
-
 from hexpack import cli
 from hexpack.build import PackageRefused, build_package, build_project
 from hexpack.mix_project import MixProject, read_project

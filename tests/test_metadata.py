@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from hexpack import tarball
 from hexpack.build import PackageRefused, _megabytes, build_project
 from hexpack.errors import PackageError, ProjectError
@@ -88,9 +87,7 @@ def test_description_trimmed_like_string_trim(tmp_path):
 
 
 def test_description_over_300_characters_refused(tmp_path):
-    assert build_errors(tmp_path, description="x" * 301) == [
-        "Package description is too long (exceeds 300 characters)"
-    ]
+    assert build_errors(tmp_path, description="x" * 301) == ["Package description is too long (exceeds 300 characters)"]
     build_project(make(tmp_path, description="é" * 300))
 
 
@@ -262,7 +259,7 @@ def test_metadata_terms(tmp_path):
     assert terms["extra"] == [("atom_key", True), ("python", [("abi", ["cp310", "cp311"]), ("requires", ">=3.10")])]
     assert terms["files"] == ["lib", "lib/demo.ex", "mix.exs"]
     lines = report_lines(pm)
-    assert lines[lines.index("  Extra: "):] == [
+    assert lines[lines.index("  Extra: ") :] == [
         "  Extra: ",
         "    atom_key: true",
         "    python: ",

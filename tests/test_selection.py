@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from hexpack.errors import PackageError, ProjectError
 from hexpack.selection import (
     DEFAULT_FILES,
@@ -233,7 +232,8 @@ defmodule T do
 end
 
 [root] = System.argv()
-default = ~w(lib priv .formatter.exs mix.exs README* readme* LICENSE* license* CHANGELOG* changelog* src c_src Makefile*)
+default = ~w(lib priv .formatter.exs mix.exs README* readme* LICENSE* license*
+             CHANGELOG* changelog* src c_src Makefile*)
 
 for {pattern, index} <- Enum.with_index(PATTERNS) do
   try do

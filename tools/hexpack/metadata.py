@@ -74,7 +74,9 @@ BUILD_TOOLS: tuple[tuple[str, str], ...] = (
 
 # Unicode White_Space, which Elixir's String.trim/1 removes (Python's strip()
 # would also remove U+001C..U+001F).
-_WHITESPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u2028\u2029\u202f\u205f\u3000"
+_WHITESPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 @dataclass(frozen=True)
@@ -170,8 +172,7 @@ def prepare(
     misplaced = next((key for key in config_keys if key in package_only), None)
     if misplaced is not None:
         warnings.append(
-            f"Mix project configuration {inspect(Atom(misplaced))} belongs under the :package key, "
-            "did you misplace it?"
+            f"Mix project configuration {inspect(Atom(misplaced))} belongs under the :package key, did you misplace it?"
         )
 
     package = _package_map(project, config)
@@ -198,9 +199,7 @@ def prepare(
     )
 
 
-def _package(
-    package: dict[str, Any], app: Any, root: Any, listdir: Callable[[str], Iterable[str]]
-) -> dict[str, Any]:
+def _package(package: dict[str, Any], app: Any, root: Any, listdir: Callable[[str], Iterable[str]]) -> dict[str, Any]:
     """Hex's ``package/2``."""
     files = package.get("files")
     if files is not None and not isinstance(files, list):

@@ -98,8 +98,7 @@ class _Alt:
     alternatives: tuple[tuple[object, ...], ...]
 
 
-Token = Union[str, tuple, _OneOf, _Alt]
-_Esc = tuple  # ("esc", char): a backslash-escaped character, always literal
+Token = Union[str, tuple, _OneOf, _Alt]  # noqa: UP007 (a runtime alias, kept valid on Python 3.10)
 
 
 class _BadPattern(Exception):
@@ -487,7 +486,9 @@ def select_files(
     for pattern in patterns:
         if not isinstance(pattern, str):
             raise ProjectError(
-                f"files entry {pattern!r} is not a string", subject="mix.exs package files", hint='write "path/or/glob*"'
+                f"files entry {pattern!r} is not a string",
+                subject="mix.exs package files",
+                hint='write "path/or/glob*"',
             )
         for match in wildcard(root_abs, pattern, listdir=listdir):
             walked: list[str] = []
