@@ -25,7 +25,6 @@ change writes nothing at all.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import fnmatch
 import json
@@ -482,6 +481,8 @@ _AT_FDCWD = -100
 def _exchange(stage: Path, target: Path, parent: Path) -> None:
     """Swap ``stage`` and ``target`` atomically (Linux renameat2); a two-rename fallback elsewhere."""
     if sys.platform.startswith("linux"):
+        import ctypes  # only when a swap happens: keeps the no-op run's start-up small
+
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             renameat2 = libc.renameat2
