@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import require_program
 from hexpack import cli, doctor
 
@@ -107,7 +106,10 @@ def test_elixir_mix_and_hex_on_this_machine():
 def test_credentials_are_checked_but_never_shown():
     secret = "hexkey-do-not-print-1234"
     checks = doctor.check_credentials({"HEX_API_KEY": secret, "TWINE_PASSWORD": "pypi-" + secret})
-    assert [(c.name, c.status, c.found) for c in checks] == [("HEX_API_KEY", "ok", "set"), ("TWINE_PASSWORD", "ok", "set")]
+    assert [(c.name, c.status, c.found) for c in checks] == [
+        ("HEX_API_KEY", "ok", "set"),
+        ("TWINE_PASSWORD", "ok", "set"),
+    ]
     assert secret not in json.dumps([c.to_json() for c in checks])
     missing = doctor.check_credentials({})
     assert [c.status for c in missing] == ["fail", "fail"]

@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from hexpack import cli, pythons
 from hexpack.errors import ProjectError
 
@@ -21,7 +20,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def fake_python(
-    path: Path, version: str, *, implementation: str = "CPython", executable: str | None = None, counter: Path | None = None
+    path: Path,
+    version: str,
+    *,
+    implementation: str = "CPython",
+    executable: str | None = None,
+    counter: Path | None = None,
 ) -> Path:
     """A script that prints what the probe asks for, as an interpreter of ``version`` would."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,12 +48,8 @@ def pyenv_shim(path: Path, target: Path | None, counter: Path | None = None) -> 
     """A pyenv-like shim: runs ``target`` when 'selected', else fails as pyenv does."""
     path.parent.mkdir(parents=True, exist_ok=True)
     count = f'echo run >> "{counter}"\n' if counter else ""
-    body = (
-        f'exec "{target}" "$@"\n'
-        if target
-        else f"echo 'pyenv: {path.name}: command not found' >&2\nexit 127\n"
-    )
-    path.write_text(f'#!/bin/bash\nset -e\n# pyenv shim\n{count}{body}', encoding="utf-8")
+    body = f'exec "{target}" "$@"\n' if target else f"echo 'pyenv: {path.name}: command not found' >&2\nexit 127\n"
+    path.write_text(f"#!/bin/bash\nset -e\n# pyenv shim\n{count}{body}", encoding="utf-8")
     path.chmod(0o755)
     return path
 
@@ -255,7 +255,7 @@ def test_expose_links_each_found_version_and_is_skipped_on_path(machine, tmp_pat
 
 def write_project(root: Path, hexpack: str = "", requires: str | None = None, priv_requires: str | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    project = f'[project]\nname = "x"\nversion = "1.0.0"\n' + (f'requires-python = "{requires}"\n' if requires else "")
+    project = '[project]\nname = "x"\nversion = "1.0.0"\n' + (f'requires-python = "{requires}"\n' if requires else "")
     (root / "pyproject.toml").write_text(project + hexpack, encoding="utf-8")
     if priv_requires is not None:
         (root / "priv_python").mkdir()

@@ -35,7 +35,9 @@ class Check:
         return asdict(self)
 
 
-def diagnose(root: str | os.PathLike[str], *, publish: bool = False, env: Mapping[str, str] | None = None) -> list[Check]:
+def diagnose(
+    root: str | os.PathLike[str], *, publish: bool = False, env: Mapping[str, str] | None = None
+) -> list[Check]:
     """Every check, in table order. ``publish`` also requires what publishing needs."""
     root = Path(root).resolve()
     env = os.environ if env is None else env
@@ -100,9 +102,7 @@ def check_elixir(publish: bool, env: Mapping[str, str]) -> list[Check]:
     checks = []
     elixir = proc.which("elixir", path=env.get("PATH"))
     if elixir is None:
-        checks.append(
-            Check("elixir", gap, "not found", install, "without it mix.exs is read by the static reader")
-        )
+        checks.append(Check("elixir", gap, "not found", install, "without it mix.exs is read by the static reader"))
     else:
         text = _output(["elixir", "--version"], env) or ""
         match = re.search(r"Elixir (\S+)", text)
@@ -110,9 +110,7 @@ def check_elixir(publish: bool, env: Mapping[str, str]) -> list[Check]:
         found = f"Elixir {match.group(1)}" if match else "present"
         checks.append(Check("elixir", OK, found + (f" (OTP {otp.group(1)})" if otp else "")))
     if proc.which("mix", path=env.get("PATH")) is None:
-        checks.append(
-            Check("mix", gap, "not found", install, "without it the built-in engine builds the Hex tarball")
-        )
+        checks.append(Check("mix", gap, "not found", install, "without it the built-in engine builds the Hex tarball"))
         checks.append(Check("hex", gap, "needs mix", install, "publishing to hex.pm needs mix and Hex"))
         return checks
     checks.append(Check("mix", OK, "present"))
@@ -202,7 +200,9 @@ def check_credentials(env: Mapping[str, str]) -> list[Check]:
     if env.get("HEX_API_KEY"):
         checks.append(Check("HEX_API_KEY", OK, "set"))
     else:
-        checks.append(Check("HEX_API_KEY", FAIL, "not set", "export HEX_API_KEY=<key from `mix hex.user key generate`>"))
+        checks.append(
+            Check("HEX_API_KEY", FAIL, "not set", "export HEX_API_KEY=<key from `mix hex.user key generate`>")
+        )
     if env.get("TWINE_PASSWORD") or env.get("TWINE_API_KEY"):
         checks.append(Check("TWINE_PASSWORD", OK, "set"))
     else:

@@ -101,7 +101,11 @@ def run_examples(session: Any, root: Path) -> None:
     if _have("elixir", "mix", session=session, why="the Elixir example"):
         python = Path(session.virtualenv.location) / "bin" / "python"
         session.run(
-            "mix", "run", "--no-start", "examples/elixir_bridge.exs", env={"HEXPACK_BRIDGE_PYTHON": str(python)},
+            "mix",
+            "run",
+            "--no-start",
+            "examples/elixir_bridge.exs",
+            env={"HEXPACK_BRIDGE_PYTHON": str(python)},
             external=True,
         )
 

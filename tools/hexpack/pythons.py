@@ -27,6 +27,7 @@ Virtual environments' interpreters are skipped: they are not base Pythons.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -343,10 +344,11 @@ def discover(
         if wanted is None or c.hinted_minor is None or c.hinted_minor in wanted
     ]
     results = _probe_all(listed, env=env, home=home, cache=cache)
-    pyenv_versions = Path(env.get("PYENV_ROOT") or (home or Path(env.get("HOME") or Path.home())) / ".pyenv") / "versions"
+    home = Path(env.get("HOME") or Path.home()) if home is None else home
+    pyenv_versions = Path(env.get("PYENV_ROOT") or home / ".pyenv") / "versions"
     discovery = Discovery()
     seen: set[str] = set()
-    for candidate, result in zip(listed, results):
+    for candidate, result in zip(listed, results, strict=True):
         if not result.get("ok"):
             discovery.rejected.append(Rejected(candidate, result.get("error", "did not run")))
             continue
@@ -363,7 +365,12 @@ def discover(
         path = candidate.path if not candidate.shim else executable
         discovery.interpreters.append(
             Interpreter(
-                result["version"], path, source, candidate.path, result.get("implementation", "CPython"), candidate.source
+                result["version"],
+                path,
+                source,
+                candidate.path,
+                result.get("implementation", "CPython"),
+                candidate.source,
             )
         )
     return discovery
@@ -427,25 +434,23 @@ def _is_within(path: Path, directory: Path) -> bool:
 # --------------------------------------------------------------------------- probing with a cache
 
 
-def _probe_all(
-    listed: list[Candidate], *, env: Mapping[str, str], home: Path | None, cache: Path | None
-) -> list[dict]:
+def _probe_all(listed: list[Candidate], *, env: Mapping[str, str], home: Path | None, cache: Path | None) -> list[dict]:
     stored = _read_cache(cache)
     shim_state = _pyenv_selection(env, home) if any(c.shim for c in listed) else ""
     keys = [_fingerprint(c, shim_state) for c in listed]
     results: list[dict | None] = [
         stored.get(str(c.path)) if key is not None and stored.get(str(c.path), {}).get("key") == key else None
-        for c, key in zip(listed, keys)
+        for c, key in zip(listed, keys, strict=True)
     ]
     todo = [i for i, r in enumerate(results) if r is None]
     if todo:
         with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
             fresh = list(pool.map(lambda i: _probe(listed[i].path, env), todo))
-        for i, result in zip(todo, fresh):
+        for i, result in zip(todo, fresh, strict=True):
             result["key"] = keys[i]
             results[i] = result
         if cache is not None:
-            for candidate, key, result in zip(listed, keys, results):
+            for candidate, key, result in zip(listed, keys, results, strict=True):
                 if key is not None and result is not None:
                     stored[str(candidate.path)] = result
             stored = {path: value for path, value in stored.items() if os.path.lexists(path)}
@@ -491,10 +496,8 @@ def _pyenv_selection(env: Mapping[str, str], home: Path | None) -> str:
             parts.append(f"{local}:{_read(local)}")
             break
     parts.append(_read(root / "version"))
-    try:
+    with contextlib.suppress(OSError):
         parts.append(",".join(sorted(os.listdir(root / "versions"))))
-    except OSError:
-        pass
     return "|".join(parts)
 
 

@@ -21,11 +21,16 @@ def run(args, out) -> int:
     if args.json:
         out.json({"ok": not failing, "checks": [c.to_json() for c in checks]})
         return 1 if failing else 0
-    rows = [(c.name, c.status, c.found + (f"  ({c.note})" if c.note and c.status != doctor.OK else ""), c.fix) for c in checks]
+    rows = [
+        (c.name, c.status, c.found + (f"  ({c.note})" if c.note and c.status != doctor.OK else ""), c.fix)
+        for c in checks
+    ]
     out.table(("check", "status", "found", "fix"), rows, status_column=1)
     warnings = [c for c in checks if c.status == doctor.WARN]
     if failing:
-        out.error(f"{len(failing)} gap(s) would stop a release: {', '.join(c.name for c in failing)}; run the fix shown")
+        out.error(
+            f"{len(failing)} gap(s) would stop a release: {', '.join(c.name for c in failing)}; run the fix shown"
+        )
         return 1
     out.line()
     out.line("ready to release" + (f" ({len(warnings)} warning(s))" if warnings else ""))

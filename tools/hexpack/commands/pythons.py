@@ -14,7 +14,9 @@ def configure(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--no-cache", action="store_true", help="run every candidate, ignoring .nox's discovery cache")
     parser.add_argument(
-        "--all", action="store_true", help="search for every interpreter, not just the targeted versions; list the others and the candidates rejected"
+        "--all",
+        action="store_true",
+        help="search for every interpreter, not only the targeted ones; list the others and the rejected candidates",
     )
 
 
@@ -40,7 +42,9 @@ def run(args, out) -> int:
         if found:
             rows.append((version, "ok", found.version, found.where, found.path))
         else:
-            rows.append((version, "fail", "-", "not found", f"uv python install {version}  (or: pyenv install {version})"))
+            rows.append(
+                (version, "fail", "-", "not found", f"uv python install {version}  (or: pyenv install {version})")
+            )
     out.table(("python", "status", "version", "found in", "interpreter / fix"), rows, status_column=1)
     if args.all:
         used = {i.path for i in chosen.values() if i}

@@ -1,0 +1,153 @@
+"""The noxfile and the CI workflows: sessions per targeted Python, missing interpreters, actionlint."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import require_program
+from hexpack import nox_support, pythons
+
+REPO = Path(__file__).resolve().parent.parent
+WORKFLOWS = REPO / ".github" / "workflows"
+TARGETED = ["3.10", "3.11", "3.12", "3.13"]
+
+
+def nox(*args: str, cwd: Path = REPO, ci: bool | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    if ci:
+        env["CI"] = "true"
+    return subprocess.run(
+        [require_program("nox"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_nox_lists_tests_examples_and_lint_for_every_targeted_python():
+    nox("-l")  # the first call may fill the discovery cache
+    started = time.perf_counter()
+    listed = nox("-l", "--json")
+    elapsed = time.perf_counter() - started
+    assert listed.returncode == 0, listed.stderr
+    sessions = {entry["session"] for entry in json.loads(listed.stdout)}
+    for name in ("tests", "examples", "lint"):
+        assert {f"{name}-{v}" for v in TARGETED} <= sessions
+    assert elapsed < 3.0, f"`nox -l` took {elapsed:.2f} s; discovery must stay cached and fast"
+
+
+@pytest.fixture(scope="module")
+def project_missing_a_python(tmp_path_factory):
+    """A copy of this repository's noxfile and pyproject that also targets a Python nobody has."""
+    root = tmp_path_factory.mktemp("project")
+    (root / "noxfile.py").write_bytes((REPO / "noxfile.py").read_bytes())
+    text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    text, count = re.subn(r'(?m)^python = \["3\.1\d".*\]$', 'python = ["3.13", "3.99"]', text)
+    assert count == 1
+    (root / "pyproject.toml").write_text(text, encoding="utf-8")
+    (root / "tools").symlink_to(REPO / "tools")
+    return root
+
+
+def test_a_missing_python_is_a_loud_warning_locally(project_missing_a_python):
+    result = nox("-s", "tests-3.99", cwd=project_missing_a_python)
+    output = result.stdout + result.stderr
+    assert "Python 3.99 not found (searched PATH, pyenv, uv, conda" in output
+    assert "uv python install 3.99" in output
+    assert "skip" in output.lower()
+    assert result.returncode == 0, output
+
+
+def test_a_missing_python_is_an_error_in_ci(project_missing_a_python):
+    result = nox("-s", "tests-3.99", cwd=project_missing_a_python, ci=True)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "Python 3.99 not found" in output and "fail (CI=true)" in output
+
+
+def test_slow_tests_run_only_on_the_newest_targeted_python(tmp_path):
+    (tmp_path / "tests").mkdir()
+    assert nox_support.slow_python(TARGETED) == "3.13"
+    assert nox_support.pytest_args("3.13", TARGETED, [], tmp_path) == ["tests"]
+    assert nox_support.pytest_args("3.10", TARGETED, [], tmp_path) == ["-m", "not slow", "tests"]
+    assert nox_support.pytest_args("3.10", TARGETED, ["-m", "slow", "tests/x.py"], tmp_path) == [
+        "-m",
+        "slow",
+        "tests/x.py",
+    ]
+    assert nox_support.pytest_args("3.11", TARGETED, ["-k", "doctor"], tmp_path) == ["-m", "not slow", "-k", "doctor"]
+
+
+def test_the_tests_session_covers_both_test_trees():
+    assert nox_support.pytest_args("3.13", TARGETED, [], REPO) == ["tests", "priv_python/tests"]
+
+
+# --------------------------------------------------------------------------- workflows
+
+
+def test_the_ci_matrix_is_the_targeted_pythons():
+    text = (WORKFLOWS / "ci.yml").read_text(encoding="utf-8")
+    matrix = re.search(r"(?m)^\s+python: (\[.*\])$", text)
+    assert matrix and json.loads(matrix.group(1)) == pythons.targeted(REPO)
+    assert "erlef/setup-beam@" in text
+    assert 'nox -s "tests-${{ matrix.python }}" "examples-${{ matrix.python }}" "lint-${{ matrix.python }}"' in text
+
+
+def test_the_release_workflow_publishes_a_v_tag_with_secrets():
+    text = (WORKFLOWS / "release.yml").read_text(encoding="utf-8")
+    assert re.search(r'tags: \["v\*"\]', text)
+    assert "nox -s release -- --publish" in text
+    for secret in ("secrets.HEX_API_KEY", "secrets.TWINE_PASSWORD"):
+        assert secret in text
+    for version in pythons.targeted(REPO):
+        assert f"            {version}\n" in text
+
+
+def test_actionlint_accepts_both_workflows():
+    actionlint = require_program("actionlint")
+    result = subprocess.run(
+        [actionlint, "ci.yml", "release.yml"], cwd=WORKFLOWS, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path):
+    actionlint = require_program("actionlint")
+    broken = tmp_path / ".github" / "workflows"
+    broken.mkdir(parents=True)
+    (broken / "ci.yml").write_text(
+        "on: push\njobs:\n  t:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ matrix.nope }}\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [actionlint, ".github/workflows/ci.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0 and "matrix" in result.stdout
+
+
+def test_noxfile_imports_only_what_nox_has(tmp_path):
+    """nox imports the noxfile with its own interpreter: hexpack's dependencies may be absent."""
+    code = (
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name.split('.')[0] in ('tomlkit', 'hypothesis', 'grpc'):\n"
+        "            raise ImportError('blocked ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        f"sys.path.insert(0, {str(REPO / 'tools')!r})\n"
+        "from hexpack import nox_support\n"
+        f"print(nox_support.targeted_pythons(__import__('pathlib').Path({str(REPO)!r})))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(TARGETED)
