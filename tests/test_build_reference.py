@@ -223,3 +223,12 @@ def test_cli_output_option_and_refusal(reference_project, elixir, capsys, tmp_pa
 def test_cli_refuses_a_directory_without_mix_exs(tmp_path, capsys):
     assert cli.main(["build", "--project", str(tmp_path)]) == 2
     assert "no mix.exs here" in capsys.readouterr().err
+
+
+def test_cli_bad_output_paths_are_one_line_errors(reference_project, capsys, tmp_path):
+    root = reference_project("default_files")
+    static = ["--reader", "static"]
+    assert cli.main(["build", "--project", str(root), "-o", str(tmp_path), *static]) == 2
+    assert capsys.readouterr().err.strip().endswith("is a directory; give -o a file name")
+    assert cli.main(["build", "--project", str(root), "-o", str(tmp_path / "missing" / "x.tar"), *static]) == 2
+    assert "directory does not exist" in capsys.readouterr().err

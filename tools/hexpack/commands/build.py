@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ..build import PackageRefused, build_package
-from ..errors import UsageError
+from ..errors import HexpackError, UsageError
 from ..fsutil import atomic_write_bytes
 
 HELP = "build the Hex package tarball exactly as `mix hex.build` does (no Hex needed)"
@@ -48,8 +48,15 @@ def run(args, out) -> int:
     else:
         target = project / result.default_filename
         shown = result.default_filename if args.project == "." else os.path.join(args.project, result.default_filename)
+    if target.is_dir():
+        raise UsageError("is a directory", subject=str(target), hint="give -o a file name")
     if not target.parent.is_dir():
         raise UsageError("directory does not exist", subject=str(target.parent), hint="create it or choose another -o")
-    atomic_write_bytes(target, result.tarball, mode=0o644)
+    try:
+        atomic_write_bytes(target, result.tarball, mode=0o644)
+    except OSError as exc:
+        raise HexpackError(
+            f"cannot write the package: {exc.strerror or exc}", subject=str(target), hint="choose another -o"
+        ) from None
     out.line(f"Saved to {shown}")
     return 0
