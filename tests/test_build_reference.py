@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import HEX_REFERENCE
 from hexpack import cli
-from hexpack.build import PackageRefused, build_package, build_project
+from hexpack.build import PackageRefused, build_project
 from hexpack.mix_project import MixProject, read_project
 from hexpack.tarball import read_package
 
@@ -178,13 +178,6 @@ def test_building_twice_gives_identical_bytes(reference_project, projects, tmp_p
     shutil.copytree(first, other, symlinks=True)
     assert build_project(projects(case), root=other, listdir=reference_listdir(other, once.files)).tarball == (
         once.tarball
-    )
-
-
-def test_build_package_reads_mix_exs_itself(built, elixir):
-    root, _, result = built("default_files")
-    assert build_package(root, listdir=reference_listdir(root, result.files), reader="elixir").tarball == (
-        result.tarball
     )
 
 
