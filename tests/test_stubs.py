@@ -505,3 +505,30 @@ def test_this_repository_stubs_are_current(capsys):
     require_toolchain()
     code, _, err = hexpack("stubs", "--root", str(REPO), "--check", capsys=capsys)
     assert code == 0, f"the committed stubs are stale; run `nox -s stubs assemble` and commit:\n{err}"
+
+
+def test_this_repository_from_a_clean_tree_stubs_then_assemble_reproduce_the_committed_files(tmp_path, capsys):
+    """The Must-show sequence on a copy without priv/ and without stubs: what is committed comes back byte for byte."""
+    require_toolchain()
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    shutil.copy2(REPO / "pyproject.toml", clone / "pyproject.toml")
+    junk = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "*.egg-info", "*_pb2*")
+    shutil.copytree(REPO / "priv_python", clone / "priv_python", ignore=junk)
+    assert not list((clone / "priv_python").rglob("*_pb2*"))
+    assert hexpack("stubs", "--root", str(clone), capsys=capsys)[0] == 0
+    assert hexpack("assemble", "--root", str(clone), capsys=capsys)[0] == 0
+    for committed in (REPO / "priv_python").rglob("*_pb2*"):
+        rel = committed.relative_to(REPO)
+        assert (clone / rel).read_bytes() == committed.read_bytes(), rel
+    if (REPO / "priv").is_dir():
+        ignore = ("__pycache__", ".pyc")
+        committed = {k: v for k, v in files_under(REPO / "priv").items() if not any(i in k for i in ignore)}
+        assert files_under(clone / "priv") == committed
+    # both checks pass, and a second run of both changes nothing
+    before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in clone.rglob("*")}
+    for command in ("stubs", "assemble"):
+        assert hexpack(command, "--root", str(clone), "--check", capsys=capsys)[0] == 0
+        code, out, _ = hexpack(command, "--root", str(clone), capsys=capsys)
+        assert code == 0 and "up to date" in out
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in clone.rglob("*")} == before
