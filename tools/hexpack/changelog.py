@@ -63,7 +63,7 @@ def unreleased_body(text: str, *, subject: str = "CHANGELOG.md") -> str:
     return text[start:end]
 
 
-def _is_empty(body: str) -> bool:
+def is_empty_body(body: str) -> bool:
     return all(not line.strip() or line.lstrip().startswith("###") for line in body.splitlines())
 
 
@@ -89,7 +89,7 @@ def release(
         return Release(result.text.replace("\n", "\r\n"), result.section, result.notes, result.empty)
     heading_start, body_start, body_end = _section_bounds(text, subject)
     body = text[body_start:body_end]
-    empty = _is_empty(body)
+    empty = is_empty_body(body)
     if empty and not allow_empty:
         raise ProjectError(
             "the [Unreleased] section has no entries",

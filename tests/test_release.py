@@ -1,0 +1,272 @@
+"""The release flow in temporary git repositories.
+
+Test doubles, named as such: ``mix`` (standing in for ``mix hex.publish``,
+since Hex cannot be installed here) and ``twine`` (standing in for
+``twine upload``, since PyPI must not be uploaded to) are small scripts put
+first on PATH. They record their calls and can be told to fail. The lint,
+tests and verify gates run real commands configured in the project's
+``[tool.hexpack.release]`` (a ``python -c`` that passes, fails or leaves a
+dist), so each gate's refusal is exercised; the real gates run on this
+repository in ``test_release_dry_run_on_this_repository``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from hexpack import cli
+from hexpack.release import PublishState
+
+HEX_KEY = "hex-secret-token-1234567890"
+PYPI_KEY = "pypi-AgEIcHlwaS5vcmcsecret"
+
+MIX_EXS = """\
+defmodule Demo.MixProject do
+  use Mix.Project
+
+  @version "0.1.0"
+
+  def project do
+    [app: :demo, version: @version, description: "Demo.", package: [licenses: ["MIT"], links: %{}]]
+  end
+end
+"""
+
+CHANGELOG = """\
+# Changelog
+
+## [Unreleased]
+
+### Added
+- A feature worth releasing.
+
+## [0.1.0] - 2026-01-01
+
+### Added
+- First.
+"""
+
+DIST_SCRIPT = (
+    "import pathlib, sys; d = pathlib.Path(sys.argv[1]); "
+    "(d / 'demo-{v}-py3-none-any.whl').write_bytes(b'wheel'); (d / 'demo-{v}.tar.gz').write_bytes(b'sdist')"
+)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def write_doubles(bin_dir: Path) -> None:
+    """Test doubles for `mix hex.publish` and `twine upload` (see module docstring)."""
+    bin_dir.mkdir()
+    for name in ("mix", "twine"):
+        script = bin_dir / name
+        script.write_text(
+            textwrap.dedent(
+                f"""\
+                #!/bin/sh
+                echo "{name} $*" >> "$DOUBLES_LOG"
+                echo "using key $HEX_API_KEY $TWINE_PASSWORD"
+                if [ -e "$DOUBLES_FAIL_{name.upper()}" ]; then echo "{name} upload refused ($TWINE_PASSWORD$HEX_API_KEY)" >&2; exit 1; fi
+                exit 0
+                """
+            )
+        )
+        script.chmod(0o755)
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    root = tmp_path / "demo"
+    root.mkdir()
+    (root / "mix.exs").write_text(MIX_EXS)
+    (root / "CHANGELOG.md").write_text(CHANGELOG)
+    (root / "README.md").write_text('Add `{:demo, "~> 0.1"}` to your deps.\n')
+    (root / ".gitignore").write_text("/.hexpack/\n")
+    set_release_config(root)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "initial")
+    write_doubles(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DOUBLES_LOG", str(tmp_path / "doubles.log"))
+    monkeypatch.setenv("DOUBLES_FAIL_MIX", str(tmp_path / "fail-mix"))
+    monkeypatch.setenv("DOUBLES_FAIL_TWINE", str(tmp_path / "fail-twine"))
+    monkeypatch.setenv("HEX_API_KEY", HEX_KEY)
+    monkeypatch.setenv("TWINE_PASSWORD", PYPI_KEY)
+    return root
+
+
+def set_release_config(root: Path, *, lint: str = "pass", tests: str = "pass", verify: str = "dist") -> None:
+    def command(kind: str) -> list[str]:
+        code = {"pass": "pass", "fail": "raise SystemExit('gate failed on purpose')"}.get(kind)
+        if code is not None:
+            return [sys.executable, "-c", code]
+        return [sys.executable, "-c", DIST_SCRIPT.format(v="0.2.0"), "{dist}"]
+
+    (root / "pyproject.toml").write_text(
+        "[tool.hexpack.release]\n"
+        f"lint = {json.dumps(command(lint))}\n"
+        f"tests = {json.dumps(command(tests))}\n"
+        f"verify = {json.dumps(command(verify))}\n"
+    )
+
+
+def snapshot(root: Path) -> tuple[str, str, str, dict[str, bytes]]:
+    files = {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(root).parts and ".hexpack" not in p.relative_to(root).parts
+    }
+    return git(root, "rev-parse", "HEAD"), git(root, "tag", "-l"), git(root, "status", "--porcelain"), files
+
+
+def release(root: Path, *args: str) -> int:
+    return cli.main(["release", "--project", str(root), "--date", "2026-11-22", *args])
+
+
+def doubles_calls(tmp_path: Path) -> list[str]:
+    log = tmp_path / "doubles.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_full_release_makes_one_commit_and_one_tag(repo, tmp_path, capsys):
+    before = git(repo, "rev-list", "--count", "HEAD")
+    assert release(repo, "minor") == 0
+    assert int(git(repo, "rev-list", "--count", "HEAD")) == int(before) + 1
+    assert git(repo, "log", "-1", "--format=%s") == "Release v0.2.0\n"
+    assert git(repo, "tag", "-l") == "v0.2.0\n"
+    assert git(repo, "cat-file", "-t", "v0.2.0").strip() == "tag"  # annotated
+    message = git(repo, "tag", "-l", "--format=%(contents)", "v0.2.0")
+    assert "A feature worth releasing." in message
+    changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert sorted(changed) == ["CHANGELOG.md", "README.md", "mix.exs"]
+    assert '@version "0.2.0"' in (repo / "mix.exs").read_text()
+    assert git(repo, "status", "--porcelain") == ""
+    assert doubles_calls(tmp_path) == []  # nothing published without --publish
+    out = capsys.readouterr().out
+    assert "PASS" in out and "released v0.2.0" in out
+
+
+def test_repeating_a_release_is_refused(repo, capsys):
+    assert release(repo, "0.2.0", "--publish") == 0
+    head, tags, status, files = snapshot(repo)
+    assert release(repo, "0.2.0") != 0
+    assert "0.2.0 is equal to the current version 0.2.0" in capsys.readouterr().err
+    assert snapshot(repo) == (head, tags, status, files)
+    assert release(repo, "patch") == 1  # Unreleased is empty now
+    assert "Unreleased" in capsys.readouterr().err
+    assert snapshot(repo) == (head, tags, status, files)
+
+
+def test_an_unpublished_tag_at_head_blocks_another_release(repo, capsys):
+    assert release(repo, "minor") == 0
+    before = snapshot(repo)
+    assert release(repo, "patch") == 1
+    assert "v0.2.0 is tagged but not published" in capsys.readouterr().err
+    assert snapshot(repo) == before
+
+
+@pytest.mark.parametrize(
+    ("breakage", "cause"),
+    [
+        ("dirty", "work tree not clean"),
+        ("branch", "not the release branch main"),
+        ("tag", "tag v0.2.0 already exists"),
+        ("empty_changelog", "[Unreleased] section is empty"),
+        ("versions", "versions"),
+        ("lint", "release gate 'lint'"),
+        ("tests", "release gate 'tests'"),
+        ("verify", "release gate 'verify bumped tree'"),
+    ],
+)
+def test_each_gate_refuses_and_changes_nothing(repo, capsys, breakage, cause):
+    if breakage == "dirty":
+        (repo / "notes.txt").write_text("uncommitted")
+    elif breakage == "branch":
+        git(repo, "switch", "-q", "-c", "feature")
+    elif breakage == "tag":
+        git(repo, "tag", "v0.2.0")
+    elif breakage == "empty_changelog":
+        (repo / "CHANGELOG.md").write_text(CHANGELOG.replace("### Added\n- A feature worth releasing.\n\n", ""))
+        git(repo, "commit", "-qam", "empty changelog")
+    elif breakage == "versions":
+        (repo / "README.md").write_text('Add `{:demo, "~> 0.0"}` to your deps.\n')
+        git(repo, "commit", "-qam", "stale snippet")
+    else:
+        set_release_config(repo, **{breakage: "fail"})
+        git(repo, "commit", "-qam", f"break {breakage}")
+    before = snapshot(repo)
+    assert release(repo, "minor") != 0
+    err = capsys.readouterr().err
+    assert cause in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert snapshot(repo) == before
+
+
+def test_dry_run_runs_every_gate_and_changes_nothing(repo, capsys):
+    before = snapshot(repo)
+    assert release(repo, "minor", "--dry-run") == 0
+    out = capsys.readouterr().out
+    for gate in ("clean work tree", "tag absent", "changelog", "versions consistent", "lint", "tests", "verify bumped tree"):
+        assert gate in out
+    assert '+  @version "0.2.0"' in out and "+## [0.2.0] - 2026-11-22" in out
+    assert snapshot(repo) == before
+
+
+def test_publish_goes_hex_first_then_pypi_with_the_verified_dist(repo, tmp_path):
+    assert release(repo, "minor", "--publish") == 0
+    calls = doubles_calls(tmp_path)
+    assert calls[0] == "mix hex.publish --yes"
+    assert calls[1].startswith("twine upload --non-interactive ")
+    uploaded = sorted(Path(p).name for p in calls[1].split()[3:])
+    assert uploaded == ["demo-0.2.0-py3-none-any.whl", "demo-0.2.0.tar.gz"]
+    state = PublishState.load(repo)
+    assert state is not None and state.steps == {"hex": "done", "pypi": "done"}
+
+
+def test_publish_needs_both_tokens_before_any_change(repo, monkeypatch, capsys):
+    monkeypatch.delenv("HEX_API_KEY")
+    monkeypatch.delenv("TWINE_PASSWORD")
+    before = snapshot(repo)
+    assert release(repo, "minor", "--publish") == 1
+    assert "HEX_API_KEY and TWINE_PASSWORD not set" in capsys.readouterr().err
+    assert snapshot(repo) == before
+
+
+def test_resume_after_a_failed_upload_never_publishes_twice(repo, tmp_path, capsys):
+    (tmp_path / "fail-twine").write_text("")
+    assert release(repo, "minor", "--publish") == 1
+    assert "publish to PyPI" in capsys.readouterr().err
+    assert [c.split()[0] for c in doubles_calls(tmp_path)] == ["mix", "twine"]
+    state = PublishState.load(repo)
+    assert state is not None and state.steps == {"hex": "done", "pypi": "failed"}
+    assert git(repo, "tag", "-l") == "v0.2.0\n"
+
+    assert release(repo, "minor") == 1  # without --publish it points at the pending publish
+    assert "--publish" in capsys.readouterr().err
+
+    (tmp_path / "fail-twine").unlink()
+    assert release(repo, "--publish") == 0
+    assert [c.split()[0] for c in doubles_calls(tmp_path)] == ["mix", "twine", "twine"]
+    assert "resuming" in capsys.readouterr().out
+    assert PublishState.load(repo).steps == {"hex": "done", "pypi": "done"}
+    assert release(repo, "--publish") == 1  # finished: nothing to resume, no part given
+    assert [c.split()[0] for c in doubles_calls(tmp_path)] == ["mix", "twine", "twine"]
+
+
+def test_tokens_never_appear_in_output_logs_or_state(repo, tmp_path, capsys, caplog):
+    (tmp_path / "fail-mix").write_text("")
+    assert cli.main(["-v", "release", "--project", str(repo), "--date", "2026-11-22", "minor", "--publish"]) == 1
+    captured = capsys.readouterr()
+    seen = captured.out + captured.err + caplog.text + (repo / ".hexpack" / "release" / "state.json").read_text()
+    assert "refused" in seen  # the double's failure line is shown ...
+    assert HEX_KEY not in seen and PYPI_KEY not in seen  # ... with the tokens redacted
+    assert "***" in seen

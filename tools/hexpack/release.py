@@ -1,0 +1,330 @@
+"""The release flow: gates in order, one bump, one commit, one tag, then publish.
+
+Nothing is changed until every gate has passed: the bumped tree is verified
+in a temporary copy first, and only then are the bumped files written (all or
+nothing), committed and tagged. Publishing goes Hex first (a Hex version can
+be reverted for an hour) and PyPI second (a file can never be re-uploaded);
+progress is recorded so a re-run after a failure resumes at the failed step
+and never publishes twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import config, git, proc
+from .errors import HexpackError
+from .changelog import is_empty_body, unreleased_body
+from .fsutil import FileTransaction, atomic_write_text
+from .versions import bump_version
+
+STATE_DIR = Path(".hexpack") / "release"
+# What never travels into the temporary copy that the bumped tree is verified in.
+_NOT_COPIED = {".git", ".nox", "_build", "deps", ".hexpack", ".venv", ".pytest_cache", ".ruff_cache", ".hypothesis"}
+
+
+class ReleaseError(HexpackError):
+    """A release gate refused, or a release step failed."""
+
+
+@dataclass(frozen=True)
+class ReleaseSettings:
+    """``[tool.hexpack.release]``; commands are argv lists.
+
+    ``verify`` may use ``{project}`` (the bumped copy) and ``{dist}`` (where
+    the verified Python dist must be left for the PyPI upload).
+    """
+
+    branch: str = "main"
+    lint: tuple[str, ...] = ("nox", "-s", "lint")
+    tests: tuple[str, ...] = ("nox", "-s", "tests")
+    verify: tuple[str, ...] = ("hexpack", "verify", "--project", "{project}", "--dist-dir", "{dist}")
+    hex_publish: tuple[str, ...] = ("mix", "hex.publish", "--yes")
+    pypi_upload: tuple[str, ...] = ("twine", "upload", "--non-interactive")
+    pypi: bool = True
+
+    @classmethod
+    def load(cls, root: Path) -> ReleaseSettings:
+        section = config.load(root).section("release")
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(section) - known)
+        if unknown:
+            raise ReleaseError(
+                f"unknown setting(s) {', '.join(unknown)} in [tool.hexpack.release]",
+                subject="pyproject.toml",
+                hint=f"known settings: {', '.join(sorted(known))}",
+            )
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}
+        return cls(**values)
+
+
+@dataclass
+class PublishState:
+    """What has been published of a tagged release; kept in .hexpack/release/."""
+
+    version: str
+    tag: str
+    commit: str
+    dist_files: list[str] = field(default_factory=list)
+    steps: dict[str, str] = field(default_factory=dict)  # step -> "pending" | "done" | "failed"
+
+    @staticmethod
+    def path(root: Path) -> Path:
+        return root / STATE_DIR / "state.json"
+
+    @classmethod
+    def load(cls, root: Path) -> PublishState | None:
+        path = cls.path(root)
+        if not path.is_file():
+            return None
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (ValueError, TypeError) as exc:
+            raise ReleaseError(f"unreadable release state ({exc})", subject=str(path), hint="delete it and re-run") from None
+
+    def save(self, root: Path) -> None:
+        path = self.path(root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+
+    def unfinished(self) -> list[str]:
+        return [step for step, status in self.steps.items() if status != "done"]
+
+
+@dataclass
+class ReleaseResult:
+    version: str
+    tag: str
+    dry_run: bool
+    plan_diff: str = ""
+    commit: str | None = None
+    published: list[str] = field(default_factory=list)
+    resumed: bool = False
+
+
+Step = Callable[[str, str, str], None]  # (step name, status, detail)
+
+
+def _quiet(step: str, status: str, detail: str) -> None:
+    pass
+
+
+def release(
+    root: str | os.PathLike[str],
+    part: str | None,
+    *,
+    publish: bool = False,
+    dry_run: bool = False,
+    allow_empty: bool = False,
+    today: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    on_step: Step = _quiet,
+) -> ReleaseResult:
+    """Run the release; see the module docstring. ``on_step`` reports progress."""
+    root = Path(root).resolve()
+    environ = dict(os.environ if environ is None else environ)
+    settings = ReleaseSettings.load(root)
+
+    state = PublishState.load(root)
+    if state is not None and state.unfinished() and git.is_repository(root) and git.tag_commit(root, state.tag) == git.head(root):
+        if not publish:
+            raise ReleaseError(
+                f"{state.tag} is tagged but not published ({', '.join(state.unfinished())} pending)",
+                subject="release",
+                hint="run `nox -s release -- --publish` to finish it",
+            )
+        on_step("resume", "info", f"{state.tag}: resuming at {state.unfinished()[0]}")
+        result = ReleaseResult(state.version, state.tag, dry_run, commit=state.commit, resumed=True)
+        if not dry_run:
+            result.published = _publish(root, settings, state, environ, on_step)
+        return result
+    if part is None:
+        raise ReleaseError("missing the version part", subject="release", hint="give major, minor, patch, pre, release or X.Y.Z")
+
+    from . import bump
+
+    _gate(on_step, "clean work tree", lambda: _check_clean(root, settings.branch))
+    report = bump.read_versions(root)
+    tag = bump.tag_name(bump_version(report.version, part))
+    _gate(on_step, "tag absent", lambda: _check_tag_absent(root, tag))
+    _gate(on_step, "changelog", lambda: _check_changelog(root, report.config.changelog, allow_empty))
+    _gate(on_step, "versions consistent", lambda: _check_versions(report))
+    plan = bump.plan_bump(root, part, today=today, allow_empty=allow_empty)
+    if publish:
+        _gate(on_step, "credentials", lambda: _check_credentials(settings, environ))
+    _gate(on_step, "lint", lambda: _run_gate(settings.lint, root, "lint"))
+    _gate(on_step, "tests", lambda: _run_gate(settings.tests, root, "tests"))
+    with tempfile.TemporaryDirectory(prefix="hexpack-release-") as scratch:
+        scratch_path = Path(scratch)
+        dist = scratch_path / "dist"
+        _gate(on_step, "verify bumped tree", lambda: _verify_bumped_copy(root, plan, settings, scratch_path, dist))
+        result = ReleaseResult(plan.new, tag, dry_run, plan_diff=plan.diff())
+        if dry_run:
+            on_step("plan", "info", f"would commit {len(plan.changes)} file(s) as 'Release {tag}' and tag {tag}")
+            return result
+        kept_dist = _keep_dist(root, tag, dist)
+        changed = [str(path.relative_to(root)) for path in plan.changes]
+        originals = {path: path.read_bytes() for path in plan.changes}
+        bump.apply_plan(plan)
+        try:
+            result.commit = git.commit_paths(root, changed, f"Release {tag}")
+            git.create_annotated_tag(root, tag, _tag_message(tag, plan))
+        except BaseException:
+            _undo_commit_if_made(root, result.commit)
+            FileTransaction().apply(originals)
+            raise
+        on_step("commit", "pass", f"Release {tag} ({', '.join(changed)})")
+        on_step("tag", "pass", tag)
+    state = PublishState(plan.new, tag, result.commit or "", kept_dist, {})
+    state.steps["hex"] = "pending"
+    if settings.pypi and kept_dist:
+        state.steps["pypi"] = "pending"
+    state.save(root)
+    if publish:
+        result.published = _publish(root, settings, state, environ, on_step)
+    return result
+
+
+def _gate(on_step: Step, name: str, check: Callable[[], object]) -> None:
+    try:
+        detail = check()
+    except HexpackError as exc:
+        on_step(name, "fail", exc.one_line())
+        raise ReleaseError(exc.one_line(), subject=f"release gate '{name}'") from None
+    on_step(name, "pass", detail if isinstance(detail, str) else "")
+
+
+def _check_clean(root: Path, branch: str) -> str:
+    if not git.is_repository(root):
+        raise ReleaseError("not a git repository", subject=str(root), hint="run it from a clone")
+    current = git.current_branch(root)
+    if current != branch:
+        raise ReleaseError(
+            f"on {current or 'a detached HEAD'}, not the release branch {branch}",
+            subject="git",
+            hint=f"git switch {branch}",
+        )
+    dirty = git.dirty_paths(root)
+    if dirty:
+        shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
+        raise ReleaseError(f"work tree not clean: {shown}", subject="git", hint="commit or stash your changes")
+    return f"on {branch}, clean"
+
+
+def _check_tag_absent(root: Path, tag: str) -> str:
+    if git.tag_exists(root, tag):
+        raise ReleaseError(f"tag {tag} already exists", subject="git", hint="this version was released; bump further")
+    return f"{tag} is free"
+
+
+def _check_changelog(root: Path, changelog: str, allow_empty: bool) -> str:
+    path = root / changelog
+    if not path.is_file():
+        raise ReleaseError("file not found", subject=changelog, hint="create a Keep a Changelog file with ## [Unreleased]")
+    body = unreleased_body(path.read_text(encoding="utf-8"), subject=changelog)
+    if is_empty_body(body) and not allow_empty:
+        raise ReleaseError(
+            "the [Unreleased] section is empty", subject=changelog, hint="describe the changes, or pass --allow-empty"
+        )
+    return "Unreleased has entries"
+
+
+def _check_versions(report) -> str:
+    if not report.consistent:
+        raise ReleaseError(report.summary(), subject="versions", hint="run `hexpack version` to see every place")
+    return f"{report.canonical} everywhere"
+
+
+def _check_credentials(settings: ReleaseSettings, environ: Mapping[str, str]) -> str:
+    missing = []
+    if not environ.get("HEX_API_KEY"):
+        missing.append("HEX_API_KEY")
+    if settings.pypi and not (environ.get("TWINE_PASSWORD") or environ.get("TWINE_API_KEY")):
+        missing.append("TWINE_PASSWORD")
+    if missing:
+        raise ReleaseError(
+            f"{' and '.join(missing)} not set", subject="publish", hint="export the token(s) before `--publish`"
+        )
+    return "tokens present"
+
+
+def _run_gate(argv: Sequence[str], root: Path, name: str) -> str:
+    proc.run(list(argv), cwd=root, hint=f"run `{' '.join(argv)}` and fix what it reports")
+    return " ".join(argv)
+
+
+def _copy_tree(root: Path, target: Path) -> None:
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        return {n for n in names if n in _NOT_COPIED} if Path(directory) == root else set()
+
+    shutil.copytree(root, target, symlinks=True, ignore=ignore)
+
+
+def _verify_bumped_copy(root: Path, plan, settings: ReleaseSettings, scratch: Path, dist: Path) -> str:
+    copy = scratch / "tree"
+    _copy_tree(root, copy)
+    FileTransaction().apply({copy / path.relative_to(root): data for path, data in plan.changes.items()})
+    dist.mkdir()
+    argv = [part.format(project=copy, dist=dist) for part in settings.verify]
+    proc.run(argv, cwd=copy, hint="run `nox -s verify_package` and fix what it reports")
+    return f"{plan.new} verified"
+
+
+def _keep_dist(root: Path, tag: str, dist: Path) -> list[str]:
+    """Move the verified Python dist beside the release state, for the upload."""
+    files = sorted(p for p in dist.glob("*") if p.suffix in (".whl", ".gz"))
+    if not files:
+        return []
+    keep = root / STATE_DIR / tag / "dist"
+    if keep.exists():
+        shutil.rmtree(keep)
+    keep.mkdir(parents=True)
+    kept = []
+    for file in files:
+        shutil.copy2(file, keep / file.name)
+        kept.append(str((keep / file.name).relative_to(root)))
+    return kept
+
+
+def _undo_commit_if_made(root: Path, commit: str | None) -> None:
+    if commit is not None and git.head(root) == commit:
+        proc.run(["git", "reset", "--soft", "HEAD~1"], cwd=root)
+        proc.run(["git", "reset", "--quiet", "--", "."], cwd=root)
+
+
+def _tag_message(tag: str, plan) -> str:
+    return f"Release {tag}\n\n{plan.changelog_section.strip()}\n"
+
+
+def _publish(root: Path, settings: ReleaseSettings, state: PublishState, environ: Mapping[str, str], on_step: Step) -> list[str]:
+    secrets = [environ.get(k, "") for k in ("HEX_API_KEY", "TWINE_PASSWORD", "TWINE_API_KEY")]
+    done = []
+    for step in ("hex", "pypi"):
+        status = state.steps.get(step)
+        if status is None:
+            continue
+        if status == "done":
+            on_step(f"publish {step}", "pass", "already published; skipped")
+            continue
+        if step == "hex":
+            argv = list(settings.hex_publish)
+        else:
+            argv = [*settings.pypi_upload, *[str(root / f) for f in state.dist_files]]
+        try:
+            proc.run(argv, cwd=root, env=dict(environ), redact=secrets, hint="fix it and re-run `nox -s release -- --publish`")
+        except HexpackError as exc:
+            state.steps[step] = "failed"
+            state.save(root)
+            on_step(f"publish {step}", "fail", exc.one_line())
+            raise ReleaseError(exc.one_line(), subject=f"publish to {'Hex' if step == 'hex' else 'PyPI'}") from None
+        state.steps[step] = "done"
+        state.save(root)
+        done.append(step)
+        on_step(f"publish {step}", "pass", state.tag)
+    return done
