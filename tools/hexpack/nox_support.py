@@ -111,19 +111,33 @@ def run_examples(session: Any, root: Path) -> None:
 
 
 def run_lint(session: Any, root: Path) -> None:
-    """ruff (check and format), mix format and compile when mix is present, actionlint."""
-    session.install(RUFF)
+    """ruff (check and format), mix format and compile when mix is present, actionlint.
+
+    Every linter runs even when an earlier one fails; the session then fails once, naming them all.
+    """
+    from nox.command import CommandFailed
+
+    session.install(RUFF, ACTIONLINT)
     paths = [p for p in LINT_PATHS if (root / p).exists()]
-    session.run("ruff", "check", *paths)
-    session.run("ruff", "format", "--check", *paths)
+    steps: list[tuple[str, list[str], bool]] = [
+        ("ruff check", ["ruff", "check", *paths], False),
+        ("ruff format", ["ruff", "format", "--check", *paths], False),
+    ]
     if (root / "mix.exs").is_file() and _have("mix", session=session, why="mix format and mix compile"):
-        session.run("mix", "format", "--check-formatted", external=True)
-        session.run("mix", "compile", "--warnings-as-errors", "--force", external=True)
+        steps.append(("mix format", ["mix", "format", "--check-formatted"], True))
+        steps.append(("mix compile", ["mix", "compile", "--warnings-as-errors", "--force"], True))
     workflows = sorted(str(p.relative_to(root)) for p in (root / ".github" / "workflows").glob("*.y*ml"))
     if not workflows:
         session.error(".github/workflows has no workflow to check")
-    session.install(ACTIONLINT)
-    session.run("actionlint", *workflows)
+    steps.append(("actionlint", ["actionlint", *workflows], False))
+    failed = []
+    for name, argv, external in steps:
+        try:
+            session.run(*argv, external=external)
+        except CommandFailed:
+            failed.append(name)
+    if failed:
+        session.error(f"lint failed: {', '.join(failed)} (see above)")
 
 
 def _have(*programs: str, session: Any, why: str) -> bool:
