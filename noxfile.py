@@ -93,3 +93,10 @@ def bump(session: nox.Session) -> None:
         session.error("give the part or version: nox -s bump -- major|minor|patch|pre|release|X.Y.Z[-rc.N]")
     install_hexpack(session)
     session.run("hexpack", "bump", *session.posargs)
+
+
+@nox.session(default=False)
+def release(session: nox.Session) -> None:
+    """Every gate, then bump, commit and tag: `nox -s release -- <part> [--publish] [--dry-run]`."""
+    install_hexpack(session, "release")
+    session.run("hexpack", "release", *session.posargs)
