@@ -1,15 +1,43 @@
-"""`hexpack init` (placeholder until the feature lands)."""
+"""`hexpack init`: adopt hexpack in a mix project whose Python lives in priv/python."""
 
 from __future__ import annotations
 
-from ..errors import HexpackError
+from pathlib import Path
 
-HELP = "init (not implemented yet)"
+HELP = (
+    "adopt hexpack in an existing mix project with Python under priv/python: detect the protos, server, "
+    "requirements and stubs, write [tool.hexpack] (pyproject.toml or hexpack.toml) and a noxfile.py"
+)
 
 
 def configure(parser) -> None:
-    pass
+    parser.add_argument("--project", type=Path, default=Path("."), metavar="DIR", help="project root (default: .)")
+    parser.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing [tool.hexpack], hexpack.toml or noxfile.py"
+    )
 
 
 def run(args, out) -> int:
-    raise HexpackError("not implemented yet", subject="hexpack init")
+    from .. import init
+
+    plan = init.plan(args.project, force=args.force)
+    d = plan.detection
+    out.line(f"hexpack init: {d.root}")
+    for line in plan.found:
+        out.line(f"found: {line}")
+    for line in plan.assumed:
+        out.line(f"assumed: {line}")
+    for line in plan.notes:
+        out.line(f"note: {line}")
+    if args.dry_run:
+        out.line("dry run: would write " + ", ".join(plan.files) + "; nothing written")
+        for line in plan.preview():
+            out.line(line)
+        return 0
+    for rel in init.apply(plan):
+        out.line(f"wrote {rel}")
+    out.line(f"sessions: {', '.join(plan.sessions)}")
+    first = "nox -s stubs, " if "stubs" in plan.sessions else ""
+    out.line(f"next: nox -l, then {first}nox -s version, nox -s verify_package")
+    return 0

@@ -1,0 +1,623 @@
+"""Adopting hexpack in an existing mix project whose Python lives in ``priv/python``.
+
+``detect(root)`` reads what is there (snakepit's layout: protos in
+``priv/proto`` or under ``priv/python``, stubs directly in ``priv/python``,
+``grpc_server.py`` and ``requirements.txt`` beside them, maybe a
+``pyproject.toml``). ``plan(root)`` turns that into the ``[tool.hexpack]``
+settings and a ``noxfile.py``, with every assumption spelled out, and the
+bytes each file would get. ``apply(plan)`` writes them all or nothing.
+
+In this layout the source *is* ``priv/python``: stubs are generated straight
+into it and nothing is assembled, so no ``[assemble]`` table is written.
+Nothing here prints; the command shows the plan.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import config as config_mod
+from .errors import HexpackError, Problems, ProjectError
+from .fsutil import FileTransaction
+
+__all__ = ["DEFAULT_GRPCIO_TOOLS", "Detection", "Plan", "apply", "detect", "plan"]
+
+# The grpcio-tools pin proposed when the committed stubs do not say which one made them.
+DEFAULT_GRPCIO_TOOLS = "1.85.1"
+PYTHON_ROOT = "priv/python"
+_SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv", ".nox", ".tox", ".pytest_cache", "deps", "_build"}
+_STUB_SUFFIXES = ("_pb2.py", "_pb2_grpc.py", "_pb2.pyi")
+_GRPC_VERSION = re.compile(r"^GRPC_GENERATED_VERSION\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_HEXPACK_HEADER = re.compile(r"^# hexpack-stubs: grpcio-tools (\S+),", re.MULTILINE)
+_PY_VERSION = re.compile(r"""^__version__\s*(?::\s*str\s*)?=\s*['"]([^'"\n]*)['"]""", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What ``hexpack init`` found in a project; paths are posix, relative to ``root``."""
+
+    root: Path
+    app: str
+    version: str
+    reader: str
+    protos: list[str]
+    server: str | None
+    requirements: list[str]
+    stubs: list[str]
+    stubs_tools: dict[str, str]  # stub file -> grpcio-tools version it was generated with (when readable)
+    packages: dict[str, str | None]  # Python package dir -> its __version__ (None when it has none)
+    python_pyproject: str | None  # priv/python/pyproject.toml
+    requires_python: tuple[str, str] | None  # (specifier, file)
+    top_pyproject: str | None
+    top_pyproject_version: bool  # the top-level pyproject has a static [project] version
+    python_tests: str | None
+    changelog: str | None
+    existing_config: str | None  # a file already holding hexpack settings
+    existing_noxfile: bool
+
+    @property
+    def python_root(self) -> str:
+        return PYTHON_ROOT
+
+
+@dataclass
+class Plan:
+    detection: Detection
+    found: list[str]
+    assumed: list[str]
+    notes: list[str]
+    settings: dict[str, Any]  # the [tool.hexpack] table
+    config_file: str  # "hexpack.toml" or "pyproject.toml"
+    files: dict[str, bytes]  # relative path -> new bytes
+    sessions: list[str] = field(default_factory=list)
+
+    def preview(self) -> list[str]:
+        """What ``--dry-run`` shows: a new file in full, a changed one as a unified diff."""
+        lines: list[str] = []
+        root = self.detection.root
+        for rel, data in self.files.items():
+            new = data.decode("utf-8").splitlines(keepends=True)
+            path = root / rel
+            old = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.is_file() else []
+            header = (f"a/{rel}", f"b/{rel}") if old else ("/dev/null", f"b/{rel}")
+            lines.extend(line.rstrip("\n") for line in difflib.unified_diff(old, new, *header))
+        return lines
+
+
+# ----------------------------------------------------------------------------- detection
+
+
+def detect(root: str | os.PathLike[str], *, reader: str = "auto") -> Detection:
+    """Read the project at ``root``; a project without mix.exs or priv/python is refused."""
+    from .mix_project import read_project
+
+    root = Path(root).resolve()
+    problems: list[HexpackError] = []
+    if not (root / "mix.exs").is_file():
+        problems.append(
+            ProjectError(
+                "no mix.exs: not a mix project", subject=str(root), hint="run hexpack init in the project root"
+            )
+        )
+    if not (root / PYTHON_ROOT).is_dir():
+        problems.append(
+            ProjectError(
+                f"no {PYTHON_ROOT}/ directory",
+                subject=str(root),
+                hint=f"hexpack init adopts projects whose Python lives in {PYTHON_ROOT}/",
+            )
+        )
+    if problems:
+        raise problems[0] if len(problems) == 1 else Problems(problems, summary="problems with the project")
+    project = read_project(root, reader=reader)
+    py = root / PYTHON_ROOT
+
+    def rel(path: Path) -> str:
+        return path.relative_to(root).as_posix()
+
+    proto_dir = root / "priv" / "proto"
+    protos = _walk(proto_dir, lambda n: n.endswith(".proto")) if proto_dir.is_dir() else []
+    if not protos:
+        protos = _walk(py, lambda n: n.endswith(".proto"))
+    stubs = _walk(py, lambda n: n.endswith(_STUB_SUFFIXES))
+    stubs_tools: dict[str, str] = {}
+    for stub in stubs:
+        if stub.name.endswith(".pyi"):
+            continue
+        text = stub.read_text(encoding="utf-8", errors="replace")
+        match = _HEXPACK_HEADER.search(text[:600]) or _GRPC_VERSION.search(text)
+        if match:
+            stubs_tools[rel(stub)] = match.group(1)
+
+    server = py / "grpc_server.py"
+    if not server.is_file():
+        candidates = sorted(p for p in py.glob("*server*.py") if p.is_file() and not p.name.endswith(_STUB_SUFFIXES))
+        server = candidates[0] if candidates else None
+
+    requirements = sorted(p for p in py.glob("requirements*.txt") if p.is_file())
+    # requirements.txt first: that is what the Elixir side installs
+    requirements.sort(key=lambda p: (p.name != "requirements.txt", p.name))
+
+    packages: dict[str, str | None] = {}
+    for init in sorted(py.glob("*/__init__.py")):
+        if init.parent.name in ("tests", "test") or init.parent.name.startswith("."):
+            continue
+        match = _PY_VERSION.search(init.read_text(encoding="utf-8", errors="replace"))
+        packages[rel(init.parent)] = match.group(1) if match else None
+
+    python_pyproject = py / "pyproject.toml"
+    top = root / "pyproject.toml"
+    requires_python = None
+    top_version = False
+    for candidate in (python_pyproject, top):
+        if candidate.is_file():
+            data = config_mod.read_toml(candidate).get("project", {})
+            if candidate == top:
+                top_version = isinstance(data.get("version"), str)
+            if requires_python is None and data.get("requires-python"):
+                requires_python = (str(data["requires-python"]), rel(candidate))
+
+    existing_config = None
+    if (root / "hexpack.toml").is_file():
+        existing_config = "hexpack.toml"
+    elif top.is_file() and "hexpack" in config_mod.read_toml(top).get("tool", {}):
+        existing_config = "pyproject.toml"
+
+    tests = next((py / name for name in ("tests", "test") if (py / name).is_dir()), None)
+    changelog = next((n for n in ("CHANGELOG.md", "CHANGELOG", "changelog.md") if (root / n).is_file()), None)
+    return Detection(
+        root=root,
+        app=project.app,
+        version=project.version,
+        reader=project.reader,
+        protos=[rel(p) for p in protos],
+        server=rel(server) if server else None,
+        requirements=[rel(p) for p in requirements],
+        stubs=[rel(p) for p in stubs],
+        stubs_tools=stubs_tools,
+        packages=packages,
+        python_pyproject=rel(python_pyproject) if python_pyproject.is_file() else None,
+        requires_python=requires_python,
+        top_pyproject="pyproject.toml" if top.is_file() else None,
+        top_pyproject_version=top_version,
+        python_tests=rel(tests) if tests else None,
+        changelog=changelog,
+        existing_config=existing_config,
+        existing_noxfile=(root / "noxfile.py").exists(),
+    )
+
+
+def _walk(top: Path, want) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".") and not d.endswith(".egg-info")
+        )
+        found.extend(Path(dirpath) / n for n in sorted(filenames) if want(n))
+    return sorted(found)
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "auto") -> Plan:
+    """The settings and noxfile for the project at ``root``; refuses to overwrite unless ``force``."""
+    d = detect(root, reader=reader)
+    refusals = []
+    if d.existing_config and not force:
+        what = "[tool.hexpack] exists" if d.existing_config == "pyproject.toml" else "exists"
+        refusals.append(
+            ProjectError(
+                f"{what}; hexpack init would overwrite it", subject=d.existing_config, hint="pass --force to replace it"
+            )
+        )
+    if d.existing_noxfile and not force:
+        refusals.append(
+            ProjectError(
+                "exists; hexpack init would overwrite it", subject="noxfile.py", hint="pass --force to replace it"
+            )
+        )
+    if refusals:
+        raise refusals[0] if len(refusals) == 1 else Problems(refusals, summary="files exist")
+
+    found: list[str] = [f"mix project :{d.app} {d.version} (mix.exs, read with {d.reader})"]
+    assumed: list[str] = []
+    notes: list[str] = []
+    settings: dict[str, Any] = {}
+
+    pythons, why = _targeted_pythons(d)
+    settings["python"] = pythons
+    assumed.append(f"targeted Pythons {_span(pythons)} {why}")
+
+    found.append(
+        f"protos: {', '.join(d.protos)}" if d.protos else "protos: none (no .proto under priv/proto or priv/python)"
+    )
+    found.append(f"server: {d.server}" if d.server else f"server: none ({PYTHON_ROOT}/grpc_server.py is missing)")
+    found.append(f"requirements: {', '.join(d.requirements)}" if d.requirements else "requirements: none")
+    if d.stubs:
+        versions = sorted(set(d.stubs_tools.values()), key=_version_key)
+        made = f"generated with grpcio-tools {', '.join(versions)}" if versions else "grpcio-tools version not readable"
+        found.append(f"stubs: {', '.join(d.stubs)} ({made})")
+    else:
+        found.append("stubs: none")
+    for pkg, version in d.packages.items():
+        found.append(f"Python package: {pkg} ({'__version__ ' + version if version else 'no __version__'})")
+    if not d.packages:
+        found.append(f"Python package: none (modules directly in {PYTHON_ROOT})")
+    found.append(
+        f"Python pyproject: {d.python_pyproject}" if d.python_pyproject else f"Python pyproject: none in {PYTHON_ROOT}"
+    )
+    found.append("top-level pyproject.toml: yes" if d.top_pyproject else "top-level pyproject.toml: none")
+    if d.python_tests:
+        found.append(f"Python tests: {d.python_tests}")
+
+    # -- stubs
+    if d.protos:
+        include = _include_root(d)
+        versions = sorted(set(d.stubs_tools.values()), key=_version_key)
+        if versions:
+            pin = versions[-1]
+            assumed.append(f"grpcio-tools pin {pin}, read from the committed stubs")
+            if len(versions) > 1:
+                notes.append(f"the committed stubs were generated with several grpcio-tools ({', '.join(versions)})")
+        else:
+            pin = DEFAULT_GRPCIO_TOOLS
+            why_pin = "the committed stubs do not say which made them" if d.stubs else "there are no stubs yet"
+            assumed.append(f"grpcio-tools pin {pin}, hexpack's default ({why_pin})")
+        stubs_table: dict[str, Any] = {
+            "grpcio-tools": pin,
+            "protos": [include],
+            "include": [include],
+            "out": PYTHON_ROOT,
+        }
+        reqs = [r for r in d.requirements if r.endswith("/requirements.txt")]
+        if d.python_pyproject:
+            reqs.append(d.python_pyproject)
+        stubs_table["requirements"] = reqs
+        if not reqs:
+            assumed.append("no requirements to check the stubs' grpcio/protobuf floors against: that check is off")
+        settings["stubs"] = stubs_table
+        assumed.append(f"protos compiled with -I {include}; stubs generated straight into {PYTHON_ROOT}/")
+    else:
+        notes.append("no protos: no [stubs] settings and no stubs session")
+
+    notes.append(
+        f"the source IS {PYTHON_ROOT}/ (snakepit's layout): stubs land there directly, so there is no "
+        "assemble mapping and no assemble session"
+    )
+
+    # -- verify
+    verify: dict[str, Any] = {"python_root": PYTHON_ROOT}
+    if d.protos:
+        verify["proto_root"] = _include_root(d)
+    if d.server:
+        verify["server"] = d.server
+    else:
+        notes.append(f"no server found: verify will require {PYTHON_ROOT}/grpc_server.py")
+    main_req = next((r for r in d.requirements if r.endswith("/requirements.txt")), None)
+    if main_req:
+        verify["requirements"] = main_req
+    verify["python_dist"] = PYTHON_ROOT if d.python_pyproject else ""
+    if not d.python_pyproject:
+        assumed.append(f"no Python distribution (no {PYTHON_ROOT}/pyproject.toml): nothing is built or sent to PyPI")
+    settings["verify"] = verify
+
+    # -- version
+    version: dict[str, Any] = {"mix": "mix.exs"}
+    pyprojects = []
+    if d.top_pyproject and d.top_pyproject_version:
+        pyprojects.append(d.top_pyproject)
+    if d.python_pyproject and _has_static_version(d.root / d.python_pyproject):
+        pyprojects.append(d.python_pyproject)
+    version["pyproject"] = pyprojects
+    version["python"] = [f"{pkg}/__init__.py" for pkg, v in d.packages.items() if v is not None]
+    if d.changelog:
+        version["changelog"] = d.changelog
+    else:
+        version["changelog"] = "CHANGELOG.md"
+        notes.append("no CHANGELOG.md: create one with a ## [Unreleased] section before `hexpack bump`")
+    places = ["mix.exs", *version["pyproject"], *version["python"]]
+    assumed.append(
+        f"mix.exs holds the canonical version; it is also written in {', '.join(places[1:]) or 'no other file'}"
+    )
+    settings["version"] = version
+
+    # -- release
+    settings["release"] = {"pypi": bool(d.python_pyproject)}
+
+    config_file = "hexpack.toml" if d.existing_config == "hexpack.toml" or not d.top_pyproject else "pyproject.toml"
+    if config_file == "pyproject.toml":
+        assumed.append("settings go to [tool.hexpack] in the existing pyproject.toml (the rest of it is kept)")
+    else:
+        assumed.append("settings go to hexpack.toml (there is no top-level pyproject.toml)")
+    files = {
+        config_file: _render_config(d, settings, config_file),
+        "noxfile.py": render_noxfile(d, settings, config_file).encode("utf-8"),
+    }
+    sessions = _sessions(d)
+    return Plan(d, found, assumed, notes, settings, config_file, files, sessions)
+
+
+def apply(p: Plan, *, transaction: FileTransaction | None = None) -> list[str]:
+    """Write the planned files all or nothing; returns their relative paths."""
+    (transaction or FileTransaction()).apply({p.detection.root / rel: data for rel, data in p.files.items()})
+    return list(p.files)
+
+
+def _targeted_pythons(d: Detection) -> tuple[list[str], str]:
+    from . import pythons
+
+    current = [v for v, released, eol in pythons.CPYTHON_RELEASES if released <= pythons.RELEASES_AS_OF <= eol]
+    as_of = pythons.RELEASES_AS_OF.isoformat()
+    if d.requires_python is None:
+        return current, f"(CPython releases supported on {as_of}; no requires-python found)"
+    spec_text, where = d.requires_python
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        spec = SpecifierSet(spec_text)
+    except InvalidSpecifier:
+        raise ProjectError(f"invalid requires-python {spec_text!r}", subject=where, hint="use e.g. '>=3.10'") from None
+    chosen = [v for v in current if spec.contains(f"{v}.0", prereleases=True) or spec.contains(f"{v}.99")]
+    if not chosen:
+        raise ProjectError(
+            f"requires-python {spec_text!r} admits none of the supported CPython releases {', '.join(current)}",
+            subject=where,
+            hint="widen requires-python",
+        )
+    return chosen, f"from requires-python {spec_text} ({where}), supported on {as_of}"
+
+
+def _span(versions: list[str]) -> str:
+    return versions[0] if len(versions) == 1 else f"{versions[0]}-{versions[-1]}"
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", text))
+
+
+def _include_root(d: Detection) -> str:
+    """The -I root whose proto names put the stubs where the committed ones are.
+
+    The proto directory itself (``priv/proto``) unless the committed stubs sit
+    directly in priv/python for protos kept in a subdirectory; then that
+    subdirectory, so ``a/b.proto`` still gives ``priv/python/b_pb2.py``.
+    """
+    base = "priv/proto" if d.protos[0].startswith("priv/proto/") else PYTHON_ROOT
+    candidates = [base] + sorted({p.rsplit("/", 1)[0] for p in d.protos} - {base})
+    stubs = set(d.stubs)
+    for candidate in candidates:
+        if not all(p.startswith(candidate + "/") for p in d.protos):
+            continue
+        expected = {
+            f"{PYTHON_ROOT}/{p[len(candidate) + 1 : -len('.proto')].replace('-', '_')}_pb2.py" for p in d.protos
+        }
+        if expected <= stubs:
+            return candidate
+    if base == PYTHON_ROOT and len(candidates) == 2:  # protos in one subdirectory of priv/python: -I there
+        return candidates[1]
+    return base
+
+
+def _has_static_version(path: Path) -> bool:
+    return isinstance(config_mod.read_toml(path).get("project", {}).get("version"), str)
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+_COMMENTS = {
+    "python": "targeted Pythons (nox sessions, `hexpack pythons`, verify's smoke tests)",
+    "stubs": "`hexpack stubs` / `nox -s stubs`: the one grpcio-tools pin; stubs go straight into priv/python",
+    "verify": "`hexpack verify` / `nox -s verify_package`: what the Hex package must (not) ship",
+    "version": "`hexpack version` / `hexpack bump`: mix.exs is canonical",
+    "release": "`hexpack release` / `nox -s release -- <part>`",
+}
+
+
+def _table(settings: dict[str, Any]):
+    import tomlkit
+
+    table = tomlkit.table()
+    table.add(tomlkit.comment(f"written by `hexpack init`; {_COMMENTS['python']}"))
+    table.add("python", settings["python"])
+    for name in ("stubs", "verify", "version", "release"):
+        if name not in settings:
+            continue
+        sub = tomlkit.table()
+        sub.comment(_COMMENTS[name])
+        for key, value in settings[name].items():
+            sub.add(key, value)
+        table.add(name, sub)
+    return table
+
+
+def _render_config(d: Detection, settings: dict[str, Any], config_file: str) -> bytes:
+    import tomlkit
+
+    if config_file == "hexpack.toml":
+        doc = tomlkit.document()
+        doc.add(
+            tomlkit.comment(
+                "hexpack's settings for this project (snakepit's layout: the Python source is priv/python)."
+            )
+        )
+        doc.add(tomlkit.comment("Each table is one command's settings; see `hexpack <command> --help`."))
+        body = _table(settings)
+        for key, value in body.items():
+            doc.add(key, value)
+        text = tomlkit.dumps(doc)
+        return text.encode("utf-8")
+    path = d.root / config_file
+    original = path.read_text(encoding="utf-8")
+    doc = tomlkit.parse(original)
+    tool = doc.get("tool")
+    if tool is None:
+        if not original.endswith("\n\n"):
+            doc.add(tomlkit.nl())
+        tool = tomlkit.table(is_super_table=True)
+        doc.add("tool", tool)
+    if "hexpack" in tool:
+        del tool["hexpack"]
+    tool.add("hexpack", _table(settings))
+    text = tomlkit.dumps(doc)
+    return text.encode("utf-8")
+
+
+def _sessions(d: Detection) -> list[str]:
+    names = ["tests", "lint", "version"]
+    if d.protos:
+        names.append("stubs")
+    names += ["verify_package", "bump", "release", "doctor"]
+    return names
+
+
+def render_noxfile(d: Detection, settings: dict[str, Any], config_file: str) -> str:
+    """A noxfile that reads like a table of contents; every session calls hexpack from PyPI."""
+    where = "[tool.hexpack] in pyproject.toml" if config_file == "pyproject.toml" else "hexpack.toml"
+    lookup = '["tool"]["hexpack"]' if config_file == "pyproject.toml" else ""
+    has_stubs = "stubs" in settings
+    parts = [
+        f'''"""Sessions of :{d.app}, written by `hexpack init`. Each calls hexpack; the settings live in {where}.
+
+Day to day: `nox` (tests, lint). Releases: `nox -s verify_package`, `nox -s release -- patch --dry-run`.
+The Python source is priv/python itself (snakepit's layout), so nothing is assembled.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # nox itself depends on tomli there
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent
+SETTINGS = tomllib.loads((ROOT / "{config_file}").read_text(encoding="utf-8")){lookup}
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests", "lint"]
+
+# hexpack is installed from PyPI into each session; pin it (e.g. "hexpack==0.1.0") for reproducible releases.
+HEXPACK = "hexpack"
+# Targeted Pythons: python in {where}.
+PYTHONS = SETTINGS["python"]
+'''
+    ]
+    if has_stubs:
+        parts.append(
+            f"""# The one grpcio-tools pin: grpcio-tools in {where} ([stubs]); `hexpack stubs` refuses any other.
+GRPCIO_TOOLS = "grpcio-tools==" + SETTINGS["stubs"]["grpcio-tools"]
+"""
+        )
+    tests_body = (
+        ['    session.install("-r", "priv/python/requirements.txt")']
+        if any(r == f"{PYTHON_ROOT}/requirements.txt" for r in d.requirements)
+        else []
+    )
+    if d.python_tests:
+        tests_body += [
+            '    session.install("pytest")',
+            f'    session.run("pytest", "{d.python_tests}", *session.posargs)',
+        ]
+    tests_body.append('    session.run("mix", "test", external=True)  # the Elixir side starts this Python\'s server')
+    tests_doc = (
+        f"pytest on {d.python_tests}, then mix test, on each targeted Python."
+        if d.python_tests
+        else "mix test on each targeted Python (the Elixir side starts the server with the session's python)."
+    )
+    parts.append(
+        f'''
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """{tests_doc}"""
+'''
+        + "\n".join(tests_body)
+        + "\n"
+    )
+    lint_lines = ["    session.install(HEXPACK)"]
+    if has_stubs:
+        lint_lines[0] = "    session.install(HEXPACK, GRPCIO_TOOLS)"
+        lint_lines.append('    session.run("hexpack", "stubs", "--check")')
+    lint_lines.append('    session.run("hexpack", "version")')
+    lint_lines.append('    session.run("mix", "format", "--check-formatted", external=True)')
+    lint_doc = (
+        "Committed stubs match the pin, one version everywhere, mix format."
+        if has_stubs
+        else "One version everywhere, mix format."
+    )
+    parts.append(
+        f'''
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """{lint_doc}"""
+'''
+        + "\n".join(lint_lines)
+        + "\n"
+    )
+    parts.append(
+        '''
+
+@nox.session
+def version(session: nox.Session) -> None:
+    """Show the canonical version (mix.exs) and every place it is written; fails when any disagree."""
+    session.install(HEXPACK)
+    session.run("hexpack", "version", *session.posargs)
+'''
+    )
+    if has_stubs:
+        parts.append(
+            '''
+
+@nox.session(default=False)
+def stubs(session: nox.Session) -> None:
+    """Regenerate the stubs straight into priv/python with the pinned grpcio-tools (`-- --check` compares)."""
+    session.install(HEXPACK, GRPCIO_TOOLS)
+    session.run("hexpack", "stubs", *session.posargs)
+'''
+        )
+    parts.append(
+        '''
+
+@nox.session(default=False)
+def verify_package(session: nox.Session) -> None:
+    """Build the Hex package and check what it ships (server, requirements, protos, no secrets)."""
+    session.install(HEXPACK)
+    session.run("hexpack", "verify", *session.posargs)
+
+
+@nox.session(default=False)
+def bump(session: nox.Session) -> None:
+    """Bump the version everywhere and release the CHANGELOG: `nox -s bump -- minor [--dry-run]`."""
+    if not session.posargs:
+        session.error("give the part or version: nox -s bump -- major|minor|patch|pre|release|X.Y.Z[-rc.N]")
+    session.install(HEXPACK)
+    session.run("hexpack", "bump", *session.posargs)
+
+
+@nox.session(default=False)
+def release(session: nox.Session) -> None:
+    """Gates (lint, tests, verify), bump, commit, tag; `-- patch --dry-run` changes nothing."""
+    session.install(HEXPACK, "nox")  # the gates run `nox -s lint` and `nox -s tests`
+    session.run("hexpack", "release", *session.posargs)
+
+
+@nox.session(default=False)
+def doctor(session: nox.Session) -> None:
+    """Check this machine for a release: Pythons, uv, nox, Elixir/Hex, grpcio-tools, git."""
+    session.install(HEXPACK)
+    session.run("hexpack", "doctor", *session.posargs)
+'''
+    )
+    return "".join(parts)
