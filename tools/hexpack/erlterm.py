@@ -117,16 +117,21 @@ def _write_float(value: float) -> str:
     stripped = digits.lstrip("0")
     exponent -= len(digits) - len(stripped)
     digits = stripped.rstrip("0") or "0"
-    # io_lib_format:fwrite_g/1 (OTP 25): plain notation when 0 < exponent <= 21
-    # or -3 < exponent <= 0, otherwise D.DDDeN.
-    if 0 < exponent <= 21:
-        if len(digits) <= exponent:
-            return f"{sign}{digits}{'0' * (exponent - len(digits))}.0"
-        return f"{sign}{digits[:exponent]}.{digits[exponent:]}"
-    if -3 < exponent <= 0:
-        return f"{sign}0.{'0' * -exponent}{digits}"
-    frac = digits[1:] or "0"
-    return f"{sign}{digits[0]}.{frac}e{exponent - 1}"
+    # io_lib_format:fwrite_g/1 (OTP 25, insert_decimal/2): plain or D.DDDeN, whichever is shorter.
+    place, length = exponent, len(digits)
+    if 0 < place < length:
+        return f"{sign}{digits[:place]}.{digits[place:]}"
+    if place == 0:
+        return f"{sign}0.{digits}"
+    exp_text = str(place - 1)
+    exp_cost = len(exp_text) + 1 + (2 if length == 1 else 1)
+    if place < 0 and 2 - place <= exp_cost:
+        return f"{sign}0.{'0' * -place}{digits}"
+    if place > 0 and place - length + 2 <= exp_cost and abs(value) < 2**53:
+        return f"{sign}{digits}{'0' * (place - length)}.0"
+    if length == 1:
+        return f"{sign}{digits}.0e{exp_text}"
+    return f"{sign}{digits[0]}.{digits[1:]}e{exp_text}"
 
 
 def _binary_leaf(data: bytes) -> _If:
@@ -386,6 +391,8 @@ _UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "v": "\v", "b": "\b", "f": "\f", "
 
 
 def _unquote(body: str) -> str:
+    if "\\" not in body:
+        return body
     out = []
     i = 0
     while i < len(body):
