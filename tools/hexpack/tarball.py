@@ -134,7 +134,9 @@ def contents_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[M
         if stat.S_ISLNK(info.st_mode):
             members.append(Member(rel, "symlink", perm, linkname=os.readlink(path)))
         elif stat.S_ISDIR(info.st_mode):
-            if not any(os.scandir(path)):
+            with os.scandir(path) as entries:
+                empty = next(entries, None) is None
+            if empty:
                 members.append(Member(rel, "dir", perm))
         elif stat.S_ISREG(info.st_mode):
             members.append(Member(rel, "file", perm, data=path.read_bytes()))
@@ -382,10 +384,15 @@ def _read_tar(data: bytes, subject: str, *, limit: int) -> list[_RawEntry]:
             if data[pos:].strip(b"\0"):
                 raise TarballError("data after the end of the archive", subject=subject)
             break
-        stored = _parse_octal(block[148:156], "header checksum", subject)
+        try:
+            stored = _parse_octal(block[148:156], "header checksum", subject)
+        except TarballError:
+            stored = -1
         computed = sum(block[:148]) + 8 * ord(" ") + sum(block[156:])
         if stored != computed:
-            raise TarballError(f"corrupt tar header at offset {pos} (bad header checksum)", subject=subject)
+            raise TarballError(
+                f"corrupt tar header at offset {pos} (bad header checksum; not a tar archive?)", subject=subject
+            )
         typeflag = block[156:157]
         size = _parse_octal(block[124:136], "member size", subject)
         mode = _parse_octal(block[100:108], "member mode", subject)
