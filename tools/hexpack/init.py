@@ -276,7 +276,7 @@ def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "au
             "out": PYTHON_ROOT,
         }
         reqs = [r for r in d.requirements if r.endswith("/requirements.txt")]
-        if d.python_pyproject:
+        if d.python_pyproject and _names_grpc(d.root / d.python_pyproject):
             reqs.append(d.python_pyproject)
         stubs_table["requirements"] = reqs
         if not reqs:
@@ -402,6 +402,13 @@ def _include_root(d: Detection) -> str:
     if base == PYTHON_ROOT and len(candidates) == 2:  # protos in one subdirectory of priv/python: -I there
         return candidates[1]
     return base
+
+
+def _names_grpc(pyproject: Path) -> bool:
+    """Whether a pyproject's dependencies name grpcio or protobuf (then its floors are checked too)."""
+    deps = config_mod.read_toml(pyproject).get("project", {}).get("dependencies", [])
+    names = {re.split(r"[\s\[<>=!~;@(]", str(dep), maxsplit=1)[0].lower() for dep in deps if isinstance(dep, str)}
+    return bool(names & {"grpcio", "protobuf"})
 
 
 def _has_static_version(path: Path) -> bool:
