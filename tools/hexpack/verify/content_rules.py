@@ -360,3 +360,49 @@ def check_metadata(metadata: Any, project: Any | None = None) -> list[Finding]:
         count = len(_pairs(links) or []) if links is not None else 0
         found.append(note(f"version {version}, {len(licenses or [])} license(s), {count} link(s)"))
     return found
+
+
+# ---------------------------------------------------------------- stub floors
+
+
+def check_stub_floors(members: Sequence[Any], settings: VerifySettings) -> list[Finding]:
+    """The protobuf/grpcio floors the shipped stubs demand, against the shipped requirements.txt.
+
+    Only the stubs and the requirements file are written (to a temporary
+    directory) so :mod:`hexpack.floors` reads exactly what ships.
+    """
+    import tempfile
+
+    from .. import floors
+    from ..errors import HexpackError
+
+    prefix = settings.python_root + "/"
+    wanted = {
+        _clean(m.path): m
+        for m in members
+        if kind_of(m) == "file"
+        and (
+            _clean(m.path) == settings.requirements
+            or (_clean(m.path).startswith(prefix) and _clean(m.path).endswith(("_pb2.py", "_pb2_grpc.py")))
+        )
+    }
+    if settings.requirements not in wanted:
+        return [note(f"skipped: {settings.requirements} is not in the package")]
+    if len(wanted) == 1:
+        return [note("no generated stubs in the package")]
+    with tempfile.TemporaryDirectory(prefix="hexpack-floors-") as tmp:
+        base = Path(tmp)
+        for path, member in wanted.items():
+            target = base.joinpath(*path.split("/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(member.data)
+        try:
+            found = floors.stub_floors(base / settings.python_root)
+            problems = floors.check_floors(found, [base / settings.requirements], root=base)
+        except HexpackError as exc:
+            return [fail(exc.what, subject=exc.subject, hint=exc.hint)]
+        best = floors.strictest(found)
+    if problems:
+        return [fail(p.what, subject=p.subject, hint=(p.hint or "") + "; then run `nox -s assemble`") for p in problems]
+    shown = ", ".join(f"{f.package}>={f.version}" for f in best.values())
+    return [note(f"{settings.requirements} admits only what the stubs load with ({shown or 'no floors'})")]

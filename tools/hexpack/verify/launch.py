@@ -33,7 +33,7 @@ class ServerCheck:
     ready_seconds: float | None = None
     exit_code: int | None = None
     client: dict[str, Any] | None = None
-    stderr: str = ""
+    output: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,26 +71,23 @@ def check_server(
             env=dict(env),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # as the Elixir Port does (:stderr_to_stdout)
             text=True,
         )
     except OSError as exc:
         result.findings.append(fail(f"cannot start the server: {exc.strerror}", subject=subject))
         return result
     lines: queue.Queue[str | None] = queue.Queue()
-    stderr_chunks: list[str] = []
+    output_lines: list[str] = []  # everything the server printed (stderr is merged into stdout)
 
-    def read_stdout() -> None:
+    def read_output() -> None:
         assert server.stdout is not None
         for line in server.stdout:
+            output_lines.append(line)
             lines.put(line)
         lines.put(None)
 
-    def read_stderr() -> None:
-        assert server.stderr is not None
-        stderr_chunks.append(server.stderr.read())
-
-    readers = [threading.Thread(target=read_stdout, daemon=True), threading.Thread(target=read_stderr, daemon=True)]
+    readers = [threading.Thread(target=read_output, daemon=True)]
     for reader in readers:
         reader.start()
     try:
@@ -104,7 +101,7 @@ def check_server(
                 result.findings.append(fail(f"no `READY <port>` line within {timeout:.0f} s", subject=subject))
             else:
                 _join(readers)
-                why = _tail("".join(stderr_chunks))
+                why = _tail("".join(output_lines))
                 result.findings.append(
                     fail(f"server exited with status {server.returncode} before `READY <port>`: {why}", subject=subject)
                 )
@@ -118,7 +115,7 @@ def check_server(
         if server.stdin:
             server.stdin.close()
         _join(readers)
-        result.stderr = "".join(stderr_chunks)
+        result.output = "".join(output_lines)
     return result
 
 

@@ -125,8 +125,9 @@ class VenvCache:
     ) -> Venv:
         """A venv for ``python`` with ``uv pip install <install>`` done.
 
-        ``payload`` is the content the install depends on (the requirements
-        file's bytes, the wheel's bytes); ``label`` names the cache slot
+        ``payload`` must pin down everything ``install`` installs (the
+        requirements file's bytes, the wheel's bytes, the list of requirement
+        strings); it is part of the key. ``label`` names the cache slot
         (``py3.12-floors``), whose older venvs are removed.
         """
         start = time.monotonic()

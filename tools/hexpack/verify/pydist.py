@@ -1,0 +1,229 @@
+"""Gate 5: the Python distribution of the bridge (sdist + wheel).
+
+1. ``python -m build`` (sdist, then the wheel from the sdist, as PyPI users
+   get it) in a build environment that holds exactly ``build`` and
+   ``[build-system] requires`` (made by uv once per Python and requirement
+   list, then reused like the smoke venvs, so a warm run needs no index);
+2. ``twine check --strict`` on both;
+3. the wheel holds every generated stub (``*_pb2.py``, ``*_pb2_grpc.py``,
+   ``*_pb2.pyi``) and a ``py.typed`` per package, and neither file carries tests
+   or junk (the forbidden patterns of gate 3);
+4. the wheel installed into a fresh venv (cached by the wheel's hash, see
+   :mod:`.venvs`) serves: its console script prints ``READY <port>``, answers
+   a health check and a Ping through the *installed* stubs, and exits 0 on
+   SIGTERM.
+"""
+
+from __future__ import annotations
+
+import configparser
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from .. import proc
+from ..errors import HexpackError
+from .gates import Gate, fail, findings_from_error, note
+from .launch import check_server
+from .patterns import PathPattern
+from .settings import VerifySettings
+from .venvs import VenvCache, clean_env
+
+GROUP = "5 python dist"
+STUB_SUFFIXES = ("_pb2.py", "_pb2_grpc.py", "_pb2.pyi")
+SKIP_DIRS = {"__pycache__", ".git", ".venv", ".nox", ".pytest_cache", ".mypy_cache", ".ruff_cache", "build", "dist"}
+TEST_PARTS = {"tests", "test", "conftest.py"}
+
+
+def _source_stubs(src: Path) -> list[str]:
+    found = []
+    for path in sorted(src.rglob("*")):
+        rel = path.relative_to(src)
+        if any(part in SKIP_DIRS or part in TEST_PARTS for part in rel.parts):
+            continue
+        if path.is_file() and path.name.endswith(STUB_SUFFIXES) and len(rel.parts) > 1:
+            found.append(rel.as_posix())
+    return found
+
+
+def _is_test(path: str) -> bool:
+    parts = path.split("/")
+    name = parts[-1]
+    return any(p in TEST_PARTS for p in parts) or (name.startswith("test_") and name.endswith(".py"))
+
+
+def _junk(paths: list[str], settings: VerifySettings) -> list[str]:
+    hits = []
+    for path in paths:
+        if any(PathPattern(pattern).matches(path) for pattern, _ in settings.forbidden):
+            hits.append(path)
+    return hits
+
+
+def wheel_contents(wheel: Path, src: Path, settings: VerifySettings) -> list:
+    """Findings about what the wheel holds."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if not n.endswith("/")]
+    found = []
+    name_set = set(names)
+    missing = [s for s in _source_stubs(src) if s not in name_set]
+    for stub in missing:
+        found.append(fail("generated stub missing from the wheel", subject=stub, hint="include it in the wheel target"))
+    packages = sorted({n.split("/")[0] for n in names if n.count("/") == 1 and n.endswith("/__init__.py")})
+    for package in packages:
+        if f"{package}/py.typed" not in name_set:
+            found.append(
+                fail("no py.typed in the wheel", subject=f"{package}/py.typed", hint="add an empty py.typed file")
+            )
+    tests = [n for n in names if _is_test(n)]
+    if tests:
+        found.append(fail(f"tests in the wheel: {', '.join(tests[:5])}", subject=wheel.name, hint="exclude tests/"))
+    junk = _junk(names, settings)
+    if junk:
+        found.append(fail(f"junk in the wheel: {', '.join(junk[:5])}", subject=wheel.name))
+    if not found:
+        stubs = len(_source_stubs(src))
+        found.append(note(f"{len(names)} files: {stubs} stub(s), py.typed in {', '.join(packages) or '-'}, no tests"))
+    return found
+
+
+def sdist_contents(sdist: Path, settings: VerifySettings) -> list:
+    with tarfile.open(sdist) as archive:
+        names = [m.name.split("/", 1)[1] for m in archive.getmembers() if m.isfile() and "/" in m.name]
+    junk = _junk(names, settings)
+    if junk:
+        return [fail(f"junk in the sdist: {', '.join(junk[:5])}", subject=sdist.name)]
+    return [note(f"{len(names)} files, no junk")]
+
+
+def console_scripts(wheel: Path) -> dict[str, str]:
+    with zipfile.ZipFile(wheel) as archive:
+        entry = next((n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")), None)
+        if entry is None:
+            return {}
+        parser = configparser.ConfigParser()
+        parser.read_string(archive.read(entry).decode())
+    return dict(parser["console_scripts"]) if parser.has_section("console_scripts") else {}
+
+
+def build_requires(src: Path) -> list[str]:
+    """``[build-system] requires`` of the dist (setuptools' default when absent)."""
+    from ..config import read_toml
+
+    table = read_toml(src / "pyproject.toml").get("build-system", {})
+    requires = table.get("requires", ["setuptools>=40.8.0"])
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        raise HexpackError("[build-system] requires must be a list of strings", subject=str(src / "pyproject.toml"))
+    return requires
+
+
+def _build_env(src: Path, python: Path, cache: VenvCache) -> Path:
+    """A venv holding exactly ``build``, ``twine`` and the build requirements: ``python -m build``'s
+    isolated environment, made once per (python, requirements) and reused (see :mod:`.venvs`)."""
+    install = ["build", "twine", *sorted(build_requires(src))]
+    venv = cache.ensure(
+        python,
+        label="build-" + python.name,
+        install=install,
+        payload="\n".join(install).encode(),
+        purpose="build-env",
+    )
+    return venv.python
+
+
+def run(
+    root: Path,
+    settings: VerifySettings,
+    cache: VenvCache,
+    python: Path | None,
+    *,
+    workdir: Path | None = None,
+) -> list[Gate]:
+    src = root / settings.python_dist
+    build = Gate("build sdist + wheel", GROUP)
+    twine = Gate("twine check --strict", GROUP)
+    contents = Gate("contents", GROUP)
+    served = Gate("installed server", GROUP)
+    gates = [build, twine, contents, served]
+    if not (src / "pyproject.toml").is_file():
+        for gate in gates:
+            gate.skipped = f"no {settings.python_dist}/pyproject.toml"
+        return gates
+    with tempfile.TemporaryDirectory(prefix="hexpack-pydist-", dir=workdir) as tmp:
+        out = Path(tmp) / "dist"
+        with build.timed():
+            if python is None:
+                raise HexpackError("no targeted Python found to build with", subject=settings.python_dist)
+            build_python = _build_env(src, python, cache)
+            proc.run(
+                [str(build_python), "-m", "build", "--no-isolation", "--outdir", str(out), str(src)],
+                env=clean_env(),
+                timeout=300,
+                hint=f"see `python -m build {settings.python_dist}`",
+            )
+        wheels, sdists = sorted(out.glob("*.whl")), sorted(out.glob("*.tar.gz"))
+        if not build.findings and (not wheels or not sdists):
+            build.add(fail("python -m build made no sdist or no wheel", subject=settings.python_dist))
+        if build.status.value == "fail":
+            for gate in gates[1:]:
+                gate.skipped = "the build failed"
+            return gates
+        wheel, sdist = wheels[0], sdists[0]
+        build.add(note(f"{sdist.name}, {wheel.name}"))
+        with twine.timed():
+            argv = [str(build_python), "-m", "twine", "check", "--strict", str(sdist), str(wheel)]
+            done = proc.run(argv, env=clean_env(), check=False)
+            if done.returncode != 0:
+                said = " ".join(
+                    line.strip() for line in (done.stdout + done.stderr).splitlines() if "PASSED" not in line
+                )
+                twine.add(fail(f"twine check --strict failed: {said[:300]}", subject=wheel.name))
+            else:
+                twine.add(note("PASSED"))
+        with contents.timed():
+            contents.extend(wheel_contents(wheel, src, settings))
+            contents.extend(sdist_contents(sdist, settings))
+        with served.timed():
+            _serve(wheel, settings, cache, python, served, Path(tmp))
+    return gates
+
+
+def _serve(wheel: Path, settings: VerifySettings, cache: VenvCache, python: Path | None, gate: Gate, tmp: Path) -> None:
+    if python is None:
+        gate.add(fail("no targeted Python found to install the wheel into"))
+        return
+    scripts = console_scripts(wheel)
+    if not scripts:
+        gate.add(fail("the wheel has no console script to start the server", subject=wheel.name))
+        return
+    script = next((name for name in scripts if "server" in name), next(iter(scripts)))
+    package = scripts[script].split(":")[0].split(".")[0]
+    try:
+        venv = cache.ensure(
+            python, label="wheel-" + python.name, install=[str(wheel)], payload=wheel.read_bytes(), purpose="wheel"
+        )
+    except HexpackError as exc:
+        gate.extend(findings_from_error(exc))
+        return
+    start = time.monotonic()
+    check = check_server(
+        [str(venv.bin(script)), "--port", "0"],
+        client_python=venv.python,
+        client_args=["--package", package],
+        env=clean_env(),
+        cwd=tmp,
+        subject=script,
+        timeout=settings.smoke_timeout,
+    )
+    gate.extend(check.findings)
+    gate.details.update({"script": script, "venv": str(venv.path), "venv_reused": venv.reused, **check.to_json()})
+    if not check.findings and check.client:
+        gate.add(
+            note(
+                f"{script} on Python {check.client.get('python')}: READY, health SERVING, Ping via "
+                f"{check.client.get('module')} ({time.monotonic() - start:.1f} s"
+                f"{', cached venv' if venv.reused else ''})"
+            )
+        )

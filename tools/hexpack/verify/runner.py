@@ -1,0 +1,386 @@
+"""Runs the gates of ``hexpack verify`` and collects one report.
+
+Timeline (wall time matters: the target is 10 s warm on 2 cores): the
+interpreters are located first (probe results cached); then three threads run
+side by side: freshness (gate 1), the Python dist (gate 5), and the chain
+build -> tarball checks -> unpack -> smoke tests (gates 2-4), whose smoke jobs
+fan out over more threads. Nothing stops at the first problem: every gate
+that can run does, and the report lists all of them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import config, proc
+from ..errors import HexpackError
+from . import content_rules, exclude_report, pydist, smoke
+from .gates import Gate, Report, fail, note, warn
+from .settings import VerifySettings
+from .settings import load as load_settings
+from .venvs import VenvCache
+
+GATE_GROUPS = ("freshness", "build", "tarball", "smoke", "pydist")
+
+
+@dataclass(frozen=True)
+class Options:
+    root: Path = Path(".")
+    tarball: Path | None = None  # verify this file instead of building
+    engine: str | None = None  # overrides [tool.hexpack.verify] engine
+    skip: frozenset[str] = frozenset()
+    pythons: tuple[str, ...] | None = None  # overrides the targeted versions
+    resolutions: tuple[str, ...] | None = None
+    fresh: bool = False  # no venv cache
+    reader: str = "auto"
+    workers: int | None = None
+
+
+@dataclass
+class Built:
+    data: bytes
+    engine: str
+    project: Any | None = None
+
+
+# ------------------------------------------------------------------ gate 1
+
+
+def freshness(root: Path) -> list[Gate]:
+    cfg = config.load(root)
+    stubs_gate = Gate("stubs --check", "1 freshness")
+    assemble_gate = Gate("assemble --check", "1 freshness")
+    fix = "run `nox -s stubs assemble`"
+    if not cfg.section("stubs"):
+        stubs_gate.skipped = "no [tool.hexpack.stubs]"
+    else:
+        with stubs_gate.timed():
+            from .. import stubs
+
+            result = stubs.check(root)
+            for kind, paths in (("stale", result.stale), ("missing", result.missing), ("left over", result.extra)):
+                for path in paths:
+                    stubs_gate.add(fail(f"stub is {kind}", subject=_rel(path, root), hint=fix))
+            for problem in result.floor_problems:
+                stubs_gate.add(fail(problem.what, subject=problem.subject, hint=problem.hint))
+            if not stubs_gate.findings:
+                stubs_gate.add(note("stubs are what the pinned grpcio-tools makes of the protos"))
+    if not cfg.section("assemble"):
+        assemble_gate.skipped = "no [tool.hexpack.assemble]"
+    else:
+        with assemble_gate.timed():
+            from .. import assemble
+
+            differences = assemble.check(root)
+            for difference in differences:
+                assemble_gate.add(fail(difference.what, subject=difference.path, hint=fix))
+            if not differences:
+                assemble_gate.add(note("priv/ is what the sources produce"))
+    return [stubs_gate, assemble_gate]
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# ------------------------------------------------------------------ gate 2
+
+
+def mix_hex_available() -> tuple[bool, str]:
+    """Is Hex installed? ``mix hex.info`` (run outside any project, so nothing compiles) must succeed.
+
+    Hex installs as a mix archive; when no ``hex*`` archive exists under
+    ``$MIX_ARCHIVES`` / ``$MIX_HOME/archives`` / ``~/.mix/archives`` the
+    (one-second) ``mix hex.info`` call is skipped, as it cannot succeed.
+    """
+    if proc.which("mix") is None:
+        return False, "mix is not installed"
+    home = Path(os.environ.get("MIX_HOME") or Path.home() / ".mix")
+    archives = Path(os.environ.get("MIX_ARCHIVES") or home / "archives")
+    if not (archives.is_dir() and any(p.name.startswith("hex") for p in archives.iterdir())):
+        return False, f"Hex is not installed (no hex archive in {archives})"
+    with tempfile.TemporaryDirectory(prefix="hexpack-hexinfo-") as tmp:
+        done = proc.run(["mix", "hex.info"], cwd=tmp, check=False, timeout=60)
+    if done.returncode != 0:
+        return False, f"`mix hex.info` failed: {(done.stdout + done.stderr).strip().splitlines()[-1:] or ''}"
+    return True, "Hex is installed"
+
+
+def build_with_mix(root: Path) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="hexpack-mixbuild-") as tmp:
+        target = Path(tmp) / "package.tar"
+        proc.run(["mix", "hex.build", "--output", str(target)], cwd=root, timeout=600, hint="see `mix hex.build`")
+        return target.read_bytes()
+
+
+def compare_builds(builtin: bytes, mix: bytes) -> list:
+    if builtin == mix:
+        from ..tarball import outer_checksum
+
+        return [note(f"builtin and mix hex.build are byte-identical ({outer_checksum(mix)[:12]})")]
+    try:
+        from .. import package_diff  # H1c: `hexpack diff`
+    except ImportError:
+        return [fail("builtin and mix hex.build tarballs differ", hint="compare them with `hexpack diff A B`")]
+    lines = package_diff.diff_lines(builtin, mix)  # agreed: one line per difference
+    return [fail(line, subject="hexpack diff builtin mix") for line in lines] or [
+        fail("builtin and mix hex.build tarballs differ")
+    ]
+
+
+def build(root: Path, engine: str, reader: str) -> tuple[list[Gate], Built | None]:
+    from ..build import build_project
+    from ..mix_project import read_project
+
+    gates: list[Gate] = []
+    project = None
+    read_gate = Gate("read mix.exs", "2 build")
+    with read_gate.timed():
+        project = read_project(root, reader=reader)
+        read_gate.add(note(f"{project.package_name} {project.version} (reader: {project.reader})"))
+    if project is None:
+        return [read_gate], None
+    gates.append(read_gate)
+    use_mix = engine in ("mix", "both")
+    if engine == "auto":
+        use_mix, why = mix_hex_available()
+    use_builtin = engine in ("builtin", "both") or (engine == "auto" and not use_mix)
+    builtin_data = mix_data = None
+    if use_builtin:
+        gate = Gate("builtin engine", "2 build")
+        gates.append(gate)
+        with gate.timed():
+            result = build_project(project, root=root)
+            builtin_data = result.tarball
+            for warning in result.warnings:
+                gate.add(warn(warning, subject="mix hex.build would warn"))
+            extra = f"; {why}" if engine == "auto" else ""
+            gate.add(
+                note(
+                    f"{result.default_filename}, {len(result.files)} files, "
+                    f"checksum {result.outer_checksum[:12]}{extra}"
+                )
+            )
+    if use_mix:
+        gate = Gate("mix hex.build", "2 build")
+        gates.append(gate)
+        available, why = mix_hex_available()
+        if not available:
+            gate.add(fail(why, hint="install Hex (mix local.hex) or use --engine builtin"))
+        else:
+            with gate.timed():
+                mix_data = build_with_mix(root)
+                gate.add(note(f"{len(mix_data)} bytes"))
+    if engine == "both" and builtin_data is not None and mix_data is not None:
+        gate = Gate("engines agree", "2 build")
+        gates.append(gate)
+        with gate.timed():
+            gate.extend(compare_builds(builtin_data, mix_data))
+    data = mix_data if mix_data is not None else builtin_data
+    if data is None:
+        return gates, None
+    return gates, Built(data, "mix" if mix_data is not None else "builtin", project)
+
+
+# ------------------------------------------------------------------ gate 3
+
+
+def tarball_gates(
+    package: Any, data: bytes, settings: VerifySettings, project: Any | None, root: Path | None
+) -> list[Gate]:
+    from ..tarball import LIMITS
+
+    ctx = content_rules.Context(settings, project, root)
+    members = package.members
+    group = "3 tarball"
+    gates = []
+
+    def gate(name: str, compute) -> None:
+        g = Gate(name, group)
+        with g.timed():
+            g.extend(compute())
+        gates.append(g)
+
+    gate("required files", lambda: content_rules.check_required(members, ctx))
+    gate("forbidden files", lambda: content_rules.check_forbidden(members, ctx))
+    gate("symlinks", lambda: content_rules.check_symlinks(members))
+    sizes = {
+        "outer": len(data),
+        "uncompressed": int.from_bytes(package.contents[-4:], "little") if package.contents else None,
+        "metadata": len(package.metadata_config),
+    }
+    gate("sizes", lambda: content_rules.check_sizes(sizes, LIMITS, settings.size_warn_ratio))
+    gate("metadata", lambda: content_rules.check_metadata(package.metadata, project))
+    excludes = Gate("exclude patterns", group)
+    if project is None:
+        excludes.skipped = "no mix project (verifying a given tarball)"
+    else:
+        with excludes.timed():
+            from ..selection import select_files
+
+            candidates = select_files(root or project.root, project.files, ())
+            reports = exclude_report.analyse(project.exclude_patterns, candidates)
+            excludes.details["patterns"] = [r.to_json() for r in reports]
+            excludes.extend(exclude_report.findings(reports) or [note("no exclude_patterns")])
+    gates.append(excludes)
+    gate("stub floors", lambda: content_rules.check_stub_floors(members, settings))
+    return gates
+
+
+# ------------------------------------------------------------------ the run
+
+
+def verify(options: Options) -> Report:
+    start = time.monotonic()
+    root = Path(options.root).resolve()
+    settings = load_settings(root)
+    if options.pythons:
+        settings = _replace(settings, pythons=tuple(options.pythons))
+    engine = options.engine or settings.engine
+    skip = set(options.skip)
+    unknown = skip - set(GATE_GROUPS)
+    if unknown:
+        from ..errors import UsageError
+
+        raise UsageError(f"unknown gate(s) {', '.join(sorted(unknown))}", hint=f"choose from {', '.join(GATE_GROUPS)}")
+    given = options.tarball is not None
+    if given:
+        skip |= {"freshness", "pydist"}
+    report = Report(subject=str(options.tarball) if given else str(root))
+    cache_root = None if options.fresh else settings.cache_path(root)
+    cache = VenvCache(cache_root, timeout=max(120.0, settings.smoke_timeout * 4))
+    work = Path(tempfile.mkdtemp(prefix="hexpack-verify-"))
+    try:
+        needs_pythons = "smoke" not in skip or "pydist" not in skip
+        interpreters: dict[str, Path | None] = {}
+        if needs_pythons:
+            probe_cache = (cache_root / "pythons.json") if cache_root is not None else None
+            interpreters = smoke.locate_pythons(list(settings.pythons), cache=probe_cache)
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="verify") as pool:
+            fresh_f: Future[list[Gate]] | None = None
+            dist_f: Future[list[Gate]] | None = None
+            if "freshness" not in skip:
+                fresh_f = pool.submit(freshness, root)
+            if "pydist" not in skip:
+                python = next((interpreters[v] for v in reversed(settings.pythons) if interpreters.get(v)), None)
+                dist_f = pool.submit(pydist.run, root, settings, cache, python, workdir=work)
+            chain = _chain(options, settings, root, engine, skip, cache, interpreters, work)
+            fresh_gates = (
+                fresh_f.result()
+                if fresh_f
+                else _skipped(["stubs --check", "assemble --check"], "1 freshness", skip, given)
+            )
+            dist_gates = (
+                dist_f.result()
+                if dist_f
+                else _skipped(
+                    ["build sdist + wheel", "twine check --strict", "contents", "installed server"],
+                    "5 python dist",
+                    skip,
+                    given,
+                )
+            )
+        report.gates = fresh_gates + chain + dist_gates
+    finally:
+        cache.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def _skipped(names: list[str], group: str, skip: set[str], given: bool) -> list[Gate]:
+    why = "verifying a given tarball" if given else "--skip"
+    return [Gate(name, group, skipped=why) for name in names]
+
+
+def _chain(
+    options: Options,
+    settings: VerifySettings,
+    root: Path,
+    engine: str,
+    skip: set[str],
+    cache: VenvCache,
+    interpreters: dict[str, Path | None],
+    work: Path,
+) -> list[Gate]:
+    from ..tarball import read_package, unpack
+
+    gates: list[Gate] = []
+    data: bytes | None = None
+    project = None
+    if options.tarball is not None:
+        gate = Gate("read tarball", "2 build")
+        gates.append(gate)
+        with gate.timed():
+            try:
+                data = Path(options.tarball).read_bytes()
+            except OSError as exc:
+                raise HexpackError(f"cannot read: {exc.strerror}", subject=str(options.tarball)) from None
+    elif "build" in skip:
+        return [Gate("build", "2 build", skipped="--skip build")] + _later_skipped(skip, "no tarball (--skip build)")
+    else:
+        build_gates, built = build(root, engine, options.reader)
+        gates.extend(build_gates)
+        if built is not None:
+            data, project = built.data, built.project
+    package = None
+    if data is not None:
+        check = Gate("tarball is valid", "2 build")
+        gates.append(check)
+        with check.timed():
+            package = read_package(data, subject=str(options.tarball or "built tarball"))
+            check.add(note(f"checksum {package.outer_checksum[:12]}, {len(package.members)} members, read safely"))
+    if package is None:
+        return gates + _later_skipped(skip, "no tarball to check")
+    if "tarball" not in skip:
+        gates.extend(tarball_gates(package, data, settings, project, None if options.tarball else root))
+    else:
+        gates.append(Gate("tarball checks", "3 tarball", skipped="--skip tarball"))
+    if "smoke" in skip:
+        gates.append(Gate("smoke", "4 smoke", skipped="--skip smoke"))
+        return gates
+    unpacked = work / "package"
+    unpack_gate = Gate("unpack", "4 smoke")
+    with unpack_gate.timed():
+        unpack(data, unpacked)
+    if unpack_gate.findings:
+        return gates + [unpack_gate]
+    gates.extend(
+        smoke.run_all(
+            unpacked,
+            settings,
+            cache,
+            interpreters=interpreters,
+            resolutions=options.resolutions,
+            workers=options.workers,
+        )
+    )
+    return gates
+
+
+def _later_skipped(skip: set[str], why: str) -> list[Gate]:
+    gates = []
+    if "tarball" not in skip:
+        gates.append(Gate("tarball checks", "3 tarball", skipped=why))
+    if "smoke" not in skip:
+        gates.append(Gate("smoke", "4 smoke", skipped=why))
+    return gates
+
+
+def _replace(settings: VerifySettings, **changes: Any) -> VerifySettings:
+    from dataclasses import replace
+
+    return replace(settings, **changes)
+
+
+__all__ = ["GATE_GROUPS", "Options", "verify"]
