@@ -90,7 +90,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 def run_cli(*argv: str, capsys) -> tuple[int, str, str]:
-    code = cli.main(["init", *argv])
+    code = cli.main(["init", "--reader", "static", *argv])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -198,6 +198,23 @@ def test_protos_under_priv_python_use_their_directory_as_include(snakepit):
     (snakepit / "priv/proto").rename(snakepit / "elsewhere")
     p = init.plan(snakepit, reader="static")
     assert p.settings["stubs"]["include"] == ["priv/python/protos"]
+
+
+def test_stubs_kept_in_a_subpackage_set_out_there(snakepit):
+    py = snakepit / "priv/python"
+    target = py / "snakepit_bridge" / "grpc"
+    target.mkdir()
+    for name in ("snakepit_bridge_pb2.py", "snakepit_bridge_pb2_grpc.py"):
+        (py / name).rename(target / name)
+    p = init.plan(snakepit, reader="static")
+    assert (p.settings["stubs"]["include"], p.settings["stubs"]["out"]) == (
+        ["priv/proto/snakepit"],
+        "priv/python/snakepit_bridge/grpc",
+    )
+    assert (
+        "protos compiled with -I priv/proto/snakepit; stubs generated straight into"
+        " priv/python/snakepit_bridge/grpc/, where the committed ones are"
+    ) in p.assumed
 
 
 def test_without_protos_there_is_no_stubs_table_or_session(snakepit):
@@ -333,7 +350,7 @@ def test_dry_run_shows_and_writes_nothing(snakepit, capsys):
 
 
 def test_prints_what_it_found_and_assumed(snakepit, capsys):
-    code, out, err = run_cli("--project", str(snakepit), capsys=capsys)
+    code, out, err = run_cli("--project", str(snakepit), "--reader", "auto", capsys=capsys)  # Elixir when present
     assert code == 0, err
     lines = out.splitlines()
     for line in (

@@ -258,7 +258,7 @@ def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "au
 
     # -- stubs
     if d.protos:
-        include = _include_root(d)
+        include, out = stub_layout(d)
         versions = sorted(set(d.stubs_tools.values()), key=_version_key)
         if versions:
             pin = versions[-1]
@@ -273,7 +273,7 @@ def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "au
             "grpcio-tools": pin,
             "protos": [include],
             "include": [include],
-            "out": PYTHON_ROOT,
+            "out": out,
         }
         reqs = [r for r in d.requirements if r.endswith("/requirements.txt")]
         if d.python_pyproject and _names_grpc(d.root / d.python_pyproject):
@@ -282,7 +282,8 @@ def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "au
         if not reqs:
             assumed.append("no requirements to check the stubs' grpcio/protobuf floors against: that check is off")
         settings["stubs"] = stubs_table
-        assumed.append(f"protos compiled with -I {include}; stubs generated straight into {PYTHON_ROOT}/")
+        where_now = ", where the committed ones are" if d.stubs else ""
+        assumed.append(f"protos compiled with -I {include}; stubs generated straight into {out}/{where_now}")
     else:
         notes.append("no protos: no [stubs] settings and no stubs session")
 
@@ -294,7 +295,7 @@ def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "au
     # -- verify
     verify: dict[str, Any] = {"python_root": PYTHON_ROOT}
     if d.protos:
-        verify["proto_root"] = _include_root(d)
+        verify["proto_root"] = stub_layout(d)[0]
     if d.server:
         verify["server"] = d.server
     else:
@@ -303,6 +304,8 @@ def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "au
     if main_req:
         verify["requirements"] = main_req
     verify["python_dist"] = PYTHON_ROOT if d.python_pyproject else ""
+    if not d.python_pyproject and (d.root / PYTHON_ROOT / "setup.py").is_file():
+        notes.append(f"{PYTHON_ROOT}/setup.py is not read: hexpack builds a Python dist from a pyproject.toml only")
     if not d.python_pyproject:
         assumed.append(f"no Python distribution (no {PYTHON_ROOT}/pyproject.toml): nothing is built or sent to PyPI")
     settings["verify"] = verify
@@ -381,27 +384,32 @@ def _version_key(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", text))
 
 
-def _include_root(d: Detection) -> str:
-    """The -I root whose proto names put the stubs where the committed ones are.
+def stub_layout(d: Detection) -> tuple[str, str]:
+    """``(include root, out)``: where protoc's names put the stubs where the committed ones are.
 
-    The proto directory itself (``priv/proto``) unless the committed stubs sit
-    directly in priv/python for protos kept in a subdirectory; then that
-    subdirectory, so ``a/b.proto`` still gives ``priv/python/b_pb2.py``.
+    By default the proto directory (``priv/proto``) with the stubs straight in
+    priv/python. When the committed stubs sit elsewhere, the first pair of an
+    include root (the proto directory or a directory holding protos) and an
+    out directory (priv/python or a directory holding ``*_pb2.py``) that
+    reproduces every committed ``_pb2.py`` path wins: protos kept in
+    ``priv/proto/pkg/`` with stubs in ``priv/python/`` give ``-I priv/proto/pkg``;
+    stubs kept in ``priv/python/pkg/grpc/`` give ``out = "priv/python/pkg/grpc"``.
     """
     base = "priv/proto" if d.protos[0].startswith("priv/proto/") else PYTHON_ROOT
-    candidates = [base] + sorted({p.rsplit("/", 1)[0] for p in d.protos} - {base})
+    includes = [base] + sorted({p.rsplit("/", 1)[0] for p in d.protos} - {base})
+    stub_dirs = {s.rsplit("/", 1)[0] for s in d.stubs if s.endswith("_pb2.py")}
+    outs = [PYTHON_ROOT] + sorted(stub_dirs - {PYTHON_ROOT})
     stubs = set(d.stubs)
-    for candidate in candidates:
-        if not all(p.startswith(candidate + "/") for p in d.protos):
-            continue
-        expected = {
-            f"{PYTHON_ROOT}/{p[len(candidate) + 1 : -len('.proto')].replace('-', '_')}_pb2.py" for p in d.protos
-        }
-        if expected <= stubs:
-            return candidate
-    if base == PYTHON_ROOT and len(candidates) == 2:  # protos in one subdirectory of priv/python: -I there
-        return candidates[1]
-    return base
+    for out in outs:
+        for include in includes:
+            if not all(p.startswith(include + "/") for p in d.protos):
+                continue
+            names = [p[len(include) + 1 : -len(".proto")].replace("-", "_") for p in d.protos]
+            if {f"{out}/{name}_pb2.py" for name in names} <= stubs:
+                return include, out
+    if base == PYTHON_ROOT and len(includes) == 2:  # protos in one subdirectory of priv/python: -I there
+        return includes[1], PYTHON_ROOT
+    return base, PYTHON_ROOT
 
 
 def _names_grpc(pyproject: Path) -> bool:
@@ -420,7 +428,7 @@ def _has_static_version(path: Path) -> bool:
 
 _COMMENTS = {
     "python": "targeted Pythons (nox sessions, `hexpack pythons`, verify's smoke tests)",
-    "stubs": "`hexpack stubs` / `nox -s stubs`: the one grpcio-tools pin; stubs go straight into priv/python",
+    "stubs": "`hexpack stubs` / `nox -s stubs`: the one grpcio-tools pin; stubs go straight into out",
     "verify": "`hexpack verify` / `nox -s verify_package`: what the Hex package must (not) ship",
     "version": "`hexpack version` / `hexpack bump`: mix.exs is canonical",
     "release": "`hexpack release` / `nox -s release -- <part>`",
@@ -585,11 +593,11 @@ def version(session: nox.Session) -> None:
     )
     if has_stubs:
         parts.append(
-            '''
+            f'''
 
 @nox.session(default=False)
 def stubs(session: nox.Session) -> None:
-    """Regenerate the stubs straight into priv/python with the pinned grpcio-tools (`-- --check` compares)."""
+    """Regenerate the stubs into {settings["stubs"]["out"]} with the pinned grpcio-tools (`-- --check` compares)."""
     session.install(HEXPACK, GRPCIO_TOOLS)
     session.run("hexpack", "stubs", *session.posargs)
 '''

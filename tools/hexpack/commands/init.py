@@ -12,6 +12,9 @@ HELP = (
 
 def configure(parser) -> None:
     parser.add_argument("--project", type=Path, default=Path("."), metavar="DIR", help="project root (default: .)")
+    parser.add_argument(
+        "--reader", choices=("auto", "elixir", "static"), default="auto", help="how to read mix.exs (default: auto)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
     parser.add_argument(
         "--force", action="store_true", help="replace an existing [tool.hexpack], hexpack.toml or noxfile.py"
@@ -21,7 +24,7 @@ def configure(parser) -> None:
 def run(args, out) -> int:
     from .. import init
 
-    plan = init.plan(args.project, force=args.force)
+    plan = init.plan(args.project, force=args.force, reader=args.reader)
     d = plan.detection
     out.line(f"hexpack init: {d.root}")
     for line in plan.found:
