@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -261,19 +262,14 @@ def verify(options: Options) -> Report:
     cache = VenvCache(cache_root, timeout=max(120.0, settings.smoke_timeout * 4))
     work = Path(tempfile.mkdtemp(prefix="hexpack-verify-"))
     try:
-        needs_pythons = "smoke" not in skip or "pydist" not in skip
-        interpreters: dict[str, Path | None] = {}
-        if needs_pythons:
-            probe_cache = (cache_root / "pythons.json") if cache_root is not None else None
-            interpreters = smoke.locate_pythons(list(settings.pythons), cache=probe_cache)
+        interpreters = _Interpreters(settings.pythons, (cache_root / "pythons.json") if cache_root else None)
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="verify") as pool:
             fresh_f: Future[list[Gate]] | None = None
             dist_f: Future[list[Gate]] | None = None
             if "freshness" not in skip:
                 fresh_f = pool.submit(freshness, root)
             if "pydist" not in skip:
-                python = next((interpreters[v] for v in reversed(settings.pythons) if interpreters.get(v)), None)
-                dist_f = pool.submit(pydist.run, root, settings, cache, python, workdir=work)
+                dist_f = pool.submit(lambda: pydist.run(root, settings, cache, interpreters.newest(), workdir=work))
             chain = _chain(options, settings, root, engine, skip, cache, interpreters, work)
             fresh_gates = (
                 fresh_f.result()
@@ -310,7 +306,7 @@ def _chain(
     engine: str,
     skip: set[str],
     cache: VenvCache,
-    interpreters: dict[str, Path | None],
+    interpreters: _Interpreters,
     work: Path,
 ) -> list[Gate]:
     from ..tarball import read_package, unpack
@@ -326,6 +322,7 @@ def _chain(
                 data = Path(options.tarball).read_bytes()
             except OSError as exc:
                 raise HexpackError(f"cannot read: {exc.strerror}", subject=str(options.tarball)) from None
+            gate.add(note(f"{options.tarball}, {len(data)} bytes"))
     elif "build" in skip:
         return [Gate("build", "2 build", skipped="--skip build")] + _later_skipped(skip, "no tarball (--skip build)")
     else:
@@ -360,12 +357,32 @@ def _chain(
             unpacked,
             settings,
             cache,
-            interpreters=interpreters,
+            interpreters=interpreters.get(),
             resolutions=options.resolutions,
             workers=options.workers,
         )
     )
     return gates
+
+
+class _Interpreters:
+    """The targeted interpreters, located once and only when a gate needs them."""
+
+    def __init__(self, versions: tuple[str, ...], cache: Path | None):
+        self.versions = versions
+        self.cache = cache
+        self._found: dict[str, Path | None] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> dict[str, Path | None]:
+        with self._lock:
+            if self._found is None:
+                self._found = smoke.locate_pythons(list(self.versions), cache=self.cache)
+            return self._found
+
+    def newest(self) -> Path | None:
+        found = self.get()
+        return next((found[v] for v in reversed(self.versions) if found.get(v)), None)
 
 
 def _later_skipped(skip: set[str], why: str) -> list[Gate]:

@@ -1,0 +1,110 @@
+"""`hexpack verify` end to end on the Hex reference projects and on hand-edited tarballs.
+
+Smoke tests and the Python dist are skipped here (they create venvs; see
+test_verify_repo.py for the slow runs), so these stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hexpack import cli, tarball
+
+from tests.conftest import HEX_REFERENCE
+
+FAST = ["--skip", "smoke,pydist"]
+
+
+def run_verify(capsys, *args: str) -> tuple[int, str]:
+    code = cli.main(["verify", *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_default_files_fails_for_env_and_pycache(elixir, reference_project, capsys):
+    project = reference_project("default_files")
+    code, out = run_verify(capsys, "--project", str(project), *FAST)
+    assert code == 1
+    assert "priv/python/.env: forbidden environment file" in out
+    assert "priv/python/__pycache__/grpc_server.cpython-312.pyc: forbidden Python bytecode cache" in out
+    assert "2 symlink(s), all inside the package" in out
+    assert "Traceback" not in out
+
+
+def test_hybrid_globs_gets_the_substring_warning(elixir, reference_project, capsys, tmp_path):
+    project = reference_project("hybrid_globs")
+    report = tmp_path / "report.json"
+    code, out = run_verify(capsys, "--project", str(project), *FAST, "--json", str(report))
+    assert code == 1  # a warning is not a pass
+    assert (
+        'exclude_patterns "**/__pycache__": looks like a glob, but Hex matches exclude strings as plain substrings'
+        in out
+    )
+    assert r"use the regex ~r/(^|\/)__pycache__(\/|$)/ in mix.exs" in out
+    assert '"priv/python/hybrid_bridge/legacy": removed 1: priv/python/hybrid_bridge/legacy/old.py' in out
+    data = json.loads(report.read_text())
+    excludes = next(g for g in data["gates"] if g["name"] == "exclude patterns")
+    assert excludes["status"] == "warn"
+    assert excludes["details"]["patterns"][0]["glob_like"] is True
+    assert data["ok"] is False
+    code, _ = run_verify(capsys, "--project", str(project), *FAST, "--allow-warnings")
+    assert code == 0
+
+
+def test_missing_files_fails_with_hex_message(elixir, reference_project, capsys):
+    project = reference_project("missing_files")
+    code, out = run_verify(capsys, "--project", str(project), *FAST)
+    assert code == 1
+    assert "Missing files: priv/python/grpc_server.py, priv/python/*_pb2.py" in out
+    assert "skipped: no tarball to check" in out
+
+
+def _fail_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if " fail " in f" {line} " or line.strip().startswith("fail:")]
+
+
+def test_tarball_with_checksum_mismatch_fails_cleanly(capsys, tmp_path):
+    data = (HEX_REFERENCE / "hybrid_globs" / "hex-2.5.1.tar").read_bytes()
+    at = data.index(b"Runs a Python")
+    edited = tmp_path / "edited.tar"
+    edited.write_bytes(data[:at] + b"X" + data[at + 1 :])
+    code, out = run_verify(capsys, "--tarball", str(edited), "--project", str(tmp_path))
+    assert code == 1
+    assert "Traceback" not in out
+    failing = _fail_lines(out)
+    assert len(failing) == 1 and "checksum mismatch" in failing[0] and str(edited) in failing[0]
+
+
+def test_tarball_with_traversal_path_fails_cleanly(capsys, tmp_path):
+    good = tarball.read_package((HEX_REFERENCE / "hybrid_globs" / "hex-2.5.1.tar").read_bytes())
+    members = [tarball.Member("lib/a.ex", "file", 0o644, b"x"), tarball.Member("../evil.py", "file", 0o644, b"x")]
+    edited = tmp_path / "traversal.tar"
+    edited.write_bytes(tarball.outer_tarball(good.metadata_config, tarball.contents_tar_gz(members)))
+    code, out = run_verify(capsys, "--tarball", str(edited), "--project", str(tmp_path))
+    assert code == 1
+    assert "Traceback" not in out
+    failing = _fail_lines(out)
+    assert len(failing) == 1 and "'../evil.py' leaves the package" in failing[0]
+
+
+def test_reference_tarball_checks_without_a_project(capsys, tmp_path):
+    """A good tarball from elsewhere: the content gates run, only the project-bound ones are skipped."""
+    tar = HEX_REFERENCE / "hybrid_globs" / "hex-2.5.1.tar"
+    code, out = run_verify(capsys, "--tarball", str(tar), "--project", str(tmp_path), "--skip", "smoke")
+    assert "required files" in out and "all 5 present" in out
+    assert "skipped: no mix project (verifying a given tarball)" in out
+    assert code == 0
+
+
+def test_unknown_gate_is_a_usage_error(capsys, tmp_path):
+    code, out = run_verify(capsys, "--tarball", str(tmp_path / "x.tar"), "--skip", "bogus")
+    assert code == 2
+    assert "unknown gate(s) bogus" in out
+
+
+@pytest.mark.parametrize("missing", ["nothing.tar"])
+def test_unreadable_tarball(capsys, tmp_path, missing):
+    code, out = run_verify(capsys, "--tarball", str(tmp_path / missing), "--project", str(tmp_path))
+    assert code == 1
+    assert "cannot read: No such file or directory" in out
