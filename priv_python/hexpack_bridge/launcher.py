@@ -85,8 +85,11 @@ def _dependency_problem(requirements: Path | None) -> str | None:
         verb = "is" if len(missing) == 1 else "are"
         return f"{names} {verb} not installed for {where}: {_install_hint(requirements)}"
     try:
-        from hexpack_bridge import bridge_pb2, bridge_pb2_grpc  # noqa: F401  (validates runtime versions)
-        from hexpack_bridge import server  # noqa: F401
+        from hexpack_bridge import (  # noqa: F401  (validates runtime versions)
+            bridge_pb2,
+            bridge_pb2_grpc,
+            server,  # noqa: F401
+        )
     except Exception as exc:  # protobuf's VersionError, grpc's RuntimeError, a broken install
         reason = " ".join(str(exc).split())
         return f"hexpack_bridge's stubs cannot load on {where} ({reason}): {_install_hint(requirements)}"

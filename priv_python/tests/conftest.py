@@ -1,7 +1,8 @@
 """Fixtures for hexpack_bridge's tests; the helpers live in bridge_testing.py.
 
-(Not in this file: root pytest also loads tests/conftest.py, and ``import conftest``
-would be ambiguous.)
+This directory is a package (``tests``, with ``priv_python`` as its root) so that this
+conftest does not become the top-level ``conftest`` module that the repository's own
+tests import from.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bridge_testing import Server, launch, stop  # noqa: E402
+from .bridge_testing import Server, launch, stop
 
 
 @pytest.fixture(scope="module")

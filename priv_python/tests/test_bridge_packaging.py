@@ -10,11 +10,11 @@ import sys
 import zipfile
 
 import grpc
-import pytest
-from bridge_testing import PRIV_PYTHON, REPO, launch, stop
-
 import hexpack_bridge
+import pytest
 from hexpack_bridge import bridge_pb2, bridge_pb2_grpc
+
+from .bridge_testing import PRIV_PYTHON, REPO, launch, stop
 
 try:
     import tomllib
@@ -76,13 +76,21 @@ def test_the_wheel_carries_stubs_and_a_working_console_script(tmp_path):
     (wheel,) = dist.glob("hexpack_bridge-*.whl")
     assert wheel.name == f"hexpack_bridge-{hexpack_bridge.__version__}-py3-none-any.whl"
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in ("__init__.py", "server.py", "tools.py", "launcher.py", "py.typed", "bridge_pb2.py",
-                 "bridge_pb2_grpc.py", "bridge_pb2.pyi"):
+    for name in (
+        "__init__.py",
+        "server.py",
+        "tools.py",
+        "launcher.py",
+        "py.typed",
+        "bridge_pb2.py",
+        "bridge_pb2_grpc.py",
+        "bridge_pb2.pyi",
+    ):
         assert f"hexpack_bridge/{name}" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or "/tests/" in n]
-    entry_points = zipfile.ZipFile(wheel).read(
-        f"hexpack_bridge-{hexpack_bridge.__version__}.dist-info/entry_points.txt"
-    ).decode()
+    entry_points = (
+        zipfile.ZipFile(wheel).read(f"hexpack_bridge-{hexpack_bridge.__version__}.dist-info/entry_points.txt").decode()
+    )
     assert "hexpack-bridge-server = hexpack_bridge.launcher:run" in entry_points
 
     # Install it into a venv that sees this interpreter's grpcio (no index needed), run the console script.

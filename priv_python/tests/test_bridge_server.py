@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import grpc
-import pytest
-from bridge_testing import ASSEMBLED_SCRIPT, PRIV_PYTHON, ServerDidNotStart, launch, stop
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 import hexpack_bridge
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hexpack_bridge import bridge_pb2, bridge_pb2_grpc
+
+from .bridge_testing import ASSEMBLED_SCRIPT, PRIV_PYTHON, ServerDidNotStart, launch, stop
 
 
 def execute(bridge, tool: str, **arguments) -> bridge_pb2.ExecuteReply:
@@ -257,7 +257,9 @@ def test_usage_errors_exit_2(tmp_path):
 
 def test_python_m_hexpack_bridge_starts_the_same_server(tmp_path):
     script = tmp_path / "run_module.py"
-    script.write_text("import runpy, sys\nsys.argv[0] = 'hexpack_bridge'\nrunpy.run_module('hexpack_bridge', run_name='__main__')\n")
+    script.write_text(
+        "import runpy, sys\nsys.argv[0] = 'hexpack_bridge'\nrunpy.run_module('hexpack_bridge', run_name='__main__')\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(PRIV_PYTHON)}
     running = launch(script, tmp_dir=tmp_path, env=env)
     try:

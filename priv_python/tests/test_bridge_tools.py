@@ -6,7 +6,6 @@ import json
 
 import grpc
 import pytest
-
 from hexpack_bridge import Cancelled, Progress, Registry, UnknownTool, bridge_pb2, bridge_pb2_grpc, register, registry
 
 

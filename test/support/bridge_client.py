@@ -9,7 +9,6 @@ import sys
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from hexpack_bridge import bridge_pb2, bridge_pb2_grpc
 
 port = int(sys.argv[1])
