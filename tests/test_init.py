@@ -223,6 +223,10 @@ def test_without_protos_there_is_no_stubs_table_or_session(snakepit):
     p = init.plan(snakepit, reader="static")
     assert "stubs" not in p.settings and "proto_root" not in p.settings["verify"]
     assert "stubs" not in p.sessions
+    assert p.notes[:2] == [
+        "stubs without protos: commit the .proto files, then add [stubs] to regenerate them",
+        "no protos: no [stubs] settings and no stubs session",
+    ]
     nox_text = p.files["noxfile.py"].decode()
     assert "def stubs" not in nox_text and "GRPCIO_TOOLS" not in nox_text
 

@@ -285,6 +285,8 @@ def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "au
         where_now = ", where the committed ones are" if d.stubs else ""
         assumed.append(f"protos compiled with -I {include}; stubs generated straight into {out}/{where_now}")
     else:
+        if d.stubs:
+            notes.append("stubs without protos: commit the .proto files, then add [stubs] to regenerate them")
         notes.append("no protos: no [stubs] settings and no stubs session")
 
     notes.append(
