@@ -217,6 +217,15 @@ def test_stubs_kept_in_a_subpackage_set_out_there(snakepit):
     ) in p.assumed
 
 
+def test_a_python_version_that_disagrees_is_named(snakepit):
+    write(snakepit / "priv/python/snakepit_bridge/__init__.py", '__version__ = "0.5.0"\n')
+    notes = init.plan(snakepit, reader="static").notes
+    assert (
+        "priv/python/snakepit_bridge/__init__.py holds 0.5.0, mix.exs 0.6.1:"
+        " `hexpack version` reports it until they agree" in notes
+    )
+
+
 def test_without_protos_there_is_no_stubs_table_or_session(snakepit):
     for path in (snakepit / "priv/proto").rglob("*.proto"):
         path.unlink()

@@ -60,10 +60,6 @@ class Detection:
     existing_config: str | None  # a file already holding hexpack settings
     existing_noxfile: bool
 
-    @property
-    def python_root(self) -> str:
-        return PYTHON_ROOT
-
 
 @dataclass
 class Plan:
@@ -326,6 +322,11 @@ def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "au
     else:
         version["changelog"] = "CHANGELOG.md"
         notes.append("no CHANGELOG.md: create one with a ## [Unreleased] section before `hexpack bump`")
+    for pkg, written in d.packages.items():
+        if written is not None and written != _pep440(d.version):
+            notes.append(
+                f"{pkg}/__init__.py holds {written}, mix.exs {d.version}: `hexpack version` reports it until they agree"
+            )
     places = ["mix.exs", *version["pyproject"], *version["python"]]
     assumed.append(
         f"mix.exs holds the canonical version; it is also written in {', '.join(places[1:]) or 'no other file'}"
@@ -338,6 +339,8 @@ def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "au
     config_file = "hexpack.toml" if d.existing_config == "hexpack.toml" or not d.top_pyproject else "pyproject.toml"
     if config_file == "pyproject.toml":
         assumed.append("settings go to [tool.hexpack] in the existing pyproject.toml (the rest of it is kept)")
+    elif d.top_pyproject:
+        assumed.append("settings go to the existing hexpack.toml (it wins over pyproject.toml's [tool.hexpack])")
     else:
         assumed.append("settings go to hexpack.toml (there is no top-level pyproject.toml)")
     files = {
@@ -376,6 +379,15 @@ def _targeted_pythons(d: Detection) -> tuple[list[str], str]:
             hint="widen requires-python",
         )
     return chosen, f"from requires-python {spec_text} ({where}), supported on {as_of}"
+
+
+def _pep440(semver: str) -> str | None:
+    from .versions import parse
+
+    try:
+        return parse(semver).pep440
+    except HexpackError:
+        return None
 
 
 def _span(versions: list[str]) -> str:
