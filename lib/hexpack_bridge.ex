@@ -82,7 +82,8 @@ defmodule HexpackBridge do
 
   @doc """
   Stops the server: SIGTERM, then waits up to `timeout` ms for it to exit (status 0 gives `:ok`).
-  A server that does not exit in time is killed and an error returned.
+  A server that does not exit in time is killed and an error returned. Stopping a bridge
+  that has already stopped returns `:ok`.
   """
   @spec stop(t() | pid(), timeout()) :: :ok | {:error, Error.t()}
   def stop(bridge, timeout \\ 5_000)
@@ -91,7 +92,16 @@ defmodule HexpackBridge do
 
   def stop(pid, timeout) when is_pid(pid) do
     ref = Process.monitor(pid)
-    result = Server.stop(pid, timeout)
+
+    result =
+      try do
+        Server.stop(pid, timeout)
+      catch
+        # Already gone (stopped before, or the server died): nothing left to stop.
+        :exit, {reason, _} when reason in [:noproc, :normal] -> :ok
+        :exit, {{:shutdown, _}, _} -> :ok
+      end
+
     Process.unlink(pid)
 
     receive do

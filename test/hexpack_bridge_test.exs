@@ -60,6 +60,7 @@ defmodule HexpackBridgeTest do
       assert System.monotonic_time(:millisecond) - started < 5_000
       refute os_alive?(os_pid)
       refute Process.alive?(bridge.pid)
+      assert :ok = HexpackBridge.stop(bridge)
     end
 
     test "two servers get two free ports" do
@@ -87,6 +88,25 @@ defmodule HexpackBridgeTest do
         end)
 
       assert log =~ "exited with status"
+    end
+
+    test "a port in use: the error carries the server's own line" do
+      a = HexpackBridge.start!()
+
+      assert {:error, %Error{reason: :exited, message: message}} =
+               HexpackBridge.start(port: a.port)
+
+      assert message =~ "exited with status 1 before it was ready: "
+      assert message =~ "hexpack_bridge: cannot listen on 127.0.0.1:#{a.port}: the port is in use"
+      assert :ok = HexpackBridge.stop(a)
+    end
+
+    test "no READY in time is a timeout error naming the script" do
+      assert {:error, %Error{reason: :timeout, message: message}} =
+               HexpackBridge.start(ready_timeout: 1)
+
+      assert message =~ ~r{did not print READY within 1 ms}
+      assert message =~ "grpc_server.py"
     end
 
     test "it runs under a supervisor" do
