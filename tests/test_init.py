@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI, require_program
+from conftest import IN_CI, REPO, require_program
 from hexpack import assemble, cli, config, init, pythons, release, stubs, version_places
 from hexpack.errors import HexpackError, Problems, ProjectError
 from hexpack.fsutil import FileTransaction
@@ -338,6 +338,21 @@ def test_refuses_existing_tool_hexpack_and_force_replaces_only_it(snakepit, caps
     assert config.load(snakepit).settings == p.settings
     assert (snakepit / "pyproject.toml").read_text().startswith(SNAKEPIT_PYPROJECT)
     assert "# mine" not in (snakepit / "noxfile.py").read_text()
+
+
+def test_refusals_come_before_reading_mix_exs():
+    """This repository's mix.exs needs Elixir to read; the refusal does not."""
+    with pytest.raises(Problems) as info:
+        init.plan(REPO, reader="static")
+    assert [line.split(":")[0] for line in info.value.lines()] == ["pyproject.toml", "noxfile.py"]
+
+
+def test_a_missing_directory_is_one_line(tmp_path):
+    with pytest.raises(ProjectError) as info:
+        init.plan(tmp_path / "nowhere")
+    assert (
+        info.value.one_line() == f"{tmp_path / 'nowhere'}: directory not found; give the mix project with --project DIR"
+    )
 
 
 def test_refuses_existing_hexpack_toml(reference_project):

@@ -93,23 +93,7 @@ def detect(root: str | os.PathLike[str], *, reader: str = "auto") -> Detection:
     from .mix_project import read_project
 
     root = Path(root).resolve()
-    problems: list[HexpackError] = []
-    if not (root / "mix.exs").is_file():
-        problems.append(
-            ProjectError(
-                "no mix.exs: not a mix project", subject=str(root), hint="run hexpack init in the project root"
-            )
-        )
-    if not (root / PYTHON_ROOT).is_dir():
-        problems.append(
-            ProjectError(
-                f"no {PYTHON_ROOT}/ directory",
-                subject=str(root),
-                hint=f"hexpack init adopts projects whose Python lives in {PYTHON_ROOT}/",
-            )
-        )
-    if problems:
-        raise problems[0] if len(problems) == 1 else Problems(problems, summary="problems with the project")
+    _raise(_layout_problems(root))
     project = read_project(root, reader=reader)
     py = root / PYTHON_ROOT
 
@@ -158,11 +142,7 @@ def detect(root: str | os.PathLike[str], *, reader: str = "auto") -> Detection:
             if requires_python is None and data.get("requires-python"):
                 requires_python = (str(data["requires-python"]), rel(candidate))
 
-    existing_config = None
-    if (root / "hexpack.toml").is_file():
-        existing_config = "hexpack.toml"
-    elif top.is_file() and "hexpack" in config_mod.read_toml(top).get("tool", {}):
-        existing_config = "pyproject.toml"
+    existing_config = _existing_config(root)
 
     tests = next((py / name for name in ("tests", "test") if (py / name).is_dir()), None)
     changelog = next((n for n in ("CHANGELOG.md", "CHANGELOG", "changelog.md") if (root / n).is_file()), None)
@@ -188,6 +168,64 @@ def detect(root: str | os.PathLike[str], *, reader: str = "auto") -> Detection:
     )
 
 
+def _layout_problems(root: Path) -> list[HexpackError]:
+    if not root.is_dir():
+        return [ProjectError("directory not found", subject=str(root), hint="give the mix project with --project DIR")]
+    problems: list[HexpackError] = []
+    if not (root / "mix.exs").is_file():
+        problems.append(
+            ProjectError(
+                "no mix.exs: not a mix project", subject=str(root), hint="run hexpack init in the project root"
+            )
+        )
+    if not (root / PYTHON_ROOT).is_dir():
+        problems.append(
+            ProjectError(
+                f"no {PYTHON_ROOT}/ directory",
+                subject=str(root),
+                hint=f"hexpack init adopts projects whose Python lives in {PYTHON_ROOT}/",
+            )
+        )
+    return problems
+
+
+def _existing_config(root: Path) -> str | None:
+    """The file already holding hexpack settings, if any."""
+    if (root / "hexpack.toml").is_file():
+        return "hexpack.toml"
+    top = root / "pyproject.toml"
+    if top.is_file() and "hexpack" in config_mod.read_toml(top).get("tool", {}):
+        return "pyproject.toml"
+    return None
+
+
+def _refusals(root: Path) -> list[HexpackError]:
+    """What ``hexpack init`` would overwrite (checked before mix.exs is read)."""
+    refusals: list[HexpackError] = []
+    existing = _existing_config(root)
+    if existing:
+        what = "[tool.hexpack] exists" if existing == "pyproject.toml" else "exists"
+        refusals.append(
+            ProjectError(
+                f"{what}; hexpack init would overwrite it", subject=existing, hint="pass --force to replace it"
+            )
+        )
+    if (root / "noxfile.py").exists():
+        refusals.append(
+            ProjectError(
+                "exists; hexpack init would overwrite it", subject="noxfile.py", hint="pass --force to replace it"
+            )
+        )
+    return refusals
+
+
+def _raise(problems: list[HexpackError]) -> None:
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise Problems(problems, summary="problems with the project")
+
+
 def _walk(top: Path, want) -> list[Path]:
     found = []
     for dirpath, dirnames, filenames in os.walk(top):
@@ -203,23 +241,12 @@ def _walk(top: Path, want) -> list[Path]:
 
 def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "auto") -> Plan:
     """The settings and noxfile for the project at ``root``; refuses to overwrite unless ``force``."""
+    root = Path(root).resolve()
+    problems = _layout_problems(root)
+    if not force and root.is_dir():
+        problems += _refusals(root)
+    _raise(problems)
     d = detect(root, reader=reader)
-    refusals = []
-    if d.existing_config and not force:
-        what = "[tool.hexpack] exists" if d.existing_config == "pyproject.toml" else "exists"
-        refusals.append(
-            ProjectError(
-                f"{what}; hexpack init would overwrite it", subject=d.existing_config, hint="pass --force to replace it"
-            )
-        )
-    if d.existing_noxfile and not force:
-        refusals.append(
-            ProjectError(
-                "exists; hexpack init would overwrite it", subject="noxfile.py", hint="pass --force to replace it"
-            )
-        )
-    if refusals:
-        raise refusals[0] if len(refusals) == 1 else Problems(refusals, summary="files exist")
 
     found: list[str] = [f"mix project :{d.app} {d.version} (mix.exs, read with {d.reader})"]
     assumed: list[str] = []
