@@ -72,6 +72,14 @@ def assemble(session: nox.Session) -> None:
     session.run("hexpack", "assemble", *session.posargs)
 
 
+@nox.session(default=False, reuse_venv=True)
+def verify_package(session: nox.Session) -> None:
+    """Prove the Hex tarball and Python dist carry a working server (`-- --json report.json`, `-- --fresh`)."""
+    install_hexpack(session)
+    session.install(hexpack_stubs.toolchain_requirement(ROOT))  # `stubs --check` runs the pinned protoc
+    session.run("hexpack", "verify", *session.posargs)
+
+
 @nox.session(default=False)
 def build(session: nox.Session) -> None:
     """Build this repository's Hex tarball with the built-in engine."""

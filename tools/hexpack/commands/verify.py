@@ -39,6 +39,9 @@ def configure(parser) -> None:
     parser.add_argument(
         "--resolution", action="append", default=[], choices=RESOLUTIONS, help="smoke-test only latest or floors"
     )
+    parser.add_argument(
+        "--dist-dir", metavar="DIR", help="leave the verified Python sdist and wheel in DIR (used by hexpack release)"
+    )
     parser.add_argument("--fresh", action="store_true", help="build every venv anew instead of reusing cached ones")
     parser.add_argument("--allow-warnings", action="store_true", help="exit 0 when gates only warn")
     parser.add_argument("--reader", choices=("auto", "elixir", "static"), default="auto", help="how to read mix.exs")
@@ -60,6 +63,7 @@ def run(args, out) -> int:
         fresh=args.fresh,
         reader=args.reader,
         workers=args.jobs,
+        dist_dir=Path(args.dist_dir) if args.dist_dir else None,
     )
     report = verify(options)
     out.table(("gate", "check", "status", "reasons"), report.rows(), status_column=2)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .. import proc
 from ..errors import HexpackError
+from ..fsutil import atomic_write_bytes
 from .gates import Gate, fail, findings_from_error, note
 from .launch import check_server
 from .patterns import PathPattern
@@ -140,7 +141,9 @@ def run(
     python: Path | None,
     *,
     workdir: Path | None = None,
+    keep: Path | None = None,
 ) -> list[Gate]:
+    """The gates of the Python dist; ``keep``: copy the sdist and wheel there once every gate passed."""
     src = root / settings.python_dist
     build = Gate("build sdist + wheel", GROUP)
     twine = Gate("twine check --strict", GROUP)
@@ -187,6 +190,11 @@ def run(
             contents.extend(sdist_contents(sdist, settings))
         with served.timed():
             _serve(wheel, settings, cache, python, served, Path(tmp))
+        if keep is not None and all(g.status.value == "pass" for g in gates):
+            keep.mkdir(parents=True, exist_ok=True)
+            for made in (sdist, wheel):
+                atomic_write_bytes(keep / made.name, made.read_bytes(), mode=0o644)
+            served.details["kept"] = [str(keep / sdist.name), str(keep / wheel.name)]
     return gates
 
 

@@ -42,6 +42,7 @@ class Options:
     fresh: bool = False  # no venv cache
     reader: str = "auto"
     workers: int | None = None
+    dist_dir: Path | None = None  # leave the verified sdist and wheel here (for the release upload)
 
 
 @dataclass
@@ -262,14 +263,19 @@ def verify(options: Options) -> Report:
     cache = VenvCache(cache_root, timeout=max(120.0, settings.smoke_timeout * 4))
     work = Path(tempfile.mkdtemp(prefix="hexpack-verify-"))
     try:
-        interpreters = _Interpreters(settings.pythons, (cache_root / "pythons.json") if cache_root else None)
+        # interpreter probes are cached even with --fresh (they are facts about the machine, not venvs)
+        interpreters = _Interpreters(settings.pythons, settings.cache_path(root) / "pythons.json")
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="verify") as pool:
             fresh_f: Future[list[Gate]] | None = None
             dist_f: Future[list[Gate]] | None = None
             if "freshness" not in skip:
                 fresh_f = pool.submit(freshness, root)
             if "pydist" not in skip:
-                dist_f = pool.submit(lambda: pydist.run(root, settings, cache, interpreters.newest(), workdir=work))
+                dist_f = pool.submit(
+                    lambda: pydist.run(
+                        root, settings, cache, interpreters.newest(), workdir=work, keep=options.dist_dir
+                    )
+                )
             chain = _chain(options, settings, root, engine, skip, cache, interpreters, work)
             fresh_gates = (
                 fresh_f.result()

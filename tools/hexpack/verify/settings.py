@@ -15,7 +15,8 @@ Every key is optional::
     python_dist = "priv_python"   # the Python distribution built in gate 5 ("" = none)
     smoke_resolutions = ["latest", "floors"]
     smoke_timeout = 60       # seconds for one smoke test (venv + server + Ping)
-    cache_dir = ".hexpack/cache/verify"   # venv cache; HEXPACK_VERIFY_CACHE overrides
+    cache_dir = ""           # venv cache, relative to the project; "" = ~/.cache/hexpack/verify
+                             # ($XDG_CACHE_HOME); the HEXPACK_VERIFY_CACHE variable overrides both
 
 Patterns (``forbidden``, ``allow``) use a small glob dialect: ``name/`` matches
 a directory anywhere in the path, a pattern without ``/`` matches any path
@@ -78,13 +79,20 @@ class VerifySettings:
     python_dist: str = "priv_python"
     smoke_resolutions: tuple[str, ...] = RESOLUTIONS
     smoke_timeout: float = 60.0
-    cache_dir: str = ".hexpack/cache/verify"
+    cache_dir: str = ""
     pythons: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13")
     extra: dict[str, Any] = field(default_factory=dict)
 
     def cache_path(self, root: Path) -> Path:
+        """Where cached venvs live. Shared by default (the key covers every input,
+        so copies of a project and different projects reuse the same venvs)."""
         override = os.environ.get("HEXPACK_VERIFY_CACHE")
-        return Path(override) if override else Path(root) / self.cache_dir
+        if override:
+            return Path(override)
+        if self.cache_dir:
+            return Path(root) / self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "hexpack" / "verify"
 
 
 _KNOWN = {
@@ -134,7 +142,7 @@ def from_table(
         ("python_root", "priv/python"),
         ("proto_root", "priv/proto"),
         ("python_dist", "priv_python"),
-        ("cache_dir", ".hexpack/cache/verify"),
+        ("cache_dir", ""),
         ("engine", "auto"),
     ):
         kwargs[key] = string(key, default)
