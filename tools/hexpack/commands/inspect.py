@@ -1,15 +1,40 @@
-"""`hexpack inspect` (placeholder until the feature lands)."""
+"""`hexpack inspect FILE`: a Hex package's metadata, files and both checksums, verified."""
 
 from __future__ import annotations
 
-from ..errors import HexpackError
+from ..package_diff import describe, load_package, render
 
-HELP = "inspect (not implemented yet)"
+HELP = "show a Hex package tarball's metadata, files and checksums (all verified)"
 
 
 def configure(parser) -> None:
-    pass
+    parser.add_argument("file", metavar="FILE", help="package tarball (or a mix project directory, built first)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document for machines")
 
 
 def run(args, out) -> int:
-    raise HexpackError("not implemented yet", subject="hexpack inspect")
+    package, label = load_package(args.file)
+    if args.json:
+        data = describe(package)
+        data["source"] = label
+        out.json(data)
+        return 0
+    meta = dict(package.metadata)
+    out.line(f"Package: {meta.get('name', '?')} {meta.get('version', '?')}  ({label})")
+    out.line(f"VERSION: {package.version}")
+    out.line(f"CHECKSUM: {package.inner_checksum}  {out.style('inner checksum OK', 'ok')}")
+    out.line(f"Package checksum: {package.outer_checksum}")
+    out.line("Metadata:")
+    for key, value in package.metadata:
+        out.line(f"  {key}: {render(value)}")
+    out.line(f"Files ({len(package.members)}):")
+    rows = []
+    for member in package.members:
+        size = str(member.size) if member.kind == "file" else "-"
+        name = member.path + (f" -> {member.linkname}" if member.kind == "symlink" else "")
+        name += "/" if member.kind == "dir" else ""
+        rows.append((f"{member.mode:04o}", size, name))
+    width = max((len(r[1]) for r in rows), default=1)
+    for mode, size, name in rows:
+        out.line(f"  {mode}  {size.rjust(width)}  {name}")
+    return 0

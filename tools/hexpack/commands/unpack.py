@@ -1,15 +1,37 @@
-"""`hexpack unpack` (placeholder until the feature lands)."""
+"""`hexpack unpack FILE -o DIR`: verify a Hex package completely, then write its files."""
 
 from __future__ import annotations
 
-from ..errors import HexpackError
+from pathlib import Path
 
-HELP = "unpack (not implemented yet)"
+from .. import tarball
+from ..errors import TarballError, UsageError
+
+HELP = "verify a Hex package tarball, then unpack it safely into a new directory"
 
 
 def configure(parser) -> None:
-    pass
+    parser.add_argument("file", metavar="FILE", help="package tarball")
+    parser.add_argument(
+        "-o", "--output", metavar="DIR", default=None, help="new or empty directory (default: <name>-<version>)"
+    )
+    parser.add_argument(
+        "--no-metadata", action="store_true", help="do not write hex_metadata.config (Hex writes it)"
+    )
 
 
 def run(args, out) -> int:
-    raise HexpackError("not implemented yet", subject="hexpack unpack")
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError("no such file", subject=str(path))
+    if path.stat().st_size > tarball.MAX_OUTER_SIZE:
+        raise TarballError(f"file is over Hex's limit of {tarball.MAX_OUTER_SIZE} bytes", subject=str(path))
+    data = path.read_bytes()
+    package = tarball.read_package(data, subject=str(path))
+    meta = dict(package.metadata)
+    target = Path(args.output) if args.output else Path(f"{meta.get('name', path.stem)}-{meta.get('version', '0')}")
+    tarball.unpack(data, target, metadata_file=not args.no_metadata)
+    files = sum(1 for m in package.members if m.kind == "file")
+    links = sum(1 for m in package.members if m.kind == "symlink")
+    out.line(f"Unpacked {meta.get('name', '?')} {meta.get('version', '?')} to {target} ({files} files, {links} symlinks)")
+    return 0
