@@ -283,6 +283,25 @@ def test_pyproject_without_tool_table_gets_one(snakepit):
     assert config.load(snakepit).settings == p.settings
 
 
+@pytest.mark.parametrize(
+    ("original", "kept"),
+    [
+        (b"[tool.ruff]\nline-length = 100", b"[tool.ruff]\nline-length = 100\n\n[tool.hexpack]\n"),
+        (b"[project]\r\nname = 'a'\r\n", b"[project]\r\nname = 'a'\r\n\r\n[tool.hexpack]\r\n"),
+    ],
+    ids=["no-final-newline", "crlf"],
+)
+def test_pyproject_edges(original, kept, snakepit):
+    (snakepit / "pyproject.toml").write_bytes(original)
+    p = init.plan(snakepit, reader="static")
+    init.apply(p)
+    data = (snakepit / "pyproject.toml").read_bytes()
+    assert data.startswith(kept)
+    if b"\r\n" in original:
+        assert data.count(b"\n") == data.count(b"\r\n")
+    assert config.load(snakepit).settings == p.settings
+
+
 def test_generated_noxfile_is_a_table_of_contents(snakepit):
     nox_text = init.plan(snakepit, reader="static").files["noxfile.py"].decode()
     assert 'HEXPACK = "hexpack"' in nox_text and "installed from PyPI" in nox_text

@@ -77,11 +77,11 @@ class Plan:
         lines: list[str] = []
         root = self.detection.root
         for rel, data in self.files.items():
-            new = data.decode("utf-8").splitlines(keepends=True)
+            new = data.decode("utf-8").splitlines()
             path = root / rel
-            old = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.is_file() else []
-            header = (f"a/{rel}", f"b/{rel}") if old else ("/dev/null", f"b/{rel}")
-            lines.extend(line.rstrip("\n") for line in difflib.unified_diff(old, new, *header))
+            old = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+            header = (f"a/{rel}", f"b/{rel}") if path.is_file() else ("/dev/null", f"b/{rel}")
+            lines.extend(difflib.unified_diff(old, new, *header, lineterm=""))
         return lines
 
 
@@ -510,18 +510,22 @@ def _render_config(d: Detection, settings: dict[str, Any], config_file: str) -> 
         text = tomlkit.dumps(doc)
         return text.encode("utf-8")
     path = d.root / config_file
-    original = path.read_text(encoding="utf-8")
+    original = path.read_bytes().decode("utf-8")  # no newline translation: CRLF files stay CRLF
     doc = tomlkit.parse(original)
     tool = doc.get("tool")
     if tool is None:
-        if not original.endswith("\n\n"):
-            doc.add(tomlkit.nl())
         tool = tomlkit.table(is_super_table=True)
         doc.add("tool", tool)
     if "hexpack" in tool:
         del tool["hexpack"]
     tool.add("hexpack", _table(settings))
     text = tomlkit.dumps(doc)
+    # exactly one blank line before the new table, whatever the file ended with
+    header = re.search(r"^\[tool\.hexpack\]", text, re.MULTILINE)
+    if header and text[: header.start()].strip():
+        text = text[: header.start()].rstrip("\r\n") + "\n\n" + text[header.start() :]
+    if "\r\n" in original:
+        text = re.sub(r"(?<!\r)\n", "\r\n", text)
     return text.encode("utf-8")
 
 
