@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import HEX_REFERENCE
 from hexpack import cli, tarball
-
-from tests.conftest import HEX_REFERENCE
 
 FAST = ["--skip", "smoke,pydist"]
 

@@ -14,9 +14,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from hexpack import cli
-
-from tests.conftest import REPO
 
 COPIED = (
     "mix.exs",
