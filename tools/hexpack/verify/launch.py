@@ -115,6 +115,8 @@ def check_server(
         if server.stdin:
             server.stdin.close()
         _join(readers)
+        if server.stdout:
+            server.stdout.close()
         result.output = "".join(output_lines)
     return result
 

@@ -7,8 +7,10 @@ milliseconds. The cache keeps reuse equivalent to a fresh venv:
 * **The key covers every input of the install**: the interpreter (its real
   path, size and mtime), the exact bytes of the requirements (or wheel), the
   resolution (``latest`` or ``floors``), uv's version and this cache's format.
-  Any change gives a new key, so a new venv; the old one for the same
-  (python, resolution, purpose) is deleted.
+  Any change gives a new key, so a new venv. Venvs of the same slot
+  (python, resolution, purpose) unused for a day are deleted when a new one
+  is made (not at once: another project or a concurrent run may be using
+  them).
 * **Built from nothing, in one go**: ``uv venv`` into a temporary directory,
   one ``uv pip install`` (bytecode compiled at install time), then
   ``uv pip freeze`` recorded in ``hexpack-verify.json``. Only a complete,
@@ -26,6 +28,7 @@ milliseconds. The cache keeps reuse equivalent to a fresh venv:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -41,6 +44,7 @@ from ..errors import HexpackError
 
 FORMAT = 1
 MARKER = "hexpack-verify.json"
+UNUSED_SECONDS = 24 * 3600
 _uv_version_lock = threading.Lock()
 _uv_version: str | None = None
 
@@ -188,6 +192,7 @@ class VenvCache:
             ok = recorded.get("key") == key and venv_python(target).exists()
             freeze = tuple(recorded.get("freeze", ()))
             if ok and _freeze(venv_python(target)) == freeze:
+                os.utime(marker)  # last use, for pruning
                 return freeze
         except HexpackError:
             pass
@@ -196,9 +201,20 @@ class VenvCache:
 
     def _prune(self, label: str, *, keep: Path) -> None:
         assert self.root is not None
+        cutoff = time.time() - UNUSED_SECONDS
         for old in self.root.glob(f"{label}-*"):
-            if old != keep and old.is_dir() and not old.name.endswith(".hexpack-tmp"):
+            if old == keep or not old.is_dir() or old.name.endswith(".hexpack-tmp"):
+                continue
+            try:
+                unused = (old / MARKER).stat().st_mtime < cutoff
+            except OSError:
+                unused = True
+            if unused:
                 shutil.rmtree(old, ignore_errors=True)
+        for leftover in self.root.glob(f".{label}-*.hexpack-tmp"):  # from a run that was killed
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < time.time() - 3600:
+                    shutil.rmtree(leftover, ignore_errors=True)
 
     def cleanup(self) -> None:
         """Delete the temporary venvs (``fresh`` mode)."""
