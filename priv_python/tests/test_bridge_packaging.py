@@ -44,11 +44,22 @@ def stub_floors() -> dict[str, tuple[int, ...]]:
     return {"protobuf": tuple(map(int, m.groups())), "grpcio": tuple(map(int, g.group(1).split(".")))}
 
 
+def in_repository() -> None:
+    if not (REPO / "mix.exs").is_file():
+        pytest.skip("not inside the hexpack_bridge repository (e.g. run from the sdist)")
+
+
 def test_versions_agree_with_mix_exs():
+    in_repository()
     mix = (REPO / "mix.exs").read_text()
     m = re.search(r'@version "([^"]+)"', mix)
     assert m, "mix.exs has no @version"
     assert pyproject()["project"]["version"] == hexpack_bridge.__version__ == m.group(1)
+
+
+def test_the_license_is_the_repository_license():
+    in_repository()
+    assert (PRIV_PYTHON / "LICENSE").read_bytes() == (REPO / "LICENSE").read_bytes()
 
 
 @pytest.mark.parametrize("where", ["requirements.txt", "pyproject.toml"])
@@ -92,6 +103,7 @@ def test_the_wheel_carries_stubs_and_a_working_console_script(tmp_path):
         zipfile.ZipFile(wheel).read(f"hexpack_bridge-{hexpack_bridge.__version__}.dist-info/entry_points.txt").decode()
     )
     assert "hexpack-bridge-server = hexpack_bridge.launcher:run" in entry_points
+    assert f"hexpack_bridge-{hexpack_bridge.__version__}.dist-info/licenses/LICENSE" in names
 
     # Install it into a venv that sees this interpreter's grpcio (no index needed), run the console script.
     venv = tmp_path / "venv"
