@@ -567,7 +567,7 @@ SETTINGS = tomllib.loads((ROOT / "{config_file}").read_text(encoding="utf-8")){l
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "lint"]
 
-# hexpack is installed from PyPI into each session; pin it (e.g. "hexpack==0.1.0") for reproducible releases.
+# hexpack is installed from PyPI into each session; pin it (e.g. "hexpack==X.Y.Z") for reproducible releases.
 HEXPACK = "hexpack"
 # Targeted Pythons: python in {where}.
 PYTHONS = SETTINGS["python"]
