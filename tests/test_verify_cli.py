@@ -107,3 +107,37 @@ def test_unreadable_tarball(capsys, tmp_path, missing):
     code, out = run_verify(capsys, "--tarball", str(tmp_path / missing), "--project", str(tmp_path))
     assert code == 1
     assert "cannot read: No such file or directory" in out
+
+
+def test_engine_mix_without_hex_fails_with_the_install_hint(elixir, reference_project, capsys, monkeypatch):
+    from hexpack.verify import runner
+
+    monkeypatch.setattr(runner, "mix_hex_available", lambda: (False, "Hex is not installed"))
+    code, out = run_verify(capsys, "--project", str(reference_project("hybrid_globs")), *FAST, "--engine", "mix")
+    assert code == 1
+    assert "Hex is not installed; install Hex (mix local.hex) or use --engine builtin" in out
+
+
+def test_engine_both_compares_with_mix_hex_build(elixir, reference_project, capsys, monkeypatch):
+    """A test double stands in for `mix hex.build` (Hex cannot be installed here): it returns
+    what Hex 2.5.1 really built for this project, then a tarball with one file changed."""
+    from hexpack.verify import runner
+
+    project = reference_project("hybrid_globs")
+    real = (HEX_REFERENCE / "hybrid_globs" / "hex-2.5.1.tar").read_bytes()
+    monkeypatch.setattr(runner, "mix_hex_available", lambda: (True, "Hex is installed (test double)"))
+    monkeypatch.setattr(runner, "build_with_mix", lambda root: real)
+    code, out = run_verify(capsys, "--project", str(project), *FAST, "--engine", "both", "--allow-warnings")
+    assert "builtin engine and mix hex.build are byte-identical" in out
+    assert code == 0
+
+    package = tarball.read_package(real)
+    members = [
+        tarball.Member(m.path, m.kind, m.mode, b"changed\n" if m.path == "README.md" else m.data, m.linkname)
+        for m in package.members
+    ]
+    other = tarball.outer_tarball(package.metadata_config, tarball.contents_tar_gz(members))
+    monkeypatch.setattr(runner, "build_with_mix", lambda root: other)
+    code, out = run_verify(capsys, "--project", str(project), *FAST, "--engine", "both", "--allow-warnings")
+    assert code == 1
+    assert "README.md: changed in mix hex.build's tarball (content differs" in out

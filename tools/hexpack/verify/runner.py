@@ -126,18 +126,24 @@ def build_with_mix(root: Path) -> bytes:
 
 
 def compare_builds(builtin: bytes, mix: bytes) -> list:
-    if builtin == mix:
-        from ..tarball import outer_checksum
+    """``--engine both``: any difference fails, itemised the way ``hexpack diff`` shows it."""
+    from ..package_diff import diff_packages, render
+    from ..tarball import outer_checksum, read_package
 
-        return [note(f"builtin and mix hex.build are byte-identical ({outer_checksum(mix)[:12]})")]
-    try:
-        from .. import package_diff  # H1c: `hexpack diff`
-    except ImportError:
-        return [fail("builtin and mix hex.build tarballs differ", hint="compare them with `hexpack diff A B`")]
-    lines = package_diff.diff_lines(builtin, mix)  # agreed: one line per difference
-    return [fail(line, subject="hexpack diff builtin mix") for line in lines] or [
-        fail("builtin and mix hex.build tarballs differ")
-    ]
+    if builtin == mix:
+        return [note(f"builtin engine and mix hex.build are byte-identical ({outer_checksum(mix)[:12]})")]
+    diff = diff_packages(read_package(builtin, subject="builtin"), read_package(mix, subject="mix hex.build"))
+    hint = "see `hexpack diff <builtin.tar> <mix.tar>`"
+    found = []
+    for change in diff.files:
+        details = f" ({'; '.join(change.details)})" if change.details else ""
+        found.append(fail(f"{change.change} in mix hex.build's tarball{details}", subject=change.path, hint=hint))
+    for change in diff.metadata:
+        shown = "; ".join(change.details) or f"{render(change.old)} -> {render(change.new)}"
+        found.append(fail(f"metadata {change.key} {change.change}: {shown}", subject="metadata.config", hint=hint))
+    if not found:
+        found.append(fail("same files and metadata, but the tarball bytes differ (file order or headers)", hint=hint))
+    return found
 
 
 def build(root: Path, engine: str, reader: str) -> tuple[list[Gate], Built | None]:
