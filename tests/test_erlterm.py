@@ -8,12 +8,11 @@ import tarfile
 
 import pytest
 from conftest import HEX_REFERENCE, IN_CI, require_program
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from hexpack.erlterm import format_config, format_term, parse_config, parse_terms
 from hexpack.errors import TarballError
 from hexpack.terms import Atom
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 BUILT_CASES = ("hybrid_globs", "default_files", "regex_excludes")
 
@@ -74,7 +73,7 @@ def test_dicts_are_refused():
 
 @pytest.mark.parametrize(
     "garbage",
-    [b"{<<\"app\">>,", b"not erlang", b"{<<\"a\">>,1}", b"[1,2].\n", b"{1,2}.\n", b"{<<\"a\">>,<<300>>}.\n", b"\xff\xfe{"],
+    [b'{<<"app">>,', b"not erlang", b'{<<"a">>,1}', b"[1,2].\n", b"{1,2}.\n", b'{<<"a">>,<<300>>}.\n', b"\xff\xfe{"],
 )
 def test_parse_config_refuses_garbage_with_one_error(garbage):
     with pytest.raises(TarballError) as info:
@@ -85,7 +84,9 @@ def test_parse_config_refuses_garbage_with_one_error(garbage):
 # -- property test against the real Erlang pretty printer -----------------------------------------
 
 _text = st.text(
-    alphabet=st.sampled_from(list("abcdefghijklmnopqrstuvwxyz_-./~> 0123456789ABC") + list('"\\\n\t\u00e9\u20ac\u65e5\u00ff\x00\x7f\x1b')),
+    alphabet=st.sampled_from(
+        list("abcdefghijklmnopqrstuvwxyz_-./~> 0123456789ABC") + list('"\\\n\t\u00e9\u20ac\u65e5\u00ff\x00\x7f\x1b')
+    ),
     max_size=120,
 )
 _leaf = st.one_of(
@@ -170,17 +171,24 @@ def test_format_matches_real_erlang_on_random_terms(seed, tmp_path):
     rng = random.Random(seed)
     pairs = [(_random_text(rng)[:20], _random_term(rng)) for _ in range(400)]
     expected = erlang_pretty(pairs, tmp_path)
-    mismatches = [(p, e) for p, e in zip(pairs, expected) if format_term(p) + ".\n" != e]
-    assert not mismatches, f"{len(mismatches)} layouts differ, first: {mismatches[0][1]!r} vs {format_term(mismatches[0][0])!r}"
+    mismatches = [(p, e) for p, e in zip(pairs, expected, strict=True) if format_term(p) + ".\n" != e]
+    assert not mismatches, (
+        f"{len(mismatches)} layouts differ, first: {mismatches[0][1]!r} vs {format_term(mismatches[0][0])!r}"
+    )
 
 
-@settings(max_examples=3 if IN_CI else 1, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=3 if IN_CI else 1,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(pairs=st.lists(_pair, min_size=40, max_size=40))
 def test_format_matches_real_erlang_on_hypothesis_terms(pairs, tmp_path):
     expected = erlang_pretty(pairs, tmp_path)
-    mismatches = [(p, e) for p, e in zip(pairs, expected) if format_term(p) + ".\n" != e]
-    assert not mismatches, f"{len(mismatches)} layouts differ, first: {mismatches[0][1]!r} vs {format_term(mismatches[0][0])!r}"
+    mismatches = [(p, e) for p, e in zip(pairs, expected, strict=True) if format_term(p) + ".\n" != e]
+    assert not mismatches, (
+        f"{len(mismatches)} layouts differ, first: {mismatches[0][1]!r} vs {format_term(mismatches[0][0])!r}"
+    )
 
 
 def _normal(term):
@@ -207,6 +215,6 @@ def test_parse_is_the_inverse_of_format(pairs):
 
 
 def test_parse_terms_reads_erlang_syntax_variants():
-    assert parse_terms("{a, 'B', \"hi\", <<\"x\"/utf8, 0>>, 16#ff, $a, 2.5e3}. % comment\n") == [
+    assert parse_terms('{a, \'B\', "hi", <<"x"/utf8, 0>>, 16#ff, $a, 2.5e3}. % comment\n') == [
         (Atom("a"), Atom("B"), [104, 105], "x\x00", 255, 97, 2500.0)
     ]

@@ -9,7 +9,6 @@ import tarfile
 
 import pytest
 from conftest import HEX_REFERENCE
-
 from hexpack import tarball as T
 from hexpack.cli import main
 from hexpack.package_diff import diff_packages, load_package

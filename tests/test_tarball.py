@@ -13,7 +13,6 @@ import zlib
 
 import pytest
 from conftest import HEX_REFERENCE, require_program
-
 from hexpack import tarball as T
 from hexpack.erlterm import parse_config
 from hexpack.errors import TarballError
@@ -46,9 +45,9 @@ def test_read_package_gives_hex_checksums(case):
     assert package.version == "3"
     assert package.outer_checksum == logged_checksum(case)
     assert package.inner_checksum == outer_members(reference(case))["CHECKSUM"].decode()
-    assert package.inner_checksum == hashlib.sha256(
-        b"3" + package.metadata_config + package.contents
-    ).hexdigest().upper()
+    assert (
+        package.inner_checksum == hashlib.sha256(b"3" + package.metadata_config + package.contents).hexdigest().upper()
+    )
 
 
 @pytest.mark.parametrize("case", BUILT_CASES)
@@ -322,4 +321,8 @@ def test_limits_are_hex_limits():
 
 def test_read_package_returns_members_in_tar_order():
     members = T.read_package(reference("hybrid_globs")).members
-    assert [m.path for m in members][:3] == ["lib/hybrid_globs.ex", "lib/hybrid_globs/port.ex", "priv/proto/bridge.proto"]
+    assert [m.path for m in members][:3] == [
+        "lib/hybrid_globs.ex",
+        "lib/hybrid_globs/port.ex",
+        "priv/proto/bridge.proto",
+    ]

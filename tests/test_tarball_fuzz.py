@@ -19,11 +19,10 @@ from pathlib import Path
 
 import pytest
 from conftest import HEX_REFERENCE, IN_CI
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from hexpack import tarball as T
 from hexpack.errors import TarballError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 REFERENCE = (HEX_REFERENCE / "default_files" / "hex-2.5.1.tar").read_bytes()
 _PACKAGE = T.read_package(REFERENCE)
@@ -154,8 +153,12 @@ _outer_name = st.sampled_from(["VERSION", "CHECKSUM", "metadata.config", "conten
 
 @pytest.mark.slow
 @FUZZ_SMALL
-@given(files=st.lists(st.tuples(_outer_name, st.sampled_from([b"", b"3", b"2", METADATA, _PACKAGE.contents, b"zz"])), max_size=6),
-       fix_checksum=st.booleans())
+@given(
+    files=st.lists(
+        st.tuples(_outer_name, st.sampled_from([b"", b"3", b"2", METADATA, _PACKAGE.contents, b"zz"])), max_size=6
+    ),
+    fix_checksum=st.booleans(),
+)
 def test_crafted_outer_archives(files, fix_checksum):
     """Missing, repeated, unknown or odd outer members, with or without a valid CHECKSUM."""
     values = dict(files)

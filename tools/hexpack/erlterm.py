@@ -61,10 +61,12 @@ _ESCAPES = {
     "\\": "\\\\",
 }
 _PRINTABLE_CONTROLS = frozenset("\n\r\t\v\b\f\x1b")
-_RESERVED = frozenset(
-    "after and andalso band begin bnot bor bsl bsr bxor case catch cond div end fun if let not of or orelse "
-    "receive rem try when xor maybe else".split()
-)
+_RESERVED = frozenset(  # erl_scan:reserved_word/1 in OTP 25 (maybe/else are not)
+    {
+        "after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr", "bxor", "case", "catch", "cond",
+        "div", "end", "fun", "if", "let", "not", "of", "or", "orelse", "receive", "rem", "try", "when", "xor",
+    }
+)  # fmt: skip
 _BARE_ATOM = re.compile(r"[a-z\xdf-\xf6\xf8-\xff][A-Za-z0-9_@\xc0-\xd6\xd8-\xff]*\Z")
 
 
@@ -560,8 +562,6 @@ def parse_config(data: bytes) -> list[tuple[str, object]]:
     pairs: list[tuple[str, object]] = []
     for term in terms:
         if not (isinstance(term, tuple) and len(term) == 2 and isinstance(term[0], str)):
-            raise TarballError(
-                f"not in key-value format: {format_term(term)[:60]}", subject="metadata.config"
-            )
+            raise TarballError(f"not in key-value format: {format_term(term)[:60]}", subject="metadata.config")
         pairs.append((term[0], term[1]))
     return pairs

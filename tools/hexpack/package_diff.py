@@ -68,8 +68,12 @@ def member_json(member: Member) -> dict[str, Any]:
 
 def to_json(value: Any) -> Any:
     """Metadata values as JSON: key-value lists become objects, tuples lists, atoms strings."""
-    if isinstance(value, list) and value and all(
-        isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) and not isinstance(v[0], Atom) for v in value
+    if (
+        isinstance(value, list)
+        and value
+        and all(
+            isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) and not isinstance(v[0], Atom) for v in value
+        )
     ):
         return {k: to_json(v) for k, v in value}
     if isinstance(value, (list, tuple)):

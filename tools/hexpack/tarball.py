@@ -447,9 +447,7 @@ def _gunzip(blob: bytes, limit: int) -> bytes:
     except zlib.error as exc:
         raise TarballError(f"corrupt gzip stream ({exc})", subject="contents.tar.gz") from None
     if len(out) > limit:
-        raise TarballError(
-            f"uncompressed contents exceed Hex's limit of {limit} bytes", subject="contents.tar.gz"
-        )
+        raise TarballError(f"uncompressed contents exceed Hex's limit of {limit} bytes", subject="contents.tar.gz")
     if not decompressor.eof:
         raise TarballError("truncated gzip stream", subject="contents.tar.gz")
     if decompressor.unused_data:

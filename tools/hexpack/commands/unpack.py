@@ -15,9 +15,7 @@ def configure(parser) -> None:
     parser.add_argument(
         "-o", "--output", metavar="DIR", default=None, help="new or empty directory (default: <name>-<version>)"
     )
-    parser.add_argument(
-        "--no-metadata", action="store_true", help="do not write hex_metadata.config (Hex writes it)"
-    )
+    parser.add_argument("--no-metadata", action="store_true", help="do not write hex_metadata.config (Hex writes it)")
 
 
 def run(args, out) -> int:
@@ -33,5 +31,7 @@ def run(args, out) -> int:
     tarball.unpack(data, target, metadata_file=not args.no_metadata)
     files = sum(1 for m in package.members if m.kind == "file")
     links = sum(1 for m in package.members if m.kind == "symlink")
-    out.line(f"Unpacked {meta.get('name', '?')} {meta.get('version', '?')} to {target} ({files} files, {links} symlinks)")
+    out.line(
+        f"Unpacked {meta.get('name', '?')} {meta.get('version', '?')} to {target} ({files} files, {links} symlinks)"
+    )
     return 0
