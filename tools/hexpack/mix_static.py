@@ -1118,7 +1118,7 @@ class _Evaluator:
             return str.__str__(value)
         if isinstance(value, int):
             return str(value)
-        raise _refuse(line, f"interpolating `{_kind_of(value)}` into a string")
+        raise _refuse(line, f"{_kind_of(value)} interpolated into a string")
 
     def sigil(self, sigil: Sigil, line: int) -> Any:
         letter, mods = sigil.letter, sigil.modifiers

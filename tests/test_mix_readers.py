@@ -1,0 +1,696 @@
+"""The two mix.exs readers: the real ``elixir`` (truth) and the static one.
+
+Every test that runs elixir spawns it once (about 0.7 s each), never per
+assertion. The ``elixir`` fixture fails these tests in CI when elixir is
+missing and skips them elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REFERENCE_CASES
+from hexpack.errors import ProjectError
+from hexpack.mix_eval import Opaque, read_with_elixir
+from hexpack.mix_project import Dep, read_project
+from hexpack.mix_static import evaluate_source, read_statically
+from hexpack.terms import Atom, Regex
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+
+def canon(value: Any, *, map_order: bool = True) -> Any:
+    """A comparable form that tells atoms from strings and bools from ints.
+
+    With ``map_order`` the order of map keys counts too (both readers hand
+    maps over in Erlang's order for small maps).
+    """
+    if value is None:
+        return ("nil",)
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, Atom):
+        return ("atom", str.__str__(value))
+    if isinstance(value, str):
+        return ("str", value)
+    if isinstance(value, int):
+        return ("int", value)
+    if isinstance(value, float):
+        return ("float", value)
+    if isinstance(value, Regex):
+        return ("regex", value.source, value.options)
+    if isinstance(value, list):
+        return ("list", [canon(v, map_order=map_order) for v in value])
+    if isinstance(value, tuple):
+        return ("tuple", [canon(v, map_order=map_order) for v in value])
+    if isinstance(value, dict):
+        pairs = [(canon(k, map_order=map_order), canon(v, map_order=map_order)) for k, v in value.items()]
+        return ("map", pairs if map_order else sorted(pairs, key=repr))
+    return ("other", repr(value))
+
+
+def tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every path under root with its size and mtime, to prove nothing changed."""
+    found = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath, name)
+            st_ = path.lstat()
+            found[str(path.relative_to(root))] = (st_.st_size, st_.st_mtime_ns)
+    return found
+
+
+def assert_same_project(static, elixir_read) -> None:
+    assert canon(static.config) == canon(elixir_read.config)
+    assert (static.app, static.version, static.elixir, static.description) == (
+        elixir_read.app,
+        elixir_read.version,
+        elixir_read.elixir,
+        elixir_read.description,
+    )
+    assert [(d.name, d.requirement, canon(d.opts)) for d in static.deps] == [
+        (d.name, d.requirement, canon(d.opts)) for d in elixir_read.deps
+    ]
+    assert canon(static.package) == canon(elixir_read.package)
+    assert (static.reader, elixir_read.reader) == ("static", "elixir")
+
+
+def write_project(tmp_path: Path, source: str) -> Path:
+    (tmp_path / "mix.exs").write_text(textwrap.dedent(source), encoding="utf-8")
+    return tmp_path
+
+
+# --------------------------------------------------------------------------
+# The Hex reference projects
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", REFERENCE_CASES)
+def test_readers_agree_on_reference_project_and_leave_it_untouched(case, elixir, reference_project):
+    root = reference_project(case)
+    before = tree(root)
+    from_elixir = read_with_elixir(root)
+    assert tree(root) == before, "reading with elixir must not create _build, deps or any other file"
+    assert not (root / "_build").exists() and not (root / "deps").exists()
+    assert_same_project(read_statically(root), from_elixir)
+
+
+def test_hybrid_globs_values(reference_project):
+    project = read_statically(reference_project("hybrid_globs"))
+    assert project.app == "hybrid_globs"
+    assert project.version == "1.4.0-rc.1"
+    assert project.elixir == "~> 1.14"
+    assert project.description == "Runs a Python gRPC bridge next to the BEAM.\n"  # heredoc, untrimmed
+    assert project.deps == [
+        Dep("jason", "~> 1.4", []),
+        Dep("telemetry", "~> 1.2", [(Atom("optional"), True)]),
+        Dep("ex_doc", "~> 0.30", [(Atom("only"), Atom("dev")), (Atom("runtime"), False)]),
+    ]
+    assert project.deps[2].opt("only") == "dev" and isinstance(project.deps[2].opt("only"), Atom)
+    assert canon(project.exclude_patterns) == canon(
+        ["**/__pycache__", Regex(r"\.pyc$", ""), "priv/python/hybrid_bridge/legacy"]
+    )
+    assert project.package["links"] == {
+        "Changelog": "https://example.invalid/hybrid_globs/blob/main/CHANGELOG.md",
+        "Source": "https://example.invalid/hybrid_globs",
+    }
+    assert list(project.package["links"]) == ["Changelog", "Source"]  # Erlang's map order
+    assert project.files is not None and project.files[:3] == ["lib", "priv/proto", "priv/python/*.py"]
+    assert project.files[-1] == "LICENSE*"
+    assert project.package_name == "hybrid_globs"
+
+
+def test_regex_excludes_values(reference_project):
+    project = read_statically(reference_project("regex_excludes"))
+    assert project.package_name == "regex_excludes_pkg"
+    assert project.files == ["lib", "priv/python", "mix.exs", "README*"]
+    assert canon(project.exclude_patterns) == canon(
+        [
+            Regex("__pycache__"),
+            Regex(r"\.pyc$"),
+            Regex(r"\.pytest_cache"),
+            Regex("^priv/python/tests"),
+            "egg-info",
+        ]
+    )
+    assert project.exclude_patterns[3].search("priv/python/tests/test_x.py")
+    assert project.package["extra"] == {"python": {"requires": ">=3.10"}}
+    assert project.package["licenses"] == ["MIT", "Apache-2.0"]
+    assert project.deps == [Dep("nimble_options", "~> 1.0", [])]
+
+
+def test_default_files_and_path_dependency_values(reference_project):
+    default = read_statically(reference_project("default_files"))
+    assert default.description == "  Ships whatever Hex picks by default.  "  # trimming is the builder's job
+    assert default.files is None
+    assert default.package == {"licenses": ["MIT"], "links": {}}
+    path_dep = read_statically(reference_project("path_dependency"))
+    assert path_dep.deps[1] == Dep("local_dep", None, [(Atom("path"), "../local_dep")])
+
+
+# --------------------------------------------------------------------------
+# A snakepit-like project
+# --------------------------------------------------------------------------
+
+SNAKEPIT_LIKE = '''\
+    defmodule Snakepit.MixProject do
+      use Mix.Project
+
+      @version "0.6.6"
+      @source_url "https://example.invalid/snakepit"
+
+      def project do
+        [
+          app: :snakepit,
+          version: @version,
+          elixir: "~> 1.14",
+          description: description(),
+          package: package(),
+          deps: deps(),
+          docs: docs(),
+          name: "Snakepit",
+          source_url: @source_url
+        ]
+      end
+
+      def application do
+        [extra_applications: [:logger], mod: {Snakepit.Application, []}]
+      end
+
+      defp deps do
+        [
+          {:jason, "~> 1.0"},
+          {:grpc, "~> 0.10.2"},
+          {:bridge, github: "example/bridge", branch: "main"},
+          {:stream_data, "~> 1.0", only: [:test]},
+          {:ex_doc, "~> 0.34", only: :dev, runtime: false}
+        ]
+      end
+
+      defp description do
+        """
+        High-performance pooler and session manager for external language integrations.
+        Supports Python with gRPC streaming.
+        """
+      end
+
+      defp package do
+        [
+          name: "snakepit",
+          licenses: ["MIT"],
+          links: %{
+            "GitHub" => @source_url,
+            "Changelog" => "#{@source_url}/blob/main/CHANGELOG.md"
+          },
+          files: [
+            "lib",
+            "priv/proto",
+            "priv/python/*.py",
+            "priv/python/requirements*.txt",
+            "priv/python/snakepit_bridge",
+            # build configuration
+            ".formatter.exs",
+            "mix.exs",
+            "README.md",
+            "LICENSE*"
+          ],
+          exclude_patterns: ["**/__pycache__", ~r/\\.pyc$/]
+        ]
+      end
+
+      defp docs do
+        [
+          main: "readme",
+          source_ref: "v#{@version}",
+          assets: %{"assets" => "assets"},
+          extras: [
+            "README.md",
+            {"guides/INSTALLATION.md", title: "Installation Guide"},
+            {"docs/adr-001.md",
+             title: "ADR-001: Worker Starter Pattern"}
+          ],
+          groups_for_extras: ["Getting Started": ["guides/INSTALLATION.md"], Guides: ["README.md"]],
+          groups_for_modules: ["Core API": [Snakepit, Snakepit.Adapter]]
+        ]
+      end
+
+      defp elixirc_paths(:test), do: ["lib", "test/support"]
+      defp elixirc_paths(_), do: ["lib"]
+    end
+'''
+
+
+def test_snakepit_like_project(tmp_path, elixir):
+    root = write_project(tmp_path, SNAKEPIT_LIKE)
+    static = read_statically(root)
+    assert_same_project(static, read_with_elixir(root))
+    assert static.version == "0.6.6"
+    assert static.deps[2] == Dep("bridge", None, [(Atom("github"), "example/bridge"), (Atom("branch"), "main")])
+    assert static.deps[3].opt("only") == [Atom("test")]
+    assert "priv/python/*.py" in static.files and "priv/python/requirements*.txt" in static.files
+    docs = dict(static.config)["docs"]
+    assert dict(docs)["source_ref"] == "v0.6.6"
+    assert dict(docs)["extras"][1] == ("guides/INSTALLATION.md", [(Atom("title"), "Installation Guide")])
+    groups = dict(dict(docs)["groups_for_modules"])
+    assert canon(groups["Core API"]) == canon([Atom("Elixir.Snakepit"), Atom("Elixir.Snakepit.Adapter")])
+    assert static.description.endswith("gRPC streaming.\n")
+
+
+def test_elixir_reads_what_the_static_reader_refuses(tmp_path, elixir):
+    """Real-world shapes: Mix.env(), a function with arguments, captures."""
+    root = write_project(
+        tmp_path,
+        """\
+        defmodule Real.MixProject do
+          use Mix.Project
+
+          def project do
+            [
+              app: :real,
+              version: "1.0.0",
+              start_permanent: Mix.env() == :prod,
+              elixirc_paths: elixirc_paths(Mix.env()),
+              docs: [before_closing_body_tag: &before_closing_body_tag/1]
+            ]
+          end
+
+          defp elixirc_paths(:test), do: ["lib", "test/support"]
+          defp elixirc_paths(_), do: ["lib"]
+
+          def before_closing_body_tag(_), do: ""
+        end
+        """,
+    )
+    with pytest.raises(ProjectError, match=r"mix\.exs line 8: cannot evaluate `Mix\.env/0` without Elixir"):
+        read_statically(root)
+    project = read_project(root)  # auto picks elixir when it is installed
+    assert project.reader == "elixir"
+    config = dict(project.config)
+    assert config["start_permanent"] is False
+    assert config["elixirc_paths"] == ["lib"]
+    capture = dict(config["docs"])["before_closing_body_tag"]
+    assert isinstance(capture, Opaque) and capture.kind == "function"
+    assert "before_closing_body_tag" in capture.text
+
+
+# --------------------------------------------------------------------------
+# Refusals and errors
+# --------------------------------------------------------------------------
+
+REFUSAL_TEMPLATE = """\
+defmodule R.MixProject do
+  use Mix.Project
+
+  @unused File.read!("NOT_READ")
+
+  def project do
+    [
+      app: :r,
+      version: {version},
+      deps: []
+    ]
+  end
+end
+"""
+
+
+@pytest.mark.parametrize(
+    ("expression", "construct"),
+    [
+        ('File.read!("VERSION")', "`File.read!/1`"),
+        ('System.get_env("VERSION", "0.1.0")', "`System.get_env/2`"),
+        ('"0.1.0" |> String.trim()', "`|>` (a pipe)"),
+        ("Mix.env()", "`Mix.env/0`"),
+        ('if true, do: "1", else: "2"', "`if`"),
+        ('case 1 do\n      _ -> "1"\n    end', "`case`"),
+        ("version()", "`version/0`"),
+        ("elixirc_paths(:test)", "`elixirc_paths/1`"),
+        ("@missing", "module attribute @missing is not set before this use"),
+        ('"#{1.5}"', "a float interpolated into a string"),
+        ("1 + 1", "`+`"),
+        ("%Version{}", "the struct `%Version{}`"),
+        ("~D[2024-01-01]", "the sigil `~D`"),
+        (":os.getenv()", "`:os.getenv/0`"),
+    ],
+)
+def test_static_reader_refuses_with_line_number(tmp_path, expression, construct):
+    root = write_project(tmp_path, REFUSAL_TEMPLATE.replace("{version}", expression))
+    with pytest.raises(ProjectError) as info:
+        read_statically(root)
+    message = str(info.value)
+    assert message.startswith(f"{root / 'mix.exs'} line 9: "), message
+    assert construct in message
+    assert message.endswith("install elixir (apt-get install -y elixir)")
+    assert "\n" not in message
+
+
+def test_static_refusal_names_the_line_inside_a_helper(tmp_path):
+    root = write_project(
+        tmp_path,
+        """\
+        defmodule R.MixProject do
+          use Mix.Project
+          @version "VERSION"
+                   |> File.read!()
+                   |> String.trim()
+
+          def project, do: [app: :r, version: @version, package: package()]
+
+          defp package do
+            [
+              files: ~w(lib mix.exs),
+              links: %{"Env" => System.get_env("URL")}
+            ]
+          end
+        end
+        """,
+    )
+    with pytest.raises(ProjectError, match=r"mix\.exs line 4: cannot evaluate `\|>` \(a pipe\) without Elixir"):
+        read_statically(root)
+    source = re.sub(r'"VERSION"\s*\|> File\.read!\(\)\s*\|> String\.trim\(\)', '"1"', (root / "mix.exs").read_text())
+    (root / "mix.exs").write_text(source)
+    with pytest.raises(ProjectError, match=r"line 10: cannot evaluate `System\.get_env/1` without Elixir"):
+        read_statically(root)
+
+
+def test_static_reader_is_lazy_about_what_project_does_not_use():
+    source = textwrap.dedent(
+        """\
+        # a comment before the module
+        defmodule Helper do
+          def helper, do: System.get_env("X")
+        end
+
+        defmodule L.MixProject do
+          use Mix.Project
+          import Bitwise
+          require Logger
+          alias L.Sub, as: S
+
+          @moduledoc false
+          @spec project() :: keyword
+          @version "1.0.0"
+          @unused File.read!("nope") |> String.trim()
+          @url "https://x.invalid/#{@version}"
+          @version "2.0.0"
+
+          def project do
+            version = @version
+            [app: :l, version: version, url: @url, mod: S, more: more() ++ [:z]; extra()]
+          end
+
+          def application, do: [mod: {L.App, Mix.env()}]
+          defp more, do: [:a]
+          defp extra do
+            %{list: ~w[a b]a}
+          end
+          defp with_args(x), do: x
+        end
+        """
+    )
+    with pytest.raises(ProjectError, match="line 21"):  # `;` inside a list is not data
+        evaluate_source(source)
+    config = evaluate_source(source.replace("[:z]; extra()", "[:z], extra: extra()"))
+    assert canon(config) == canon(
+        [
+            (Atom("app"), Atom("l")),
+            (Atom("version"), "2.0.0"),
+            (Atom("url"), "https://x.invalid/1.0.0"),
+            (Atom("mod"), Atom("Elixir.L.Sub")),
+            (Atom("more"), [Atom("a"), Atom("z")]),
+            (Atom("extra"), {Atom("list"): [Atom("a"), Atom("b")]}),
+        ]
+    )
+
+
+def test_static_reader_errors_name_the_file(tmp_path):
+    with pytest.raises(ProjectError, match="no such file"):
+        read_statically(tmp_path)
+    root = write_project(tmp_path, "defmodule X do\nend\n")
+    with pytest.raises(ProjectError, match=r"line 1: no module calls `use Mix.Project`"):
+        read_statically(root)
+    root = write_project(tmp_path, 'defmodule X.MixProject do\n  use Mix.Project\n  def project, do: [app: "x"]\nend\n')
+    with pytest.raises(ProjectError, match=r'mix\.exs: app: must be an atom, got "x"'):
+        read_statically(root)
+
+
+def test_elixir_reader_gives_one_line_for_a_broken_mix_exs(tmp_path, elixir):
+    root = write_project(
+        tmp_path,
+        """\
+        defmodule Broken.MixProject do
+          use Mix.Project
+          def project do
+            [app: :broken, version: "1.0.0"
+          end
+        end
+        """,
+    )
+    before = tree(root)
+    with pytest.raises(ProjectError) as info:
+        read_with_elixir(root)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{root / 'mix.exs'}: Elixir cannot evaluate it: (SyntaxError) ")
+    assert re.search(r"mix\.exs:5(:\d+)?: ", message), message
+    assert tree(root) == before
+
+
+def test_elixir_reader_reports_an_exception_raised_by_project(tmp_path, elixir):
+    root = write_project(
+        tmp_path,
+        """\
+        defmodule Raises.MixProject do
+          use Mix.Project
+          def project, do: [app: :raises, version: File.read!("NO_SUCH_VERSION_FILE")]
+        end
+        """,
+    )
+    with pytest.raises(ProjectError, match=r"\(File\.Error\) could not read file \"NO_SUCH_VERSION_FILE\"") as info:
+        read_with_elixir(root)
+    assert "\n" not in str(info.value)
+
+
+def test_elixir_reader_needs_a_mix_exs(tmp_path):
+    with pytest.raises(ProjectError, match="no such file"):
+        read_with_elixir(tmp_path)
+
+
+# --------------------------------------------------------------------------
+# Property: random literal data written as Elixir reads back equal
+# --------------------------------------------------------------------------
+
+_WORD = st.from_regex(r"[a-z_][a-zA-Z0-9_]{0,8}[?!]?", fullmatch=True).filter(
+    lambda w: w not in ("true", "false", "nil", "do", "end", "fn", "when", "and", "or", "not", "in")
+)
+_TEXT = st.text(
+    st.one_of(
+        st.sampled_from(list('\n\t"\\#{}()/|ab é😀 ')),
+        st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Co", "Cn", "Zl", "Zp")),
+    ),
+    max_size=12,
+)
+_REGEX_PIECES = st.sampled_from(
+    ["a", "b", r"\.", ".", "^", "$", r"\d", "[a-z]", "(x|y)", "_", "-", "priv/", "a*", r"\d+", "[a-z]*", r"\.py$"]
+)
+
+
+@st.composite
+def _regexes(draw):
+    source = "".join(draw(st.lists(_REGEX_PIECES, min_size=1, max_size=6)))
+    options = "".join(sorted(draw(st.sets(st.sampled_from("imsxuU"), max_size=2))))
+    return Regex(source, options)
+
+
+_ATOMS = st.one_of(_WORD, _TEXT.filter(lambda t: t not in ("true", "false", "nil"))).map(Atom)
+_MAP_KEYS = st.one_of(_TEXT, st.integers(-1000, 1000), _WORD.map(Atom))
+_LEAVES = st.one_of(
+    _TEXT,
+    _ATOMS,
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=False, min_value=-1e300, max_value=1e300),
+    st.booleans(),
+    st.none(),
+    _regexes(),
+)
+_VALUES = st.recursive(
+    _LEAVES,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.lists(children, max_size=4).map(tuple),
+        st.dictionaries(_MAP_KEYS, children, max_size=4),
+        st.lists(st.tuples(_WORD.map(Atom), children), min_size=1, max_size=4),  # keyword lists
+    ),
+    max_leaves=12,
+)
+
+
+class _Renderer:
+    """Writes a Python value as Elixir source, choosing among equivalent spellings."""
+
+    def __init__(self, rnd: random.Random):
+        self.rnd = rnd
+        self.definitions: list[str] = []  # module attributes, in order
+        self.functions: list[str] = []
+        self.in_attr = 0  # Elixir evaluates attributes before the module's functions exist
+
+    def choice(self, options: list[str]) -> str:
+        return self.rnd.choice(options)
+
+    def render(self, value: Any) -> str:
+        how = self.choice(["inline", "inline", "inline", "attr"] + ([] if self.in_attr else ["fun"]))
+        self.in_attr += how == "attr"
+        text = self.inline(value)
+        self.in_attr -= how == "attr"
+        if how == "attr":
+            name = f"a{len(self.definitions)}"
+            self.definitions.append(f"  @{name} {text}\n")
+            return f"@{name}"
+        if how == "fun":
+            name = f"f{len(self.functions)}"
+            if self.choice(["short", "block"]) == "short":
+                self.functions.append(f"  defp {name}, do: {text}\n")
+            else:
+                self.functions.append(f"  defp {name} do\n    {text}\n  end\n")
+            return f"{name}()"
+        return text
+
+    def inline(self, value: Any) -> str:  # noqa: PLR0911
+        if value is None:
+            return self.choice(["nil", ":nil"])
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+            return self.choice([text, ":" + text])
+        if isinstance(value, Atom):
+            return self.atom(value)
+        if isinstance(value, str):
+            return self.string(value)
+        if isinstance(value, int):
+            if value >= 1000 and self.choice(["plain", "underscored"]) == "underscored":
+                return f"{value // 1000}_{value % 1000:03d}"
+            return str(value)
+        if isinstance(value, float):
+            return _float_source(value)
+        if isinstance(value, Regex):
+            opener = self.choice([d for d in ("/", "{", "|", "(") if _CLOSERS.get(d, d) not in value.source])
+            source = value.source.replace("/", "\\/") if opener == "/" else value.source
+            return f"~r{opener}{source}{_CLOSERS.get(opener, opener)}{value.options}"
+        if isinstance(value, tuple):
+            return "{" + ", ".join(self.render(v) for v in value) + "}"
+        if isinstance(value, dict):
+            plain = value and all(isinstance(k, Atom) and re.fullmatch(r"[a-z_]\w*[?!]?", k) for k in value)
+            if plain and self.choice(["arrow", "keyword"]) == "keyword":
+                return "%{" + ", ".join(f"{k}: {self.render(v)}" for k, v in value.items()) + "}"
+            return "%{" + ", ".join(f"{self.render(k)} => {self.render(v)}" for k, v in value.items()) + "}"
+        if isinstance(value, list):
+            return self.list(value)
+        raise AssertionError(value)
+
+    def list(self, value: list[Any]) -> str:
+        keyword = value and all(
+            isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], Atom) and re.fullmatch(r"[a-z_]\w*[?!]?", v[0])
+            for v in value
+        )
+        if keyword and self.choice(["kw", "tuples"]) == "kw":
+            return "[" + ", ".join(f"{k}: {self.render(v)}" for k, v in value) + "]"
+        words = value and all(
+            isinstance(v, str) and not isinstance(v, Atom) and re.fullmatch(r"[\w.*/-]+", v) for v in value
+        )
+        if words and self.choice(["list", "sigil"]) == "sigil":
+            used = set("".join(value))
+            opener = self.choice([d for d in ("(", "[", "|", "/", "<") if not {d, _CLOSERS.get(d, d)} & used])
+            return f"~{self.choice(['w', 'W'])}{opener}{' '.join(value)}{_CLOSERS.get(opener, opener)}"
+        if len(value) >= 2 and self.choice(["one", "concat"]) == "concat":
+            cut = self.rnd.randint(0, len(value))
+            return self.list(value[:cut]) + " ++ " + self.list(value[cut:])
+        trailing = "," if value and self.choice(["", "trailing"]) == "trailing" else ""
+        return "[" + ", ".join(self.render(v) for v in value) + trailing + "]"
+
+    def atom(self, value: Atom) -> str:
+        text = str.__str__(value)
+        if re.fullmatch(r"[a-z_][a-zA-Z0-9_]*[?!]?", text):
+            return ":" + text
+        return ':"' + _escape(text) + '"'
+
+    def string(self, value: str) -> str:
+        style = self.choice(["quoted", "quoted", "sigil_s", "sigil_S", "heredoc", "interpolated", "concat"])
+        if style == "sigil_s":
+            return "~s(" + value.replace("\\", "\\\\").replace(")", "\\)").replace("#{", "\\#{") + ")"
+        if style == "sigil_S" and not set("\\|") & set(value):
+            return "~S|" + value + "|"
+        if style == "heredoc" and value.endswith("\n"):
+            indent = " " * self.rnd.randint(0, 6)
+            body = "".join(indent + line + "\n" for line in _escape(value, newlines=False)[:-1].split("\n"))
+            return '"""\n' + body + indent + '"""'
+        if style == "interpolated" and value:
+            cut = self.rnd.randint(0, len(value))
+            name = f"a{len(self.definitions)}"
+            self.definitions.append(f"  @{name} {self.string(value[:cut])}\n")
+            return '"#{@' + name + "}" + _escape(value[cut:]) + '"'
+        if style == "concat" and value:
+            cut = self.rnd.randint(0, len(value))
+            return self.string(value[:cut]) + " <> " + self.string(value[cut:])
+        return '"' + _escape(value) + '"'
+
+
+_CLOSERS = {"(": ")", "[": "]", "{": "}", "<": ">"}
+
+
+def _escape(text: str, *, newlines: bool = True) -> str:
+    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("#{", "\\#{").replace("\t", "\\t")
+    return text.replace("\n", "\\n") if newlines else text
+
+
+def _float_source(value: float) -> str:
+    text = repr(value)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        if "." not in mantissa:
+            mantissa += ".0"
+        return f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def _mix_exs(renderer: _Renderer, data: str) -> str:
+    return (
+        "defmodule Prop.MixProject do\n  use Mix.Project\n\n"
+        + "".join(renderer.definitions)
+        + f'\n  def project do\n    [app: :prop, version: "0.1.0", data: {data}]\n  end\n\n'
+        + "".join(renderer.functions)
+        + "end\n"
+    )
+
+
+def _expected(value: Any) -> list[tuple[Atom, Any]]:
+    return [(Atom("app"), Atom("prop")), (Atom("version"), "0.1.0"), (Atom("data"), value)]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_VALUES, rnd=st.randoms(use_true_random=False))
+def test_static_reader_reads_back_random_literal_data(value, rnd):
+    renderer = _Renderer(rnd)
+    source = _mix_exs(renderer, renderer.render(value))
+    assert canon(evaluate_source(source), map_order=False) == canon(_expected(value), map_order=False), source
+
+
+@settings(
+    max_examples=3,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking would rerun elixir for minutes
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
+@given(values=st.lists(_VALUES, min_size=8, max_size=8), rnd=st.randoms(use_true_random=False))
+def test_both_readers_agree_on_random_literal_data(values, rnd, tmp_path_factory, elixir):
+    renderer = _Renderer(rnd)
+    source = _mix_exs(renderer, "[" + ", ".join(renderer.render(v) for v in values) + "]")
+    root = tmp_path_factory.mktemp("prop")
+    (root / "mix.exs").write_text(source, encoding="utf-8")
+    from_elixir = read_with_elixir(root).config
+    assert canon(from_elixir, map_order=False) == canon(_expected(values), map_order=False), source
+    assert canon(evaluate_source(source)) == canon(from_elixir), source
