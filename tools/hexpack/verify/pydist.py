@@ -150,6 +150,10 @@ def run(
     contents = Gate("contents", GROUP)
     served = Gate("installed server", GROUP)
     gates = [build, twine, contents, served]
+    if not settings.python_dist:
+        for gate in gates:
+            gate.skipped = "no Python dist ([tool.hexpack.verify] python_dist is empty)"
+        return gates
     if not (src / "pyproject.toml").is_file():
         for gate in gates:
             gate.skipped = f"no {settings.python_dist}/pyproject.toml"
