@@ -8,10 +8,17 @@ defmodule HexpackBridgeTest do
 
   @client Path.expand("support/bridge_client.py", __DIR__)
 
+  # HEXPACK_BRIDGE_PYTHON may be set by whoever runs the suite (nox/pytest point it at the
+  # interpreter that has the requirements); tests that change it put it back.
   setup do
+    original = System.get_env("HEXPACK_BRIDGE_PYTHON")
+
     on_exit(fn ->
       Application.delete_env(:hexpack_bridge, :python_executable)
-      System.delete_env("HEXPACK_BRIDGE_PYTHON")
+
+      if original,
+        do: System.put_env("HEXPACK_BRIDGE_PYTHON", original),
+        else: System.delete_env("HEXPACK_BRIDGE_PYTHON")
     end)
   end
 
@@ -132,6 +139,7 @@ defmodule HexpackBridgeTest do
     end
 
     test "order: option, application config, HEXPACK_BRIDGE_PYTHON, python3" do
+      System.delete_env("HEXPACK_BRIDGE_PYTHON")
       assert Python.choose([]) == {"python3", "the default"}
       System.put_env("HEXPACK_BRIDGE_PYTHON", "/opt/env/python")
 
