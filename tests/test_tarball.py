@@ -192,6 +192,14 @@ HOSTILE_INNER = {
     "dot-dot": ([("lib/../../evil", tarfile.REGTYPE, b"x", "", 0o644)], r"\.\."),
     "symlink out": ([("lib/l", tarfile.SYMTYPE, b"", "../../etc", 0o777)], "outside"),
     "absolute symlink": ([("l", tarfile.SYMTYPE, b"", "/etc/passwd", 0o777)], "outside"),
+    "symlink out through another symlink": (
+        [("b", tarfile.SYMTYPE, b"", ".", 0o777), ("a", tarfile.SYMTYPE, b"", "b/b/b/../..", 0o777)],
+        "outside",
+    ),
+    "symlink loop": (
+        [("x", tarfile.SYMTYPE, b"", "y", 0o777), ("y", tarfile.SYMTYPE, b"", "x/z", 0o777)],
+        "loop",
+    ),
     "hard link": ([("a", tarfile.REGTYPE, b"x", "", 0o644), ("b", tarfile.LNKTYPE, b"", "a", 0o644)], "hard link"),
     "char device": ([("dev", tarfile.CHRTYPE, b"", "", 0o644)], "device"),
     "block device": ([("dev", tarfile.BLKTYPE, b"", "", 0o644)], "device"),

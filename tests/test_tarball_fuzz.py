@@ -121,7 +121,8 @@ _path = st.lists(_segment, min_size=1, max_size=3).map("/".join) | st.sampled_fr
 _typeflag = st.sampled_from([b"0", b"0", b"0", b"5", b"2", b"2", b"1", b"3", b"4", b"6", b"7", b"\0", b"Z"])
 _data = st.sampled_from([b"", b"x", b"defmodule A do\nend\n", bytes(600)])
 _mode = st.sampled_from([0o644, 0o755, 0o777, 0o4755, 0o1777, 0])
-_entry = st.tuples(_path, _typeflag, _data, _path, _mode)
+_link = st.lists(_segment, min_size=1, max_size=5).map("/".join) | _path
+_entry = st.tuples(_path, _typeflag, _data, _link, _mode)
 
 
 def crafted_tar(entries) -> bytes:

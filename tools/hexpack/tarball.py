@@ -500,6 +500,7 @@ def _check_members(raw: list[_RawEntry]) -> list[Member]:
         members.append(Member(path, kind, stat.S_IMODE(entry.mode), entry.data if kind == "file" else b"",
                               entry.linkname if kind == "symlink" else ""))  # fmt: skip
     links = {m.path for m in members if m.kind == "symlink"}
+    link_targets = {m.path: m.linkname for m in members if m.kind == "symlink"}
     files = {m.path for m in members if m.kind != "dir"}
     for member in members:
         parts = member.path.split("/")
@@ -510,23 +511,47 @@ def _check_members(raw: list[_RawEntry]) -> list[Member]:
             if parent in files:
                 raise TarballError(f"member {member.path!r} lies under the file {parent!r}", subject=subject)
         if member.kind == "symlink":
-            _check_link(member, subject)
+            _check_link(member, link_targets, subject)
     return members
 
 
-def _check_link(member: Member, subject: str) -> None:
+_MAX_LINK_HOPS = 40  # Linux's MAXSYMLINKS
+
+
+def _check_link(member: Member, links: dict[str, str], subject: str) -> None:
+    """The link must resolve inside the package, following the package's other symlinks as the OS would.
+
+    A purely textual check is not enough: with ``b -> .`` a link ``a -> b/b/../..`` looks
+    harmless but climbs out of the package once ``b`` is followed.
+    """
     target = member.linkname
+    outside = TarballError(f"symlink {member.path!r} points outside the package ({target})", subject=subject)
     if not target or "\0" in target:
         raise TarballError(f"symlink {member.path!r} has an empty or invalid target", subject=subject)
-    if target.startswith("/") or (len(target) >= 2 and target[1] == ":") or "\\" in target:
-        raise TarballError(f"symlink {member.path!r} points outside the package ({target})", subject=subject)
-    depth = len(member.path.split("/")) - 1  # directories above the link, inside the package
-    for part in target.split("/"):
+    if target.startswith("/") or "\\" in target or (len(target) >= 2 and target[1] == ":"):
+        raise outside
+    current = member.path.split("/")[:-1]  # the directory holding the link, from the package root
+    queue = target.split("/")
+    hops = 0
+    while queue:
+        part = queue.pop(0)
         if part in ("", "."):
             continue
-        depth = depth - 1 if part == ".." else depth + 1
-        if depth < 0:
-            raise TarballError(f"symlink {member.path!r} points outside the package ({target})", subject=subject)
+        if part == "..":
+            if not current:
+                raise outside
+            current.pop()
+            continue
+        current.append(part)
+        inner = links.get("/".join(current))
+        if inner is not None:
+            hops += 1
+            if hops > _MAX_LINK_HOPS:
+                raise TarballError(f"symlink {member.path!r} is part of a symlink loop", subject=subject)
+            if inner.startswith("/") or "\\" in inner:
+                raise outside
+            current.pop()
+            queue = inner.split("/") + queue
 
 
 def _decode_checksum(text: bytes) -> bytes:
