@@ -80,11 +80,14 @@ def check_server(
     lines: queue.Queue[str | None] = queue.Queue()
     output_lines: list[str] = []  # everything the server printed (stderr is merged into stdout)
 
+    closed = threading.Event()
+
     def read_output() -> None:
         assert server.stdout is not None
         for line in server.stdout:
             output_lines.append(line)
             lines.put(line)
+        closed.set()
         lines.put(None)
 
     readers = [threading.Thread(target=read_output, daemon=True)]
@@ -94,7 +97,7 @@ def check_server(
         result.port = _wait_ready(lines, start + timeout)
         result.ready_seconds = time.monotonic() - start
         if result.port is None:
-            if server.poll() is None:
+            if server.poll() is None and closed.is_set():
                 with contextlib.suppress(subprocess.TimeoutExpired):  # stdout closed: let it exit
                     server.wait(timeout=2)
             if server.poll() is None:
