@@ -52,8 +52,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def doctor(session: nox.Session) -> None:
-    """Check this machine for a release: Pythons, uv, nox, Elixir/Hex, grpcio-tools, git."""
+    """Check this machine for a release: Pythons, uv, nox, Elixir/Hex, grpcio-tools, git (`-- --publish`)."""
     install_hexpack(session)
+    session.install(hexpack_stubs.toolchain_requirement(ROOT))  # proves the pin installs; reports its protoc
     session.run("hexpack", "doctor", *session.posargs)
 
 
