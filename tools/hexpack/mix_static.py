@@ -459,6 +459,7 @@ class _Module:
     aliases: dict[str, str] = field(default_factory=dict)
     is_project: bool = False
     blocked: list[_Refusal] = field(default_factory=list)  # statements we cannot run
+    alias_error: _Refusal | None = None  # an `alias` we cannot follow: aliases are then unknown
 
 
 _OPENERS = {"(": ")", "[": "]", "{": "}", "<<": ">>"}
@@ -628,22 +629,20 @@ class _Reader:
 
     def _alias(self, module: _Module, i: int, stop: int) -> None:
         toks = self.toks
+        line = toks[i - 1].line
         parts = []
         while i < stop and (toks[i].kind == "alias" or toks[i].is_op(".")):
             parts.append(str(toks[i].value))
             i += 1
         full = "".join(parts)
-        if not full or full.endswith("."):
-            raise _refuse(toks[i].line, "this form of `alias`")
         short = full.rsplit(".", 1)[-1]
-        if i < stop and toks[i].is_op(","):
-            if i + 2 < stop and toks[i + 1].kind == "kw" and toks[i + 1].value == ["as"]:
+        if i < stop and toks[i].is_op(",") and i + 2 < stop and toks[i + 1].kind == "kw":
+            if toks[i + 1].value == ["as"] and toks[i + 2].kind == "alias":
                 short = str(toks[i + 2].value)
                 i += 3
-            else:
-                raise _refuse(toks[i].line, "this form of `alias`")
-        if _skip_nl(toks, i, stop) != stop:
-            raise _refuse(toks[i].line, "this form of `alias`")
+        if not full or full.endswith(".") or _skip_nl(toks, i, stop) != stop:
+            module.alias_error = module.alias_error or _refuse(line, "an alias after this form of `alias`")
+            return
         module.aliases[short] = full
 
     def _def(self, module: _Module, attrs: dict[str, _Attr], i: int, stop: int) -> None:
@@ -652,7 +651,7 @@ class _Reader:
         line = toks[i].line
         j = i + 1
         if toks[j].kind != "ident":
-            raise _refuse(line, f"this `{kind}` head")
+            return  # an operator or unquote() head: never a zero-arity helper we could call
         name = toks[j].value
         j += 1
         arity = 0
@@ -673,7 +672,7 @@ class _Reader:
         elif j >= stop or toks[j].kind in ("nl", "eof"):
             return  # a bodiless head (defaults); never callable by us
         else:
-            raise _refuse(toks[j].line, f"this `{kind}` head")
+            return  # a head we do not understand; calling it is refused as an unknown function
         fun = module.funs.get(name)
         if fun is None:
             fun = module.funs[name] = _Fun(name, line, None, macro=kind.startswith("defmacro"))
@@ -1001,6 +1000,8 @@ class _Evaluator:
         raise _refuse(tok.line, f"`{name}` (an unknown variable or function)")
 
     def alias(self, tok: Tok) -> Any:
+        if self.module.alias_error is not None:
+            raise self.module.alias_error
         parts = [tok.value]
         start = self.i - 1
         while self.peek().is_op(".") and not self.peek().spaced:
