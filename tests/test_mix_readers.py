@@ -299,6 +299,71 @@ def test_elixir_reads_what_the_static_reader_refuses(tmp_path, elixir):
     assert "before_closing_body_tag" in capture.text
 
 
+TRICKY = r'''
+# comment with #{ and "
+defmodule Tricky.MixProject do
+  use Mix.Project
+  alias Tricky.Sub, as: S
+  @x "X"
+  @tab "\ttabbed"
+  @moduledoc """
+  Docs mention #{@x}.
+  """
+  def project() do
+    name = "bee"
+    [
+      app: :tricky,
+      version: "1.0.0",
+      h1: """
+        indented #{@x}
+          a #{
+            @x
+          } b \
+      joined "quotes" \#{not}
+      """,
+      h2: ~S"""
+      raw \n #{no}
+      """,
+      h3: ~r"""
+      ^a\n
+      """x,
+      regexes: [~r/a\/b\.c\n/i, ~r{^priv/x}, ~r|x|U, ~R/a\/b\d/, ~r"q\"z"ms, ~r/#{@x}/, ~r<x>],
+      w: ~w(#{@x}a b#{@x})a ++ ~W[x#{1} y] ++ ~w/p q/c,
+      chars: [?é, ?\s, ?\t, ?", ?#, ?\\, 'abc', ~c(a b)],
+      keys: ["quoted#{@x}": 1, "plain": 2, a?: 3],
+      nested: "#{"a#{@x}b"}",
+      vars: [name, @tab],
+      seps: [~s<a\>b>, ~s[a\]b], ~s{a\}b}, ~s"a\"b", ~s'a\'b', ~s|a\|b|, ~s/a\/b/],
+      nums: [1, -2, 0x1F, 0b101, 0o17, 1_000, 1.5, -2.5e-3, 1.0e10, 123_456.789e2, 123456789012345678901234567890],
+      atoms: [:a, :"b c", :c?, :d!, :e@f, S, Tricky.Other, Elixir.Q, __MODULE__, true, :nil, :é],
+      maps: %{"z" => 1, :a => 2, 1 => 3, {1} => 4, [1] => 5, "b" => %{nested: [1]}, "q": 6},
+      tuples: {:a, b: 1},
+      escapes: "tab\t nl\n q\" bs\\ hash\# uni\u00e9 \u{1F600} \x41 \e\s\d",
+      multiline: "line1
+    line2",
+      crlf: "kept",
+      from_fun: more(),
+      trailing: [1, 2,],
+    ]
+  end
+
+  defp more,
+    do: [:done]
+end
+'''
+
+
+def test_readers_agree_on_tricky_syntax_with_crlf_line_endings(tmp_path, elixir):
+    """Sigils with every delimiter, heredocs, interpolation, escapes, aliases and CRLF."""
+    (tmp_path / "mix.exs").write_bytes(TRICKY.replace("\n", "\r\n").encode())
+    static = read_statically(tmp_path)
+    assert_same_project(static, read_with_elixir(tmp_path))
+    config = dict(static.config)
+    assert config["h1"] == '  indented X\r\n    a X b joined "quotes" #{not}\r\n'
+    assert canon(config["atoms"][5]) == canon(Atom("Elixir.Tricky.Sub"))
+    assert config["multiline"] == "line1\r\n    line2"
+
+
 # --------------------------------------------------------------------------
 # Refusals and errors
 # --------------------------------------------------------------------------

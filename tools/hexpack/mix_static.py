@@ -1301,7 +1301,7 @@ def read_statically(root: str | Path) -> MixProject:
     root = Path(root)
     mix_exs = root / "mix.exs"
     try:
-        src = mix_exs.read_text(encoding="utf-8")
+        src = mix_exs.read_bytes().decode("utf-8")  # no newline translation: Elixir keeps CRLF in strings
     except FileNotFoundError:
         raise ProjectError(
             "no such file", subject=str(mix_exs), hint="run hexpack inside a mix project or pass --project"
