@@ -101,6 +101,9 @@ def test_the_ci_matrix_is_the_targeted_pythons():
     assert matrix and json.loads(matrix.group(1)) == pythons.targeted(REPO)
     assert "erlef/setup-beam@" in text
     assert 'nox -s "tests-${{ matrix.python }}" "examples-${{ matrix.python }}" "lint-${{ matrix.python }}"' in text
+    assert "nox -s verify_package" in text  # the package job, with every targeted Python installed at once
+    for version in pythons.targeted(REPO):
+        assert f"            {version}\n" in text
 
 
 def test_the_release_workflow_publishes_a_v_tag_with_secrets():
