@@ -334,3 +334,23 @@ def test_read_package_returns_members_in_tar_order():
         "lib/hybrid_globs/port.ex",
         "priv/proto/bridge.proto",
     ]
+
+
+def test_unpack_never_writes_through_an_existing_symlink(tmp_path):
+    """Defence in depth for case-insensitive file systems, where "A" and "a/x" are the same path."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "root"
+    root.mkdir()
+    os.symlink(outside, root / "A")
+    with pytest.raises(TarballError, match="not a directory"):
+        T._make_dirs(root, ["A", "x"], "A/x/file")
+    assert list(outside.iterdir()) == []
+
+
+def test_unpack_keeps_directory_members(tmp_path):
+    data = package_with([("empty", tarfile.DIRTYPE, b"", "", 0o755), ("lib/a.ex", tarfile.REGTYPE, b"a", "", 0o600)])
+    T.unpack(data, tmp_path / "out", metadata_file=False)
+    assert (tmp_path / "out" / "empty").is_dir()
+    assert (tmp_path / "out" / "lib" / "a.ex").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["empty", "lib"]

@@ -618,6 +618,23 @@ def read_package(data: bytes, *, subject: str = "package") -> Package:
     )
 
 
+def _make_dirs(root: Path, parts: list[str], member: str) -> Path:
+    """Create ``root/parts...`` one level at a time, never through a symlink or a file."""
+    path = root
+    for part in parts:
+        path = path / part
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                raise TarballError(
+                    f"member {member!r} would be written through {part!r}, which is not a directory"
+                    " (case-insensitive file system?)",
+                    subject=str(root),
+                ) from None
+    return path
+
+
 def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool = True) -> Package:
     """Verify ``data`` completely, then write its files into ``target``.
 
@@ -637,21 +654,31 @@ def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool =
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".hexpack-tmp", dir=dest.parent))
     try:
+        dir_modes: list[tuple[Path, int]] = []
         for member in package.members:
-            path = tmp.joinpath(*member.path.split("/"))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if member.kind == "dir":
-                path.mkdir(exist_ok=True)
-                path.chmod((member.mode & 0o777) | 0o700)
-            elif member.kind == "symlink":
-                os.symlink(member.linkname, path)
-            else:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(member.data)
-                os.chmod(path, member.mode & 0o777)
+            parts = member.path.split("/")
+            parent = _make_dirs(tmp, parts[:-1], member.path)
+            path = parent / parts[-1]
+            try:
+                if member.kind == "dir":
+                    path = _make_dirs(tmp, parts, member.path)
+                    dir_modes.append((path, (member.mode & 0o777) | 0o700))
+                elif member.kind == "symlink":
+                    os.symlink(member.linkname, path)
+                else:
+                    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                    with os.fdopen(os.open(path, flags, 0o600), "wb") as handle:
+                        handle.write(member.data)
+                    os.chmod(path, member.mode & 0o777)
+            except FileExistsError:
+                raise TarballError(
+                    f"member {member.path!r} collides with another member (case-insensitive file system?)",
+                    subject=str(dest),
+                ) from None
         if metadata_file:
             (tmp / "hex_metadata.config").write_bytes(package.metadata_config)
+        for path, mode in reversed(dir_modes):  # last, so a read-only directory still received its files
+            os.chmod(path, mode)
         os.chmod(tmp, 0o755)
         if dest.exists():
             dest.rmdir()
