@@ -124,12 +124,14 @@ class Gate:
 
     @contextmanager
     def timed(self) -> Iterator[Gate]:
-        """Time the block; a HexpackError inside becomes this gate's failure."""
+        """Time the block; a HexpackError (or OSError) inside becomes this gate's failure."""
         start = time.monotonic()
         try:
             yield self
         except HexpackError as exc:
             self.extend(findings_from_error(exc))
+        except OSError as exc:  # a file system problem is this gate's failure, not a crash of the report
+            self.add(Finding(Status.FAIL, exc.strerror or str(exc), exc.filename and str(exc.filename)))
         finally:
             self.seconds += time.monotonic() - start
 

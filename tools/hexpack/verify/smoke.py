@@ -141,6 +141,8 @@ def run_one(job: SmokeJob, package_root: Path, settings: VerifySettings, cache: 
             )
     except HexpackError as exc:
         gate.extend(findings_from_error(exc))
+    except OSError as exc:
+        gate.add(fail(exc.strerror or str(exc), subject=exc.filename and str(exc.filename)))
     finally:
         gate.seconds = time.monotonic() - start
     return gate
