@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import REFERENCE_CASES
 from hexpack.errors import ProjectError
-from hexpack.mix_eval import Opaque, read_with_elixir
+from hexpack.mix_eval import Opaque, decode_etf, read_with_elixir
 from hexpack.mix_project import Dep, read_project
 from hexpack.mix_static import evaluate_source, read_statically
 from hexpack.terms import Atom, Regex
@@ -545,6 +545,61 @@ def test_elixir_reader_reports_an_exception_raised_by_project(tmp_path, elixir):
 def test_elixir_reader_needs_a_mix_exs(tmp_path):
     with pytest.raises(ProjectError, match="no such file"):
         read_with_elixir(tmp_path)
+
+
+def test_elixir_reader_runs_one_elixir_process_per_read(tmp_path, elixir, reference_project, monkeypatch):
+    root = reference_project("regex_excludes")
+    wrapper_dir = tmp_path / "bin"
+    wrapper_dir.mkdir()
+    log = tmp_path / "calls.log"
+    wrapper = wrapper_dir / "elixir"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{elixir}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper_dir}{os.pathsep}{os.environ['PATH']}")
+    assert read_with_elixir(root).package_name == "regex_excludes_pkg"
+    calls = log.read_text().splitlines()
+    assert len(calls) == 1 and calls[0].endswith("read_project.exs")
+
+
+def _etf(*chunks: bytes) -> bytes:
+    return bytes([131]) + b"".join(chunks)
+
+
+def test_etf_decoder_handles_every_tag_elixir_can_send():
+    atom_utf8 = bytes([118, 0, 2]) + "é".encode()
+    small_atom_utf8 = bytes([119, 3]) + b"nil"
+    large_tuple = bytes([105, 0, 0, 1, 0]) + bytes([97, 1]) * 256
+    charlist = bytes([107, 0, 2]) + b"ab"
+    not_utf8 = bytes([109, 0, 0, 0, 1, 0xFF])
+    large_big = bytes([111, 0, 0, 0, 2, 1, 0, 1])  # -(256)
+    old_float = bytes([99]) + b"1.50000000000000000000e+00".ljust(31, b"\0")
+    assert decode_etf(_etf(atom_utf8)) == Atom("é")
+    assert decode_etf(_etf(small_atom_utf8)) is None
+    assert decode_etf(_etf(large_tuple)) == (1,) * 256
+    assert decode_etf(_etf(charlist)) == [97, 98]
+    assert decode_etf(_etf(not_utf8)) == b"\xff"
+    assert decode_etf(_etf(large_big)) == -256
+    assert decode_etf(_etf(old_float)) == 1.5
+    regex = (
+        bytes([104, 3, 100, 0, 17]) + b"__hexpack_regex__" + bytes([109, 0, 0, 0, 1]) + b"a" + bytes([109, 0, 0, 0, 0])
+    )
+    assert decode_etf(_etf(regex)) == Regex("a", "")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "not an Erlang external term"),
+        (bytes([130, 106]), "not an Erlang external term"),
+        (_etf(bytes([109, 0, 0, 0, 9]) + b"abc"), "truncated term"),
+        (_etf(bytes([106, 106])), "trailing bytes"),
+        (_etf(bytes([108, 0, 0, 0, 1, 97, 1, 97, 2])), "improper list"),
+        (_etf(bytes([88])), "unsupported term tag 88"),
+    ],
+)
+def test_etf_decoder_refuses_bad_input(data, message):
+    with pytest.raises(ProjectError, match=message):
+        decode_etf(data)
 
 
 # --------------------------------------------------------------------------
