@@ -213,3 +213,13 @@ def test_diff_against_a_project_directory(capsys, reference_project):
 def test_diff_refuses_a_directory_without_mix_exs(capsys, tmp_path):
     code, _, err = run(capsys, "diff", str(REF["hybrid_globs"]), str(tmp_path))
     assert code == 2 and "no mix.exs" in err
+
+
+def test_unpack_default_directory_is_never_taken_from_a_hostile_name(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    contents = T.contents_tar_gz([T.Member("lib/a.ex", "file", 0o644, b"a")])
+    evil = tmp_path / "evil.tar"
+    evil.write_bytes(T.outer_tarball(b'{<<"name">>,<<"../../escape">>}.\n{<<"version">>,<<"1.0.0">>}.\n', contents))
+    code, _, err = run(capsys, "unpack", str(evil))
+    assert code == 2 and "not a safe directory name" in err and "-o DIR" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.tar"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .. import tarball
 from ..errors import TarballError, UsageError
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*\Z")
 
 HELP = "verify a Hex package tarball, then unpack it safely into a new directory"
 
@@ -27,7 +30,14 @@ def run(args, out) -> int:
     data = path.read_bytes()
     package = tarball.read_package(data, subject=str(path))
     meta = dict(package.metadata)
-    target = Path(args.output) if args.output else Path(f"{meta.get('name', path.stem)}-{meta.get('version', '0')}")
+    if args.output:
+        target = Path(args.output)
+    else:
+        default = f"{meta.get('name')}-{meta.get('version')}"
+        # the name comes from the package itself: never let it choose a path outside the current directory
+        if not _SAFE_NAME.match(default):
+            raise UsageError(f"package name/version {default[:60]!r} is not a safe directory name", hint="give -o DIR")
+        target = Path(default)
     tarball.unpack(data, target, metadata_file=not args.no_metadata)
     files = sum(1 for m in package.members if m.kind == "file")
     links = sum(1 for m in package.members if m.kind == "symlink")
