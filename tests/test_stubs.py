@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import IN_CI, REPO
-from hexpack import floors, stubs
+from hexpack import assemble, floors, stubs
 from hexpack.cli import main
 from hexpack.errors import HexpackError
 from hexpack.fsutil import FileTransaction
@@ -521,7 +521,7 @@ def test_this_repository_from_a_clean_tree_stubs_then_assemble_reproduce_the_com
     for committed in (REPO / "priv_python").rglob("*_pb2*"):
         rel = committed.relative_to(REPO)
         assert (clone / rel).read_bytes() == committed.read_bytes(), rel
-    if (REPO / "priv").is_dir():
+    if (REPO / "priv").is_dir() and not assemble.check(REPO):  # a stale priv/ fails test_assemble's repo check
         ignore = ("__pycache__", ".pyc")
         committed = {k: v for k, v in files_under(REPO / "priv").items() if not any(i in k for i in ignore)}
         assert files_under(clone / "priv") == committed
