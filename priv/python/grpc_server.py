@@ -12,7 +12,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if sys.path[:1] != [HERE]:
     sys.path.insert(0, HERE)
 
-if sys.version_info < (3, 10):
+if sys.version_info < (3, 10):  # noqa: UP036  (run by any python3: say why it cannot work)
     sys.exit(f"hexpack_bridge needs Python 3.10 or newer, not {sys.version.split()[0]} ({sys.executable})")
 
 from pathlib import Path  # noqa: E402

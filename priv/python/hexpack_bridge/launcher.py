@@ -9,6 +9,7 @@ calls; everything else goes to stderr. Exit codes: 0 after a SIGTERM/SIGINT
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import logging
 import os
@@ -85,8 +86,9 @@ def _dependency_problem(requirements: Path | None) -> str | None:
         verb = "is" if len(missing) == 1 else "are"
         return f"{names} {verb} not installed for {where}: {_install_hint(requirements)}"
     try:
-        from hexpack_bridge import bridge_pb2, bridge_pb2_grpc  # noqa: F401  (validates runtime versions)
-        from hexpack_bridge import server  # noqa: F401
+        # Importing the stubs checks the installed protobuf and grpcio against their floors.
+        for module in ("hexpack_bridge.bridge_pb2", "hexpack_bridge.bridge_pb2_grpc", "hexpack_bridge.server"):
+            importlib.import_module(module)
     except Exception as exc:  # protobuf's VersionError, grpc's RuntimeError, a broken install
         reason = " ".join(str(exc).split())
         return f"hexpack_bridge's stubs cannot load on {where} ({reason}): {_install_hint(requirements)}"

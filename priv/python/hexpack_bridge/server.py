@@ -121,7 +121,13 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServicer):
                 log.info("tool %r cancelled", request.tool)
                 return
             except Exception as exc:  # every tool failure goes back to the caller
-                log.warning("tool %r failed: %s: %s", request.tool, _type_name(exc), exc, exc_info=log.isEnabledFor(logging.DEBUG))
+                log.warning(
+                    "tool %r failed: %s: %s",
+                    request.tool,
+                    _type_name(exc),
+                    exc,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
                 reply = _error_reply(exc)
             events.put(bridge_pb2.ExecuteEvent(done=reply))
 

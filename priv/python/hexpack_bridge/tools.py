@@ -20,8 +20,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["Cancelled", "Progress", "Registry", "Tool", "UnknownTool", "register", "registry"]
 
