@@ -41,12 +41,21 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message, subject=self.prog, hint=f"see `{self.prog} --help`")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; when ``argv`` names a command only that command's module is imported.
+
+    Importing every command pulls in the whole library (about half a second),
+    which a no-op ``hexpack assemble`` should not pay; ``--help`` still lists all.
+    """
+    chosen = next((arg for arg in argv or () if arg in COMMANDS), None)
     parser = _Parser(prog="hexpack", description="Package and release Elixir libraries that ship Python.")
     parser.add_argument("--version", action="version", version=f"hexpack {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log the commands hexpack runs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
+        if chosen is not None and name != chosen:
+            sub.add_parser(name)
+            continue
         module = importlib.import_module(f"hexpack.commands.{name}")
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure(command)
@@ -57,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     out = Output()
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        arguments = list(sys.argv[1:] if argv is None else argv)
+        parser = build_parser(arguments)
+        args = parser.parse_args(arguments)
         logging.basicConfig(
             level=logging.DEBUG if args.verbose else logging.WARNING, format="hexpack: %(message)s", stream=sys.stderr
         )
