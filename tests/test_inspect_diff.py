@@ -67,8 +67,13 @@ def test_inspect_reports_a_checksum_mismatch_in_one_line(capsys, tmp_path):
     damaged.write_bytes(bytes(data))
     code, out, err = run(capsys, "inspect", str(damaged))
     assert code == 1
-    assert out == ""
+    assert "inner checksum MISMATCH: the contents give " in out
+    assert "Package: hybrid_globs 1.4.0-rc.1" in out  # still shown, so the damage can be looked at
     assert err.startswith("error: ") and "checksum mismatch" in err and err.count("\n") == 1
+    code, out, _ = run(capsys, "inspect", "--json", str(damaged))
+    assert code == 1 and json.loads(out)["inner_checksum_ok"] is False
+    code, _, err = run(capsys, "unpack", str(damaged), "-o", str(tmp_path / "out"))
+    assert code == 1 and "checksum mismatch" in err and not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("content", [b"", b"garbage" * 100])

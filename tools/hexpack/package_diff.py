@@ -31,10 +31,12 @@ __all__ = [
 ]
 
 
-def load_package(source: str | os.PathLike[str]) -> tuple[Package, str]:
+def load_package(source: str | os.PathLike[str], *, verify_checksum: bool = True) -> tuple[Package, str]:
     """Read a package from a tarball file, or build it from a mix project directory.
 
-    Returns the verified package and a label saying where it came from.
+    Returns the verified package and a label saying where it came from. With
+    ``verify_checksum=False`` a wrong CHECKSUM is reported in the package
+    instead of raised (everything else is still verified).
     """
     path = Path(source)
     if path.is_dir():
@@ -50,7 +52,7 @@ def load_package(source: str | os.PathLike[str]) -> tuple[Package, str]:
         raise UsageError("no such file or directory", subject=str(path)) from None
     if size > tarball.MAX_OUTER_SIZE:
         raise TarballError(f"file is {size} bytes, over Hex's limit of {tarball.MAX_OUTER_SIZE}", subject=str(path))
-    return tarball.read_package(path.read_bytes(), subject=str(path)), str(path)
+    return tarball.read_package(path.read_bytes(), subject=str(path), verify_checksum=verify_checksum), str(path)
 
 
 # -- describing ------------------------------------------------------------------------------------
@@ -110,7 +112,8 @@ def describe(package: Package) -> dict[str, Any]:
         "version": meta.get("version"),
         "format_version": package.version,
         "inner_checksum": package.inner_checksum,
-        "inner_checksum_ok": True,  # read_package refuses a mismatch
+        "inner_checksum_ok": package.checksum_ok,
+        "computed_checksum": package.computed_checksum,
         "outer_checksum": package.outer_checksum,
         "metadata": {key: to_json(value) for key, value in package.metadata},
         "files": [member_json(m) for m in package.members],

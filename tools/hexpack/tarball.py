@@ -102,6 +102,8 @@ class Package:
     metadata: list[tuple[str, object]]
     members: list[Member] = field(default_factory=list)
     contents: bytes = b""  # contents.tar.gz as stored
+    computed_checksum: str = ""  # upper-case hex of what the members hash to
+    checksum_ok: bool = True  # False only when read with verify_checksum=False and CHECKSUM is wrong
 
     def meta(self, key: str, default: object = None) -> object:
         for k, v in self.metadata:
@@ -564,8 +566,13 @@ def _decode_checksum(text: bytes) -> bytes:
     return value
 
 
-def read_package(data: bytes, *, subject: str = "package") -> Package:
-    """Read and verify a whole Hex package; every problem raises TarballError."""
+def read_package(data: bytes, *, subject: str = "package", verify_checksum: bool = True) -> Package:
+    """Read and verify a whole Hex package; every problem raises TarballError.
+
+    With ``verify_checksum=False`` a wrong CHECKSUM is recorded in
+    ``Package.checksum_ok`` instead (for ``hexpack inspect``); everything else is
+    still checked.
+    """
     if not isinstance(data, (bytes, bytearray)):
         raise TypeError("read_package() needs bytes")
     data = bytes(data)
@@ -594,7 +601,7 @@ def read_package(data: bytes, *, subject: str = "package") -> Package:
     metadata_config = files["metadata.config"]
     contents = files["contents.tar.gz"]
     actual = hashlib.sha256(version + metadata_config + contents).digest()
-    if actual != expected:
+    if actual != expected and verify_checksum:
         raise TarballError(
             f"checksum mismatch: CHECKSUM says {expected.hex().upper()}, contents give {actual.hex().upper()}",
             subject=subject,
@@ -615,6 +622,8 @@ def read_package(data: bytes, *, subject: str = "package") -> Package:
         metadata=metadata,
         members=members,
         contents=contents,
+        computed_checksum=actual.hex().upper(),
+        checksum_ok=actual == expected,
     )
 
 

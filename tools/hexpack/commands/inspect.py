@@ -13,16 +13,21 @@ def configure(parser) -> None:
 
 
 def run(args, out) -> int:
-    package, label = load_package(args.file)
+    package, label = load_package(args.file, verify_checksum=False)
+    status = 0 if package.checksum_ok else 1
     if args.json:
         data = describe(package)
         data["source"] = label
         out.json(data)
-        return 0
+        return status
     meta = dict(package.metadata)
     out.line(f"Package: {meta.get('name', '?')} {meta.get('version', '?')}  ({label})")
     out.line(f"VERSION: {package.version}")
-    out.line(f"CHECKSUM: {package.inner_checksum}  {out.style('inner checksum OK', 'ok')}")
+    if package.checksum_ok:
+        out.line(f"CHECKSUM: {package.inner_checksum}  {out.style('inner checksum OK', 'ok')}")
+    else:
+        verdict = out.style("inner checksum MISMATCH", "fail")
+        out.line(f"CHECKSUM: {package.inner_checksum}  {verdict}: the contents give {package.computed_checksum}")
     out.line(f"Package checksum: {package.outer_checksum}")
     out.line("Metadata:")
     for key, value in package.metadata:
@@ -37,4 +42,6 @@ def run(args, out) -> int:
     width = max((len(r[1]) for r in rows), default=1)
     for mode, size, name in rows:
         out.line(f"  {mode}  {size.rjust(width)}  {name}")
-    return 0
+    if not package.checksum_ok:
+        out.error(f"{label}: inner checksum mismatch; the package was modified or damaged")
+    return status
