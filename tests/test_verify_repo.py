@@ -181,7 +181,8 @@ def test_this_repository_passes_with_a_smoke_test_per_python(elixir, tmp_path, c
 
     root = copy_repo(tmp_path / "hexpack")
     report = tmp_path / "report.json"
-    code = cli.main(["verify", "--project", str(root), "--json", str(report)])
+    dist_dir = tmp_path / "dist"
+    code = cli.main(["verify", "--project", str(root), "--json", str(report), "--dist-dir", str(dist_dir)])
     out = capsys.readouterr().out
     data = json.loads(report.read_text())
     assert failing(data) == {}, out
@@ -195,3 +196,5 @@ def test_this_repository_passes_with_a_smoke_test_per_python(elixir, tmp_path, c
             assert f"Python {version}." in out
     dist = {g["name"]: g["status"] for g in data["gates"] if g["group"] == "5 python dist"}
     assert set(dist.values()) == {"pass"}, dist
+    kept = sorted(p.name for p in dist_dir.iterdir())  # left for `hexpack release`
+    assert [name.endswith(".whl") or name.endswith(".tar.gz") for name in kept] == [True, True], kept
