@@ -76,8 +76,9 @@ def assemble(session: nox.Session) -> None:
 @nox.session(default=False, reuse_venv=True)
 def verify_package(session: nox.Session) -> None:
     """Prove the Hex tarball and Python dist carry a working server (`-- --json report.json`, `-- --fresh`)."""
-    # one install call (`stubs --check` runs the pinned protoc); the venv is reused between runs
-    session.install("-e", ".", hexpack_stubs.toolchain_requirement(ROOT))
+    from hexpack.verify.nox_install import install_once  # reused venv: installs only when pyproject changes
+
+    install_once(session, ROOT, hexpack_stubs.toolchain_requirement(ROOT))  # `stubs --check` runs the pinned protoc
     session.run("hexpack", "verify", *session.posargs)
 
 

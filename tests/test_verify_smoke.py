@@ -108,3 +108,20 @@ def test_fresh_mode_leaves_nothing(tmp_path):
     assert venv.path.exists() and not venv.reused
     cache.cleanup()
     assert not venv.path.exists()
+
+
+def test_nox_install_once_skips_an_unchanged_install(tmp_path):
+    from types import SimpleNamespace
+
+    from hexpack.verify.nox_install import install_once
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    calls = []
+    session = SimpleNamespace(virtualenv=SimpleNamespace(location=str(tmp_path)), install=lambda *a: calls.append(a))
+    install_once(session, tmp_path, "grpcio-tools==1.85.1")
+    install_once(session, tmp_path, "grpcio-tools==1.85.1")
+    assert calls == [("-e", str(tmp_path), "grpcio-tools==1.85.1")]
+    install_once(session, tmp_path, "grpcio-tools==1.86.0")  # another pin: install again
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\ndependencies = ['packaging']\n")
+    install_once(session, tmp_path, "grpcio-tools==1.86.0")  # pyproject changed: install again
+    assert len(calls) == 3
