@@ -1,0 +1,70 @@
+"""Time what interpreter discovery adds to every `nox` call (target: under 1 s, cached).
+
+The noxfile runs discovery on every `nox` invocation. This prints the median
+of `nox -l` on this repository (discovery cached in .nox/) next to the median
+start-up of a bare `python -c pass`, and the in-process time of discovery for
+the targeted versions uncached (every candidate run) and cached.
+
+    python benchmarks/nox_startup.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tools"))
+
+from hexpack import pythons  # noqa: E402
+
+TARGET_SECONDS = 1.0
+
+
+def timed(argv: list[str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    nox = shutil.which("nox")
+    if nox is None:
+        raise SystemExit("nox not found: python -m pip install nox")
+    targeted = pythons.targeted(REPO)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        cache = Path(scratch) / "discovery.json"
+        start = time.perf_counter()
+        pythons.locate(targeted, cache=cache)
+        uncached = time.perf_counter() - start
+        start = time.perf_counter()
+        pythons.locate(targeted, cache=cache)
+        cached = time.perf_counter() - start
+
+    timed([nox, "-l"])  # fill the noxfile's own cache
+    nox_list = statistics.median(timed([nox, "-l"]) for _ in range(args.runs))
+    python = statistics.median(timed([sys.executable, "-c", "pass"]) for _ in range(args.runs))
+
+    print(f"discovery of {', '.join(targeted)}: {uncached:.3f} s uncached, {cached:.3f} s cached")
+    ratio = nox_list / python
+    print(f"nox -l: {nox_list:.3f} s median of {args.runs} (python -c pass: {python:.3f} s; ratio {ratio:.1f}x)")
+    verdict = "ok" if nox_list < TARGET_SECONDS else "SLOW"
+    print(f"{verdict}: target under {TARGET_SECONDS:.1f} s for nox -l")
+    return 0 if verdict == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
