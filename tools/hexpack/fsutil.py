@@ -7,6 +7,7 @@ fails, restores every file it already touched.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -36,10 +37,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int |
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 

@@ -13,7 +13,10 @@ def _git(root: Path, *args: str, check: bool = True) -> str:
 
 
 def is_repository(root: Path) -> bool:
-    return proc.which("git") is not None and proc.run(["git", "rev-parse", "--git-dir"], cwd=root, check=False).returncode == 0
+    return (
+        proc.which("git") is not None
+        and proc.run(["git", "rev-parse", "--git-dir"], cwd=root, check=False).returncode == 0
+    )
 
 
 def current_branch(root: Path) -> str | None:

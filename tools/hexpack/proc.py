@@ -89,7 +89,9 @@ def run(
         )
     except subprocess.TimeoutExpired as exc:
         output = _redacted(_text(exc.stdout) + _text(exc.stderr), redact)
-        raise CommandFailed(_redacted_argv(args, redact), -1, output + f"\ntimed out after {timeout} s", hint=hint) from None
+        raise CommandFailed(
+            _redacted_argv(args, redact), -1, output + f"\ntimed out after {timeout} s", hint=hint
+        ) from None
     except OSError as exc:
         raise CommandNotFound(f"cannot run: {exc.strerror}", subject=args[0]) from None
     if check and proc.returncode != 0:

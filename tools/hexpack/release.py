@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import config, git, proc
-from .errors import HexpackError
 from .changelog import is_empty_body, unreleased_body
+from .errors import HexpackError
 from .fsutil import FileTransaction, atomic_write_text
 from .versions import bump_version
 
@@ -46,7 +46,7 @@ class ReleaseSettings:
     tests: tuple[str, ...] = ("nox", "-s", "tests")
     verify: tuple[str, ...] = ("hexpack", "verify", "--project", "{project}", "--dist-dir", "{dist}")
     hex_publish: tuple[str, ...] = ("mix", "hex.publish", "--yes")
-    pypi_upload: tuple[str, ...] = ("twine", "upload", "--non-interactive")
+    pypi_upload: tuple[str, ...] = ("twine", "upload", "--non-interactive", "--skip-existing")
     pypi: bool = True
 
     @classmethod
@@ -86,7 +86,9 @@ class PublishState:
         try:
             return cls(**json.loads(path.read_text()))
         except (ValueError, TypeError) as exc:
-            raise ReleaseError(f"unreadable release state ({exc})", subject=str(path), hint="delete it and re-run") from None
+            raise ReleaseError(
+                f"unreadable release state ({exc})", subject=str(path), hint="delete it and re-run"
+            ) from None
 
     def save(self, root: Path) -> None:
         path = self.path(root)
@@ -132,7 +134,12 @@ def release(
     settings = ReleaseSettings.load(root)
 
     state = PublishState.load(root)
-    if state is not None and state.unfinished() and git.is_repository(root) and git.tag_commit(root, state.tag) == git.head(root):
+    if (
+        state is not None
+        and state.unfinished()
+        and git.is_repository(root)
+        and git.tag_commit(root, state.tag) == git.head(root)
+    ):
         if not publish:
             raise ReleaseError(
                 f"{state.tag} is tagged but not published ({', '.join(state.unfinished())} pending)",
@@ -145,7 +152,11 @@ def release(
             result.published = _publish(root, settings, state, environ, on_step)
         return result
     if part is None:
-        raise ReleaseError("missing the version part", subject="release", hint="give major, minor, patch, pre, release or X.Y.Z")
+        if publish:
+            return _publish_tag_at_head(root, settings, environ, on_step)
+        raise ReleaseError(
+            "missing the version part", subject="release", hint="give major, minor, patch, pre, release or X.Y.Z"
+        )
 
     from . import bump
 
@@ -226,7 +237,9 @@ def _check_tag_absent(root: Path, tag: str) -> str:
 def _check_changelog(root: Path, changelog: str, allow_empty: bool) -> str:
     path = root / changelog
     if not path.is_file():
-        raise ReleaseError("file not found", subject=changelog, hint="create a Keep a Changelog file with ## [Unreleased]")
+        raise ReleaseError(
+            "file not found", subject=changelog, hint="create a Keep a Changelog file with ## [Unreleased]"
+        )
     body = unreleased_body(path.read_text(encoding="utf-8"), subject=changelog)
     if is_empty_body(body) and not allow_empty:
         raise ReleaseError(
@@ -267,13 +280,53 @@ def _copy_tree(root: Path, target: Path) -> None:
 
 
 def _verify_bumped_copy(root: Path, plan, settings: ReleaseSettings, scratch: Path, dist: Path) -> str:
+    _verify_copy(root, plan.changes, settings, scratch, dist)
+    return f"{plan.new} verified"
+
+
+def _verify_copy(
+    root: Path, changes: Mapping[Path, bytes], settings: ReleaseSettings, scratch: Path, dist: Path
+) -> None:
+    """Run the verify command on a copy of the tree with ``changes`` applied."""
     copy = scratch / "tree"
     _copy_tree(root, copy)
-    FileTransaction().apply({copy / path.relative_to(root): data for path, data in plan.changes.items()})
+    if changes:
+        FileTransaction().apply({copy / path.relative_to(root): data for path, data in changes.items()})
     dist.mkdir()
     argv = [part.format(project=copy, dist=dist) for part in settings.verify]
     proc.run(argv, cwd=copy, hint="run `nox -s verify_package` and fix what it reports")
-    return f"{plan.new} verified"
+
+
+def _publish_tag_at_head(root: Path, settings: ReleaseSettings, environ: Mapping[str, str], on_step: Step):
+    """Publish a release that was tagged elsewhere (CI on a pushed v* tag).
+
+    There is no local progress record there, so the gates that still apply
+    run again and every step is attempted; ``twine upload --skip-existing``
+    and Hex's one-hour replace window keep a re-run from publishing twice.
+    """
+    from . import bump
+
+    report = bump.read_versions(root)
+    tag = bump.tag_name(report.version)
+    if not git.is_repository(root) or git.tag_commit(root, tag) != git.head(root):
+        raise ReleaseError(
+            f"nothing to publish: HEAD is not the release tag {tag} and no release is pending",
+            subject="release",
+            hint="give the part to release (e.g. `nox -s release -- patch --publish`)",
+        )
+    _gate(on_step, "versions consistent", lambda: _check_versions(report))
+    _gate(on_step, "credentials", lambda: _check_credentials(settings, environ))
+    result = ReleaseResult(report.canonical, tag, False, commit=git.head(root))
+    with tempfile.TemporaryDirectory(prefix="hexpack-release-") as scratch:
+        dist = Path(scratch) / "dist"
+        _gate(on_step, "verify tagged tree", lambda: _verify_copy(root, {}, settings, Path(scratch), dist))
+        kept = _keep_dist(root, tag, dist)
+    state = PublishState(report.canonical, tag, result.commit or "", kept, {"hex": "pending"})
+    if settings.pypi and kept:
+        state.steps["pypi"] = "pending"
+    state.save(root)
+    result.published = _publish(root, settings, state, environ, on_step)
+    return result
 
 
 def _keep_dist(root: Path, tag: str, dist: Path) -> list[str]:
@@ -302,7 +355,9 @@ def _tag_message(tag: str, plan) -> str:
     return f"Release {tag}\n\n{plan.changelog_section.strip()}\n"
 
 
-def _publish(root: Path, settings: ReleaseSettings, state: PublishState, environ: Mapping[str, str], on_step: Step) -> list[str]:
+def _publish(
+    root: Path, settings: ReleaseSettings, state: PublishState, environ: Mapping[str, str], on_step: Step
+) -> list[str]:
     secrets = [environ.get(k, "") for k in ("HEX_API_KEY", "TWINE_PASSWORD", "TWINE_API_KEY")]
     done = []
     for step in ("hex", "pypi"):
@@ -317,7 +372,13 @@ def _publish(root: Path, settings: ReleaseSettings, state: PublishState, environ
         else:
             argv = [*settings.pypi_upload, *[str(root / f) for f in state.dist_files]]
         try:
-            proc.run(argv, cwd=root, env=dict(environ), redact=secrets, hint="fix it and re-run `nox -s release -- --publish`")
+            proc.run(
+                argv,
+                cwd=root,
+                env=dict(environ),
+                redact=secrets,
+                hint="fix it and re-run `nox -s release -- --publish`",
+            )
         except HexpackError as exc:
             state.steps[step] = "failed"
             state.save(root)

@@ -36,7 +36,10 @@ def run(args: argparse.Namespace, out) -> int:
     if result.dry_run:
         out.line(f"dry run: {result.tag} passes every gate; this is the plan (nothing was changed):")
         out.line(result.plan_diff.rstrip())
-        out.line(f"then: commit 'Release {result.tag}', annotated tag {result.tag}" + (", publish Hex then PyPI" if args.publish else ""))
+        out.line(
+            f"then: commit 'Release {result.tag}', annotated tag {result.tag}"
+            + (", publish Hex then PyPI" if args.publish else "")
+        )
         return 0
     if result.resumed:
         out.line(f"{result.tag}: published {', '.join(result.published) or 'nothing new'}")
