@@ -1,5 +1,4 @@
 import pytest
-
 from hexpack.fsutil import FileTransaction, atomic_write_bytes
 
 
