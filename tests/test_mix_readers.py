@@ -814,3 +814,32 @@ def test_both_readers_agree_on_random_literal_data(values, rnd, tmp_path_factory
     from_elixir = read_with_elixir(root).config
     assert canon(from_elixir, map_order=False) == canon(_expected(values), map_order=False), source
     assert canon(evaluate_source(source)) == canon(from_elixir), source
+
+
+_MUTATIONS = st.sampled_from(
+    list("()[]{}\"'#\\~/|<>%@:,.\n ;=&?!-+*^") + ["do", "end", "fn", '"""', "#{", "~r", "\\\n"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    case=st.sampled_from(REFERENCE_CASES),
+    edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 6), _MUTATIONS), min_size=1, max_size=3),
+)
+def test_static_reader_only_raises_project_error_on_mangled_mix_exs(case, edits):
+    from conftest import HEX_REFERENCE
+
+    source = (HEX_REFERENCE / case / "project" / "mix.exs").read_text()
+    for where, cut, insert in edits:
+        at = int(where * len(source))
+        source = source[:at] + insert + source[at + cut :]
+    try:
+        evaluate_source(source)
+    except ProjectError as exc:
+        assert "\n" not in str(exc)
+
+
+def test_static_reader_refuses_absurd_nesting():
+    source = "defmodule D.MixProject do\n  use Mix.Project\n  def project, do: " + "[" * 5000 + "]" * 5000 + "\nend\n"
+    with pytest.raises(ProjectError, match="nested too deeply"):
+        evaluate_source(source)

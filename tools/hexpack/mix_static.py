@@ -157,6 +157,7 @@ class _Tokenizer:
                     depth += 1
                 elif tok.value == "}":
                     if depth == 0:
+                        out.append(Tok("eof", None, self.line))  # every token list ends with one
                         return out
                     depth -= 1
             out.append(tok)
@@ -595,8 +596,10 @@ class _Reader:
         attrs: dict[str, _Attr] = {}
         j = _skip_nl(toks, i + 1, end)
         while j < end:
-            j = self._module_statement(module, attrs, j, end)
-            j = _skip_nl(toks, j, end)
+            after = self._module_statement(module, attrs, j, end)
+            if after <= j:  # a stray closing bracket or `end`
+                raise _refuse(toks[j].line, f"{_describe(toks, j)} in the module body")
+            j = _skip_nl(toks, after, end)
         return end + 1
 
     def _module_statement(self, module: _Module, attrs: dict[str, _Attr], i: int, limit: int) -> int:
@@ -636,10 +639,10 @@ class _Reader:
             i += 1
         full = "".join(parts)
         short = full.rsplit(".", 1)[-1]
-        if i < stop and toks[i].is_op(",") and i + 2 < stop and toks[i + 1].kind == "kw":
-            if toks[i + 1].value == ["as"] and toks[i + 2].kind == "alias":
-                short = str(toks[i + 2].value)
-                i += 3
+        as_given = i + 2 < stop and toks[i].is_op(",") and toks[i + 1].kind == "kw" and toks[i + 1].value == ["as"]
+        if as_given and toks[i + 2].kind == "alias":
+            short = str(toks[i + 2].value)
+            i += 3
         if not full or full.endswith(".") or _skip_nl(toks, i, stop) != stop:
             module.alias_error = module.alias_error or _refuse(line, "an alias after this form of `alias`")
             return
@@ -1104,8 +1107,9 @@ class _Evaluator:
         return "".join(out)
 
     def nested(self, toks: list[Tok]) -> Any:
-        code = _Code(toks, 0, len(toks), self.attrs)
-        if _skip_nl(toks, 0, len(toks)) == len(toks):
+        end = len(toks) - 1  # the closing eof token
+        code = _Code(toks, 0, end, self.attrs)
+        if _skip_nl(toks, 0, end) == end:
             return None
         return _Evaluator(self.reader, self.module, code, self.vars, in_attr=self.in_attr).block()
 
