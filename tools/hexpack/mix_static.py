@@ -243,6 +243,8 @@ class _Tokenizer:
                 raw = m.group(0)
             self.pos += len(raw)
             text = _unescape(raw, self.line)
+            if len(text) != 1:
+                raise _Refusal(self.line, "cannot read this `?` character literal without Elixir")
         else:
             text = src[self.pos]
             self.pos += 1
