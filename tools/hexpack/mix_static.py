@@ -544,6 +544,14 @@ def _matching_end(toks: list[Tok], i: int, limit: int) -> int:
 
 
 def _skip_nl(toks: list[Tok], i: int, limit: int) -> int:
+    """Past newlines (inside brackets and around operators)."""
+    while i < limit and toks[i].kind == "nl":
+        i += 1
+    return i
+
+
+def _skip_sep(toks: list[Tok], i: int, limit: int) -> int:
+    """Past statement separators: newlines and `;`."""
     while i < limit and (toks[i].kind == "nl" or toks[i].is_op(";")):
         i += 1
     return i
@@ -559,14 +567,14 @@ class _Reader:
     def read(self) -> Any:
         toks = self.toks
         limit = len(toks) - 1
-        i = _skip_nl(toks, 0, limit)
+        i = _skip_sep(toks, 0, limit)
         while i < limit:
             tok = toks[i]
             if tok.is_ident("defmodule"):
                 i = self._module(i, limit)
             else:
                 raise _refuse(tok.line, f"{_describe(toks, i)} outside of defmodule")
-            i = _skip_nl(toks, i, limit)
+            i = _skip_sep(toks, i, limit)
         projects = [m for m in self.modules if m.is_project]
         if not projects:
             raise _Refusal(1, "no module calls `use Mix.Project`")
@@ -596,12 +604,12 @@ class _Reader:
         module = _Module("".join(name_parts))
         self.modules.append(module)
         attrs: dict[str, _Attr] = {}
-        j = _skip_nl(toks, i + 1, end)
+        j = _skip_sep(toks, i + 1, end)
         while j < end:
             after = self._module_statement(module, attrs, j, end)
             if after <= j:  # a stray closing bracket or `end`
                 raise _refuse(toks[j].line, f"{_describe(toks, j)} in the module body")
-            j = _skip_nl(toks, after, end)
+            j = _skip_sep(toks, after, end)
         return end + 1
 
     def _module_statement(self, module: _Module, attrs: dict[str, _Attr], i: int, limit: int) -> int:
@@ -837,7 +845,7 @@ class _Evaluator:
         """Statements separated by newlines; variable bindings allowed; the last value wins."""
         toks = self.toks
         value: Any = None
-        self.i = _skip_nl(toks, self.i, self.limit)
+        self.i = _skip_sep(toks, self.i, self.limit)
         if self.i >= self.limit:
             return None
         while self.i < self.limit:
@@ -855,7 +863,7 @@ class _Evaluator:
                     self.reader, self.module, _Code(toks, self.i, stop, self.attrs), self.vars, in_attr=self.in_attr
                 )
                 value = sub.whole()
-            self.i = _skip_nl(toks, stop, self.limit)
+            self.i = _skip_sep(toks, stop, self.limit)
         return value
 
     vars_reserved = frozenset({"true", "false", "nil", "do", "end", "fn"})
@@ -1111,7 +1119,7 @@ class _Evaluator:
     def nested(self, toks: list[Tok]) -> Any:
         end = len(toks) - 1  # the closing eof token
         code = _Code(toks, 0, end, self.attrs)
-        if _skip_nl(toks, 0, end) == end:
+        if _skip_sep(toks, 0, end) == end:
             return None
         return _Evaluator(self.reader, self.module, code, self.vars, in_attr=self.in_attr).block()
 
