@@ -593,9 +593,12 @@ class _Reader:
         line = toks[i].line
         i += 1
         name_parts = []
-        while toks[i].kind == "alias" or toks[i].is_op("."):
+        while toks[i].kind == "alias" and (not name_parts or name_parts[-1] == "."):
             name_parts.append(str(toks[i].value))
             i += 1
+            if toks[i].is_op(".") and toks[i + 1].kind == "alias":
+                name_parts.append(".")
+                i += 1
         if not name_parts:
             raise _refuse(line, "a defmodule without an alias name")
         if not toks[i].is_ident("do"):
@@ -622,7 +625,8 @@ class _Reader:
             return stop
         if tok.is_ident("use"):
             target = "".join(str(t.value) for t in toks[i + 1 : stop] if t.kind != "nl")
-            if target == "Mix.Project":
+            words = [(t.kind, t.value) for t in toks[i + 1 : stop]]
+            if words == [("alias", "Mix"), ("op", "."), ("alias", "Project")]:
                 module.is_project = True
                 return stop
             module.blocked.append(_refuse(tok.line, f"`use {target}`"))
