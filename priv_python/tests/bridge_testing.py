@@ -85,23 +85,31 @@ def launch(
     while b"\n" not in buffer:
         left = deadline - time.monotonic()
         if left <= 0:
-            proc.kill()
-            proc.wait()
+            _abandon(proc)
             raise ServerDidNotStart(f"no READY line within {timeout} s; stderr: {stderr_path.read_text()}")
         ready, _, _ = select.select([fd], [], [], left)
         if ready:
             chunk = os.read(fd, 4096)
             if not chunk:
-                code = proc.wait()
+                code = _abandon(proc)
                 raise ServerDidNotStart(f"server exited with {code} before READY; stderr: {stderr_path.read_text()}")
             buffer += chunk
     line, _, rest = buffer.partition(b"\n")
     word, _, port = line.decode().partition(" ")
     if word != "READY" or not port.isdigit():
-        proc.kill()
-        proc.wait()
+        _abandon(proc)
         raise ServerDidNotStart(f"first stdout line is {line!r}, expected 'READY <port>'")
     return Server(proc, int(port), stderr_path, rest)
+
+
+def _abandon(proc: subprocess.Popen[bytes]) -> int:
+    """Kill a server that did not start and close its pipe; returns its exit code."""
+    if proc.poll() is None:
+        proc.kill()
+    code = proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+    return code
 
 
 def stop(server: Server) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -105,11 +106,13 @@ def test_the_wheel_carries_stubs_and_a_working_console_script(tmp_path):
     assert "hexpack-bridge-server = hexpack_bridge.launcher:run" in entry_points
     assert f"hexpack_bridge-{hexpack_bridge.__version__}.dist-info/licenses/LICENSE" in names
 
-    # Install it into a venv that sees this interpreter's grpcio (no index needed), run the console script.
+    # Install it with its dependencies into a fresh venv (uv, as a consumer would), run the console script.
+    uv = shutil.which("uv")
+    assert uv, "uv is required for this test (.ci/install installs it)"
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
     subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)],
+        [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), str(wheel)],
         check=True,
         capture_output=True,
     )
