@@ -13,27 +13,18 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from _timing import REPO, timed  # the script's own directory is on sys.path
+
 sys.path.insert(0, str(REPO / "tools"))
 
 from hexpack import pythons  # noqa: E402
 
 TARGET_SECONDS = 1.0
-
-
-def timed(argv: list[str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return elapsed
 
 
 def main() -> int:
