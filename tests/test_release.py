@@ -291,3 +291,54 @@ def test_tokens_never_appear_in_output_logs_or_state(repo, tmp_path, capsys, cap
     assert "refused" in seen  # the double's failure line is shown ...
     assert HEX_KEY not in seen and PYPI_KEY not in seen  # ... with the tokens redacted
     assert "***" in seen
+
+
+@pytest.mark.slow
+def test_full_release_of_a_clone_of_this_repository(tmp_path, monkeypatch, capsys):
+    """A real release of this repository in a temporary clone, publish doubles on PATH.
+
+    The verify gate is the real `hexpack verify` of the bumped tree. The lint
+    and tests gates are replaced in the clone's config by a passing command,
+    because they are this very CI job (`nox -s lint`, `nox -s tests`) and
+    running them again inside it would double its time.
+    """
+    repo_root = Path(__file__).resolve().parent.parent
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--no-local", str(repo_root), str(clone))
+    git(clone, "switch", "-q", "-C", "main")
+    pyproject = clone / "pyproject.toml"
+    passing = json.dumps([sys.executable, "-c", "pass"])
+    pyproject.write_text(pyproject.read_text() + f"\n[tool.hexpack.release]\nlint = {passing}\ntests = {passing}\n")
+    git(clone, "commit", "-qam", "test: lint and tests gates run by the surrounding CI job")
+    write_doubles(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DOUBLES_LOG", str(tmp_path / "doubles.log"))
+    monkeypatch.setenv("DOUBLES_FAIL_MIX", str(tmp_path / "fail-mix"))
+    monkeypatch.setenv("DOUBLES_FAIL_TWINE", str(tmp_path / "fail-twine"))
+    monkeypatch.setenv("HEX_API_KEY", HEX_KEY)
+    monkeypatch.setenv("TWINE_PASSWORD", PYPI_KEY)
+    commits_before = int(git(clone, "rev-list", "--count", "HEAD"))
+
+    assert release(clone, "patch", "--publish") == 0, capsys.readouterr()
+    new = git(clone, "describe", "--tags", "--exact-match").strip()
+    assert int(git(clone, "rev-list", "--count", "HEAD")) == commits_before + 1
+    assert git(clone, "tag", "-l") == f"{new}\n"
+    assert git(clone, "log", "-1", "--format=%s") == f"Release {new}\n"
+    assert git(clone, "status", "--porcelain") == ""
+    calls = doubles_calls(tmp_path)
+    assert [c.split()[:2] for c in calls] == [["mix", "hex.publish"], ["twine", "upload"]]
+    version = new.removeprefix("v")
+    assert sorted(Path(p).name for p in calls[1].split()[4:]) == [
+        f"hexpack_bridge-{version}-py3-none-any.whl",
+        f"hexpack_bridge-{version}.tar.gz",
+    ]
+    from hexpack.version_places import read_versions
+
+    assert read_versions(clone).ok
+
+    before = snapshot(clone)
+    assert release(clone, version, "--publish") != 0  # repeating it is refused
+    assert release(clone, "patch", "--publish") != 0  # and so is a new release with an empty changelog
+    assert "[Unreleased] section is empty" in capsys.readouterr().err
+    assert snapshot(clone) == before
+    assert len(doubles_calls(tmp_path)) == 2
