@@ -115,3 +115,32 @@ def _redacted(text: str, secrets: Sequence[str]) -> str:
 
 def _redacted_argv(argv: list[str], secrets: Sequence[str]) -> list[str]:
     return [_redacted(a, secrets) for a in argv]
+
+
+def start(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.Popen[str]:
+    """Start a long-running ``argv`` (a server) with text pipes for stdin and stdout.
+
+    stderr is merged into stdout, as an Elixir Port with ``:stderr_to_stdout``
+    sees it. The caller owns the process and must stop it. Raises
+    CommandNotFound when it cannot be started.
+    """
+    args = [os.fspath(a) for a in argv]
+    args[0] = resolve(args[0])
+    log.debug("start: %s (cwd=%s)", " ".join(args), cwd or ".")
+    try:
+        return subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    except OSError as exc:
+        raise CommandNotFound(f"cannot start: {exc.strerror}", subject=args[0]) from None

@@ -61,21 +61,11 @@ def check_server(
 ) -> ServerCheck:
     """Run ``server_argv``; on ``READY <port>`` run the smoke client; SIGTERM; expect exit 0."""
     result = ServerCheck()
-    argv = [str(a) for a in server_argv]
-    argv[0] = proc.resolve(argv[0])
     start = time.monotonic()
     try:
-        server = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,  # as the Elixir Port does (:stderr_to_stdout)
-            text=True,
-        )
-    except OSError as exc:
-        result.findings.append(fail(f"cannot start the server: {exc.strerror}", subject=subject))
+        server = proc.start(server_argv, cwd=cwd, env=env)
+    except HexpackError as exc:
+        result.findings.append(fail(f"cannot start the server: {exc.what}", subject=subject))
         return result
     lines: queue.Queue[str | None] = queue.Queue()
     output_lines: list[str] = []  # everything the server printed (stderr is merged into stdout)
