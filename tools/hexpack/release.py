@@ -169,12 +169,17 @@ def release(
     plan = bump.plan_bump(root, part, today=today, allow_empty=allow_empty)
     if publish:
         _gate(on_step, "credentials", lambda: _check_credentials(settings, environ))
-    _gate(on_step, "lint", lambda: _run_gate(settings.lint, root, "lint"))
-    _gate(on_step, "tests", lambda: _run_gate(settings.tests, root, "tests"))
+    _gate(on_step, "lint", lambda: _run_gate(settings.lint, root, "lint"), slow=True)
+    _gate(on_step, "tests", lambda: _run_gate(settings.tests, root, "tests"), slow=True)
     with tempfile.TemporaryDirectory(prefix="hexpack-release-") as scratch:
         scratch_path = Path(scratch)
         dist = scratch_path / "dist"
-        _gate(on_step, "verify bumped tree", lambda: _verify_bumped_copy(root, plan, settings, scratch_path, dist))
+        _gate(
+            on_step,
+            "verify bumped tree",
+            lambda: _verify_bumped_copy(root, plan, settings, scratch_path, dist),
+            slow=True,
+        )
         result = ReleaseResult(plan.new, tag, dry_run, plan_diff=plan.diff())
         if dry_run:
             on_step("plan", "info", f"would commit {len(plan.changes)} file(s) as 'Release {tag}' and tag {tag}")
@@ -202,7 +207,9 @@ def release(
     return result
 
 
-def _gate(on_step: Step, name: str, check: Callable[[], object]) -> None:
+def _gate(on_step: Step, name: str, check: Callable[[], object], *, slow: bool = False) -> None:
+    if slow:  # say what is running before minutes of silence
+        on_step(name, "run", "")
     try:
         detail = check()
     except HexpackError as exc:
@@ -319,7 +326,7 @@ def _publish_tag_at_head(root: Path, settings: ReleaseSettings, environ: Mapping
     result = ReleaseResult(report.canonical, tag, False, commit=git.head(root))
     with tempfile.TemporaryDirectory(prefix="hexpack-release-") as scratch:
         dist = Path(scratch) / "dist"
-        _gate(on_step, "verify tagged tree", lambda: _verify_copy(root, {}, settings, Path(scratch), dist))
+        _gate(on_step, "verify tagged tree", lambda: _verify_copy(root, {}, settings, Path(scratch), dist), slow=True)
         kept = _keep_dist(root, tag, dist)
     state = PublishState(report.canonical, tag, result.commit or "", kept, {"hex": "pending"})
     if settings.pypi and kept:
