@@ -109,4 +109,5 @@ def bump(session: nox.Session) -> None:
 def release(session: nox.Session) -> None:
     """Every gate, then bump, commit and tag: `nox -s release -- <part> [--publish] [--dry-run]`."""
     install_hexpack(session, "release")
+    session.install(hexpack_stubs.toolchain_requirement(ROOT))  # verify's `stubs --check` runs the pinned protoc
     session.run("hexpack", "release", *session.posargs)

@@ -342,3 +342,20 @@ def test_full_release_of_a_clone_of_this_repository(tmp_path, monkeypatch, capsy
     assert "[Unreleased] section is empty" in capsys.readouterr().err
     assert snapshot(clone) == before
     assert len(doubles_calls(tmp_path)) == 2
+
+
+def test_a_failing_verify_names_its_failing_gates(repo, capsys):
+    pyproject = repo / "pyproject.toml"
+    table = "1 freshness  stubs --check  pass  ok\\n3 tarball  forbidden files  fail  priv/python/.env is forbidden"
+    verify = [sys.executable, "-c", f"print('{table}'); print('verify FAILED: 2 gates'); raise SystemExit(1)"]
+    text = pyproject.read_text().splitlines()
+    pyproject.write_text(
+        "\n".join([*(line for line in text if not line.startswith("verify")), f"verify = {json.dumps(verify)}"]) + "\n"
+    )
+    git(repo, "commit", "-qam", "a verify that fails")
+    before = snapshot(repo)
+    assert release(repo, "minor") == 1
+    err = capsys.readouterr().err
+    assert "3 tarball forbidden files fail priv/python/.env is forbidden" in err
+    assert "stubs --check" not in err
+    assert snapshot(repo) == before

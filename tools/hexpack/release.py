@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from . import config, git, proc
 from .changelog import is_empty_body, unreleased_body
-from .errors import HexpackError
+from .errors import CommandFailed, HexpackError
 from .fsutil import FileTransaction, atomic_write_text
 from .versions import bump_version
 
@@ -301,7 +302,16 @@ def _verify_copy(
         FileTransaction().apply({copy / path.relative_to(root): data for path, data in changes.items()})
     dist.mkdir()
     argv = [part.format(project=copy, dist=dist) for part in settings.verify]
-    proc.run(argv, cwd=copy, hint="run `nox -s verify_package` and fix what it reports")
+    try:
+        proc.run(argv, cwd=copy)
+    except CommandFailed as exc:
+        # The verify table's failing rows say why; its last line only counts them.
+        failing = [" ".join(line.split()) for line in exc.output.splitlines() if re.search(r"\s(fail|warn)\s", line)]
+        raise ReleaseError(
+            "; ".join(failing[:3]) or exc.one_line(),
+            subject="verify",
+            hint="run `nox -s verify_package` and fix what it reports",
+        ) from None
 
 
 def _publish_tag_at_head(root: Path, settings: ReleaseSettings, environ: Mapping[str, str], on_step: Step):

@@ -416,21 +416,33 @@ def find_places(root: Path, cfg: VersionConfig | None = None) -> tuple[str, Vers
 # --------------------------------------------------------------------------- audit
 
 
-def tracked_files(root: Path) -> list[str]:
-    """Files git tracks under ``root`` (relative), or every file outside git."""
-    from . import proc
+# Outside git, what no one versions: tool caches, build output, environments.
+_UNTRACKED_DIRS = {
+    ".git",
+    ".nox",
+    ".venv",
+    ".hexpack",
+    ".hypothesis",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    "_build",
+    "deps",
+    "node_modules",
+    "__pycache__",
+}
 
-    if proc.which("git"):
-        try:
-            result = proc.run(["git", "ls-files", "-z"], cwd=root)
-            return sorted(f for f in result.stdout.split("\0") if f)
-        except HexpackError:
-            pass
-    skip = {".git", ".nox", "_build", "deps", "node_modules", "__pycache__", ".venv"}
+
+def tracked_files(root: Path) -> list[str]:
+    """Files git tracks under ``root`` (relative), or every file outside git but caches and builds."""
+    from . import git
+
+    if git.is_repository(root):
+        return sorted(git.tracked_files(root))
     return sorted(
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
-        if p.is_file() and not skip.intersection(p.relative_to(root).parts)
+        if p.is_file() and not _UNTRACKED_DIRS.intersection(p.relative_to(root).parts)
     )
 
 
