@@ -91,12 +91,13 @@ def test_missing_file_hint_when_files_does_not_cover_it(tmp_path):
     paths = [p for p in GOOD_PATHS if p != "priv/python/grpc_server.py"]
     found = rules.check_required(members(*paths), rules.Context(SETTINGS, project, tmp_path))
     assert (
-        'priv/python/grpc_server.py: missing from the package (the server the Elixir side starts); add "priv/python"'
-        in text(found)
-    )
+        "priv/python/grpc_server.py: missing from the package (the server the Elixir side starts); "
+        'add "priv/python/grpc_server.py" to package files:' in text(found)
+    )  # files: picks priv/python's contents one by one, so the file itself, not all of priv/python
 
 
 def test_missing_file_not_in_project_says_run_assemble(tmp_path):
+    (tmp_path / "priv_python").mkdir()  # the default assemble mapping's sources
     project = FakeProject(files=["lib", "priv"])
     paths = [p for p in GOOD_PATHS if p != "priv/python/hexpack_bridge/bridge_pb2_grpc.py"]
     found = rules.check_required(members(*paths), rules.Context(SETTINGS, project, tmp_path))

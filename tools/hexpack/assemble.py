@@ -53,6 +53,7 @@ __all__ = [
     "check",
     "load_settings",
     "plan",
+    "unconfigured",
 ]
 
 MANIFEST = ".hexpack-manifest.json"
@@ -356,6 +357,22 @@ def assemble(root: str | os.PathLike[str], *, on_phase: Callable[[str], None] | 
 def check(root: str | os.PathLike[str]) -> list[Difference]:
     """What differs between the target and what assembling would produce (empty: up to date)."""
     return plan(load_settings(root)).differences()
+
+
+def unconfigured(root: str | os.PathLike[str]) -> str | None:
+    """Why there is nothing to assemble (no assemble table, e.g. snakepit's layout), or None.
+
+    Without a table the default mapping (``priv_python/...``) applies when
+    ``priv_python/`` exists. A project adopted with ``hexpack init`` keeps its Python source in
+    ``priv/python`` itself, so it has no mapping; ``hexpack assemble`` is then
+    a no-op and verify's freshness gate skips the assemble check.
+    """
+    cfg = config.load(root)
+    if cfg.section("assemble") or (cfg.root / "priv_python").is_dir():  # a table, or the default mapping's sources
+        return None
+    if cfg.source is not None and cfg.source.name == "hexpack.toml":
+        return "no [assemble] table in hexpack.toml: nothing to assemble (the Python under priv/ is the source itself)"
+    return "no [tool.hexpack.assemble] table in pyproject.toml: nothing to assemble"
 
 
 def recover(settings: AssembleSettings) -> None:

@@ -21,6 +21,10 @@ def run(args, out) -> int:
     from .. import assemble
 
     root = args.root.resolve()
+    why_not = assemble.unconfigured(root)
+    if why_not is not None:
+        out.line(f"{why_not}; map sources to priv/ in an assemble.files table to place them")
+        return 0
     if args.check:
         differences = assemble.check(root)
         for diff in differences:

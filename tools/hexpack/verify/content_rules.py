@@ -63,6 +63,19 @@ class Context:
     def files(self) -> list[str] | None:
         return self.project.files if self.project is not None else None
 
+    @property
+    def regenerate(self) -> str:
+        """The command that regenerates what ships (no assemble step in snakepit's layout)."""
+        return regenerate_hint(self.root)
+
+
+def regenerate_hint(root: Path | None) -> str:
+    from ..assemble import unconfigured
+
+    if root is not None and unconfigured(root) is not None:
+        return "run `nox -s stubs`"
+    return "run `nox -s stubs assemble`"
+
 
 # ---------------------------------------------------------------- required files
 
@@ -74,9 +87,13 @@ def _entry_covers(entry: str, path: str) -> bool:
     return any(regex.match("/".join(parts[:n])) for n in range(1, len(parts) + 1))
 
 
-def _suggest_entry(path: str, settings: VerifySettings) -> str:
+def _suggest_entry(path: str, settings: VerifySettings, files: Sequence[Any] | None = None) -> str:
+    """The ``files:`` entry to add: the whole Python or proto root, unless ``files:``
+    already picks that root's contents one by one (then the path itself)."""
     for root in (settings.python_root, settings.proto_root):
         if root and (path == root or path.startswith(root + "/")):
+            if files and any(str(e).strip("/").startswith(root + "/") for e in files):
+                return path
             return root
     return path
 
@@ -89,38 +106,99 @@ def include_hint(path: str, ctx: Context, *, generated: bool = True) -> str:
     if pattern is not None:
         return f"exclude_patterns entry {pattern_text(pattern)} in mix.exs removes it; narrow or drop that entry"
     if ctx.root is not None and not (ctx.root / path).exists():
-        fix = "run `nox -s stubs assemble`" if generated else "create it"
+        fix = ctx.regenerate if generated else "create it"
         return f"it is not in the project either; {fix}"
     files = ctx.files
     if files is not None and not any(_entry_covers(str(e), path) for e in files):
-        return f'add "{_suggest_entry(path, ctx.settings)}" to package files: in mix.exs'
+        return f'add "{_suggest_entry(path, ctx.settings, files)}" to package files: in mix.exs'
     return f'check package files: and exclude_patterns in mix.exs (expected "{path}" to be selected)'
 
 
-def _stub_paths(proto: str, settings: VerifySettings) -> tuple[str, str]:
+def _proto_stem(proto: str, settings: VerifySettings) -> str:
+    """``priv/proto/a/b-c.proto`` -> ``a/b_c``: the stub's path below the stubs' directory."""
     rel = (
         proto[len(settings.proto_root) + 1 :]
         if proto.startswith(settings.proto_root + "/")
         else posixpath.basename(proto)
     )
-    stem = rel[: -len(".proto")]
+    return rel[: -len(".proto")].replace("-", "_")
+
+
+def _stub_paths(
+    proto: str,
+    settings: VerifySettings,
+    present: Iterable[str] = (),
+    configured: Mapping[str, tuple[str, str]] | None = None,
+) -> tuple[str, str]:
+    """Where ``proto``'s ``_pb2.py`` and ``_pb2_grpc.py`` ship.
+
+    The project's stubs settings say exactly, when they generate into the
+    shipped Python (``configured``); otherwise ``python_root/<stem>``, or a
+    shipped stub of the same name deeper down (stubs kept in a subpackage).
+    """
+    if configured and proto in configured:
+        return configured[proto]
+    stem = _proto_stem(proto, settings)
     base = f"{settings.python_root}/{stem}"
+    pb2 = f"{base}_pb2.py"
+    present = set(present)
+    if pb2 not in present:
+        deeper = sorted(
+            p for p in present if p.startswith(settings.python_root + "/") and p.endswith(f"/{stem}_pb2.py")
+        )
+        if deeper:
+            base = deeper[0][: -len("_pb2.py")]
     return f"{base}_pb2.py", f"{base}_pb2_grpc.py"
 
 
-def expected_protos(paths: Iterable[str], settings: VerifySettings, root: Path | None = None) -> list[str]:
+def configured_stubs(root: Path | None, settings: VerifySettings) -> dict[str, tuple[str, str]]:
+    """``{proto: (_pb2.py, _pb2_grpc.py)}`` from the project's stubs settings, when they
+    generate straight into the shipped Python (snakepit's layout); else empty."""
+    if root is None:
+        return {}
+    from .. import config, stubs
+    from ..errors import HexpackError
+
+    try:
+        if not config.load(root).section("stubs"):
+            return {}
+        stub_settings = stubs.load_settings(root)
+        protos = stubs.find_protos(stub_settings)
+    except HexpackError:  # the freshness gate reports a broken stubs setting
+        return {}
+    out = stub_settings.rel(stub_settings.out)
+    if not (out == settings.python_root or out.startswith(settings.python_root + "/")):
+        return {}  # generated elsewhere and assembled: the default mapping applies
+    found = {}
+    for proto in protos:
+        pb2, grpc, _pyi = (f"{out}/{rel}" for rel in proto.outputs())
+        found[stub_settings.rel(proto.path)] = (pb2, grpc)
+    return found
+
+
+def expected_protos(
+    paths: Iterable[str],
+    settings: VerifySettings,
+    root: Path | None = None,
+    configured: Mapping[str, tuple[str, str]] | None = None,
+) -> list[str]:
     """Every .proto that should ship: the shipped ones, those on disk under
-    ``proto_root`` in the project, and those implied by shipped ``_pb2.py`` stubs."""
-    protos = set()
-    prefix = settings.python_root + "/"
-    for path in paths:
-        if path.endswith(".proto"):
-            protos.add(path)
-        elif path.startswith(prefix) and path.endswith("_pb2.py"):
-            protos.add(f"{settings.proto_root}/{path[len(prefix) : -len('_pb2.py')]}.proto")
+    ``proto_root`` in the project, and those implied by shipped ``_pb2.py`` stubs
+    that no known proto accounts for."""
+    paths = list(paths)
+    protos = {path for path in paths if path.endswith(".proto")}
     if root is not None and (root / settings.proto_root).is_dir():
         for found in (root / settings.proto_root).rglob("*.proto"):
             protos.add(found.relative_to(root).as_posix())
+    protos.update(configured or {})
+    accounted = {pb2 for pb2, _grpc in (configured or {}).values()}
+    stems = {_proto_stem(proto, settings) for proto in protos}
+    prefix = settings.python_root + "/"
+    for path in paths:
+        if path.startswith(prefix) and path.endswith("_pb2.py") and path not in accounted:
+            stem = path[len(prefix) : -len("_pb2.py")]
+            if not any(stem == known or stem.endswith("/" + known) for known in stems):
+                protos.add(f"{settings.proto_root}/{stem}.proto")
     return sorted(protos)
 
 
@@ -131,9 +209,10 @@ def check_required(members: Sequence[Any], ctx: Context) -> list[Finding]:
         (settings.server, "the server the Elixir side starts"),
         (settings.requirements, "the Python requirements"),
     ]
-    protos = expected_protos(present, settings, ctx.root)
+    configured = configured_stubs(ctx.root, settings)
+    protos = expected_protos(present, settings, ctx.root, configured)
     for proto in protos:
-        pb2, grpc = _stub_paths(proto, settings)
+        pb2, grpc = _stub_paths(proto, settings, present, configured)
         required += [(proto, "the service definition"), (pb2, f"stub of {proto}"), (grpc, f"gRPC stub of {proto}")]
     found: list[Finding] = []
     seen = set()
@@ -365,7 +444,9 @@ def check_metadata(metadata: Any, project: Any | None = None) -> list[Finding]:
 # ---------------------------------------------------------------- stub floors
 
 
-def check_stub_floors(members: Sequence[Any], settings: VerifySettings) -> list[Finding]:
+def check_stub_floors(
+    members: Sequence[Any], settings: VerifySettings, then: str | None = "run `nox -s assemble`"
+) -> list[Finding]:
     """The protobuf/grpcio floors the shipped stubs demand, against the shipped requirements.txt.
 
     Only the stubs and the requirements file are written (to a temporary
@@ -403,6 +484,8 @@ def check_stub_floors(members: Sequence[Any], settings: VerifySettings) -> list[
             return [fail(exc.what, subject=exc.subject, hint=exc.hint)]
         best = floors.strictest(found)
     if problems:
-        return [fail(p.what, subject=p.subject, hint=(p.hint or "") + "; then run `nox -s assemble`") for p in problems]
+        return [
+            fail(p.what, subject=p.subject, hint=(p.hint or "") + (f"; then {then}" if then else "")) for p in problems
+        ]
     shown = ", ".join(f"{f.package}>={f.version}" for f in best.values())
     return [note(f"{settings.requirements} admits only what the stubs load with ({shown or 'no floors'})")]

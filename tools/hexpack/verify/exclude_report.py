@@ -9,6 +9,7 @@ that does what was meant.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,10 @@ SHOW = 5  # paths listed per pattern before "and N more"
 
 
 def pattern_text(pattern: Any) -> str:
-    return str(pattern) if isinstance(pattern, Regex) else f'"{pattern}"'
+    """As written in mix.exs: ``~r/priv\\/python\\/tests\\//`` keeps its escaped slashes."""
+    if isinstance(pattern, Regex):
+        return "~r/" + re.sub(r"(?<!\\)/", r"\\/", pattern.source) + "/" + pattern.options
+    return f'"{pattern}"'
 
 
 def hex_excludes(path: str, pattern: Any) -> bool:

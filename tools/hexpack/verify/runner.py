@@ -59,7 +59,10 @@ def freshness(root: Path) -> list[Gate]:
     cfg = config.load(root)
     stubs_gate = Gate("stubs --check", "1 freshness")
     assemble_gate = Gate("assemble --check", "1 freshness")
-    fix = "run `nox -s stubs assemble`"
+    from .. import assemble
+
+    no_assemble = assemble.unconfigured(root)
+    fix = "run `nox -s stubs`" if no_assemble else "run `nox -s stubs assemble`"
     if not cfg.section("stubs"):
         stubs_gate.skipped = "no [tool.hexpack.stubs]"
     else:
@@ -74,12 +77,10 @@ def freshness(root: Path) -> list[Gate]:
                 stubs_gate.add(fail(problem.what, subject=problem.subject, hint=problem.hint))
             if not stubs_gate.findings:
                 stubs_gate.add(note("stubs are what the pinned grpcio-tools makes of the protos"))
-    if not cfg.section("assemble"):
-        assemble_gate.skipped = "no [tool.hexpack.assemble]"
+    if no_assemble:
+        assemble_gate.skipped = no_assemble
     else:
         with assemble_gate.timed():
-            from .. import assemble
-
             differences = assemble.check(root)
             for difference in differences:
                 assemble_gate.add(fail(difference.what, subject=difference.path, hint=fix))
@@ -241,7 +242,10 @@ def tarball_gates(
             excludes.details["patterns"] = [r.to_json() for r in reports]
             excludes.extend(exclude_report.findings(reports) or [note("no exclude_patterns")])
     gates.append(excludes)
-    gate("stub floors", lambda: content_rules.check_stub_floors(members, settings))
+    from ..assemble import unconfigured
+
+    then = None if root is not None and unconfigured(root) else "run `nox -s assemble`"  # copies requirements.txt
+    gate("stub floors", lambda: content_rules.check_stub_floors(members, settings, then))
     return gates
 
 
