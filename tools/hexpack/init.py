@@ -647,13 +647,15 @@ def stubs(session: nox.Session) -> None:
     session.run("hexpack", "stubs", *session.posargs)
 '''
         )
+    # verify's freshness gate and release's verify gate run `hexpack stubs --check`: they need the pin too
+    tools = "HEXPACK, GRPCIO_TOOLS" if has_stubs else "HEXPACK"
     parts.append(
-        '''
+        f'''
 
 @nox.session(default=False)
 def verify_package(session: nox.Session) -> None:
     """Build the Hex package and check what it ships (server, requirements, protos, no secrets)."""
-    session.install(HEXPACK)
+    session.install({tools})
     session.run("hexpack", "verify", *session.posargs)
 
 
@@ -669,7 +671,7 @@ def bump(session: nox.Session) -> None:
 @nox.session(default=False)
 def release(session: nox.Session) -> None:
     """Gates (lint, tests, verify), bump, commit, tag; `-- patch --dry-run` changes nothing."""
-    session.install(HEXPACK, "nox")  # the gates run `nox -s lint` and `nox -s tests`
+    session.install({tools}, "nox")  # the gates run `nox -s lint` and `nox -s tests`
     session.run("hexpack", "release", *session.posargs)
 
 
