@@ -44,10 +44,24 @@ class Config:
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file, turning syntax errors into a one-line ProjectError."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ProjectError("file not found", subject=str(path)) from None
+    except IsADirectoryError:
+        raise ProjectError("is a directory, not a TOML file", subject=str(path), hint="move it away") from None
+    except OSError as exc:
+        raise ProjectError(f"cannot read: {exc.strerror or exc}", subject=str(path)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ProjectError(
+            f"not UTF-8 text (byte {data[exc.start]:#04x} on line {line})",
+            subject=str(path),
+            hint="TOML files must be UTF-8; re-save it as UTF-8",
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProjectError(f"invalid TOML: {exc}", subject=str(path), hint="fix the syntax") from None
 
@@ -56,12 +70,36 @@ def load(root: str | Path) -> Config:
     """The hexpack settings of the project at ``root`` (defaults when none)."""
     root = Path(root).resolve()
     standalone = root / "hexpack.toml"
-    if standalone.is_file():
-        return Config(root, standalone, read_toml(standalone))
+    if standalone.exists():  # read_toml refuses a directory rather than silently ignoring it
+        return Config(root, standalone, _checked(read_toml(standalone), standalone, "hexpack.toml"))
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
+    if pyproject.exists():
         data = read_toml(pyproject)
-        settings = data.get("tool", {}).get("hexpack", {})
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ProjectError("tool must be a table", subject=str(pyproject), hint="write [tool.hexpack] tables")
+        settings = tool.get("hexpack", {})
+        if not isinstance(settings, dict):
+            raise ProjectError(
+                "[tool.hexpack] must be a table", subject=str(pyproject), hint="see README for the settings"
+            )
         if settings:
-            return Config(root, pyproject, settings)
+            return Config(root, pyproject, _checked(settings, pyproject, "[tool.hexpack]"))
     return Config(root, None, {})
+
+
+#: The keys of ``[tool.hexpack]`` (or of ``hexpack.toml``); each feature validates its own sub-table.
+KNOWN_KEYS = ("assemble", "python", "release", "stubs", "verify", "version")
+
+
+def _checked(settings: dict[str, Any], source: Path, where: str) -> dict[str, Any]:
+    """``settings`` after refusing unknown top-level keys, all named at once (a typo would be silently ignored)."""
+    unknown = sorted(set(settings) - set(KNOWN_KEYS))
+    if unknown:
+        prefix = "" if where == "hexpack.toml" else "tool.hexpack."
+        raise ProjectError(
+            f"unknown setting(s) {', '.join(prefix + key for key in unknown)}",
+            subject=str(source),
+            hint=f"{where} knows {', '.join(KNOWN_KEYS)}",
+        )
+    return settings

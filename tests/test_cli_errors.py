@@ -1,0 +1,52 @@
+"""Bad input on the command line: one error line naming the input, a non-zero exit, never a traceback.
+
+Cross-cutting cases (the settings file every command reads, the argument parser) live here; a
+module's own inputs are tested next to that module.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hexpack import cli, config
+from hexpack.errors import ProjectError
+
+
+def _error_lines(capsys) -> list[str]:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert lines and all(line.startswith("error: ") for line in lines), err
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'[tool.hexpack]\npython = ["3.11"]\n# caf\xe9\n', "not UTF-8 text (byte 0xe9 on line 3)"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00garbage", "not UTF-8 text"),
+        (b"tool = 3\n", "tool must be a table"),
+        (b"[tool]\nhexpack = 3\n", "[tool.hexpack] must be a table"),
+        (b"[tool.hexpack]\nfoo = 1\n[tool.hexpack.asemble]\nx = 1\n", "tool.hexpack.asemble, tool.hexpack.foo"),
+    ],
+)
+def test_bad_pyproject_is_one_line_naming_it(tmp_path, capsys, content, expected):
+    (tmp_path / "pyproject.toml").write_bytes(content)
+    with pytest.raises(ProjectError) as caught:
+        config.load(tmp_path)
+    assert expected in caught.value.one_line()
+    assert str(tmp_path / "pyproject.toml") in caught.value.one_line()
+    assert cli.main(["version", "--root", str(tmp_path)]) == 1
+    (line,) = _error_lines(capsys)
+    assert expected in line
+
+
+def test_settings_file_that_is_a_directory_is_refused(tmp_path):
+    (tmp_path / "hexpack.toml").mkdir()
+    with pytest.raises(ProjectError, match="hexpack.toml: is a directory"):
+        config.load(tmp_path)
+
+
+def test_hexpack_toml_unknown_table_is_named(tmp_path):
+    (tmp_path / "hexpack.toml").write_text('python = ["3.12"]\n[stub]\nout = "x"\n', encoding="utf-8")
+    with pytest.raises(ProjectError, match=r"unknown setting\(s\) stub; hexpack.toml knows assemble"):
+        config.load(tmp_path)
