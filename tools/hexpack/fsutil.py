@@ -61,10 +61,21 @@ class FileTransaction:
     def apply(self, plan: Mapping[Path, bytes]) -> None:
         originals: dict[Path, bytes | None] = {}
         problems = []
+        parents_seen: set[Path] = set()
         for path in plan:
-            if path.exists() and not os.access(path, os.W_OK):
+            if path.is_dir():
+                problems.append(
+                    HexpackError("is a directory where a file is to be written", subject=str(path), hint="move it away")
+                )
+            elif path.exists() and not os.access(path, os.W_OK):
                 problems.append(HexpackError("file is read-only", subject=str(path), hint="make it writable and retry"))
-            if not os.access(path.parent, os.W_OK):
+            if path.parent in parents_seen:
+                continue
+            parents_seen.add(path.parent)
+            if not path.parent.is_dir():
+                what = "is not a directory" if path.parent.exists() else "directory does not exist"
+                problems.append(HexpackError(what, subject=str(path.parent), hint=f"cannot write {path.name} there"))
+            elif not os.access(path.parent, os.W_OK):
                 problems.append(HexpackError("directory is not writable", subject=str(path.parent)))
         if problems:
             from .errors import Problems
@@ -76,7 +87,12 @@ class FileTransaction:
                 originals[path] = path.read_bytes() if path.exists() else None
                 if self._before_write is not None:
                     self._before_write(path, index)
-                atomic_write_bytes(path, data)
+                try:
+                    atomic_write_bytes(path, data)
+                except OSError as exc:  # disk full, read-only file system, ...: every file is restored below
+                    raise HexpackError(
+                        f"cannot write: {exc.strerror or exc}; nothing was changed", subject=str(path)
+                    ) from exc
                 written.append(path)
         except BaseException:
             for path in reversed(written):
