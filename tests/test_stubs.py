@@ -264,6 +264,21 @@ def test_settings_errors_name_the_table(tmp_path):
         stubs.generate(tmp_path)
 
 
+def test_a_file_or_directory_in_the_way_of_the_stubs_is_one_error_line(project, capsys):
+    root = project("package")
+    stub = next((root / "priv_python").rglob("*_pb2.py"))
+    stub.unlink()
+    stub.mkdir()
+    code, _, err = hexpack("stubs", "--root", str(root), capsys=capsys)
+    assert (code, err.strip()) == (1, f"error: {stub}: is a directory where a file is to be written; move it away")
+    stub.rmdir()
+    shutil.rmtree(stub.parent)
+    stub.parent.write_text("in the way")
+    code, _, err = hexpack("stubs", "--root", str(root), capsys=capsys)
+    assert code == 1 and "Traceback" not in err
+    assert f"error: {stub.parent.relative_to(root).as_posix()}: a file is in the way of the stubs' directory" in err
+
+
 # ----------------------------------------------------------------------------- imports
 
 
@@ -473,6 +488,17 @@ def test_specifiers_judged_against_a_floor(tmp_path, line, ok):
     req = write(tmp_path / "requirements.txt", f"# runtime\n{line}\n")
     problems = floors.check_floors([floor("protobuf", "7.35.1")], [req])
     assert (not problems) is ok, [p.one_line() for p in problems]
+
+
+def test_unreadable_requirements_are_one_error_naming_the_file(tmp_path):
+    latin1 = tmp_path / "requirements.txt"
+    latin1.write_bytes(b"grpcio>=1.0\n# caf\xe9\n")
+    with pytest.raises(HexpackError, match=r"requirements.txt:2: not UTF-8 text \(byte 0xe9\); re-save it as UTF-8"):
+        floors.read_requirements(latin1)
+    latin1.unlink()
+    latin1.mkdir()
+    problems = floors.check_floors([floor("protobuf", "7.35.1")], [latin1])
+    assert [p.one_line() for p in problems] == [f"{latin1}: is a directory, not a requirements file"]
 
 
 def test_requirements_includes_options_and_errors(tmp_path):

@@ -218,9 +218,20 @@ def _requirements_file(path: Path, *, seen: set[Path]) -> list[RequirementEntry]
         return []
     seen.add(resolved)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ProjectError("requirements file not found", subject=str(path)) from None
+    except IsADirectoryError:
+        raise ProjectError("is a directory, not a requirements file", subject=str(path)) from None
+    except OSError as exc:
+        raise ProjectError(f"cannot read the requirements file: {exc.strerror or exc}", subject=str(path)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ProjectError(
+            f"not UTF-8 text (byte {data[exc.start]:#04x})", subject=f"{path}:{line}", hint="re-save it as UTF-8"
+        ) from None
     entries: list[RequirementEntry] = []
     pending = ""
     start = 0

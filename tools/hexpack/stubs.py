@@ -408,8 +408,21 @@ def generate(
                 result.unchanged.append(target)
             else:
                 plan[target] = data
-        for target in plan:
-            target.parent.mkdir(parents=True, exist_ok=True)
+        problems: list[HexpackError] = []
+        for directory in sorted({target.parent for target in plan}):
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                problems.append(
+                    ProjectError(
+                        "a file is in the way of the stubs' directory",
+                        subject=settings.rel(directory),
+                        hint=f"move it away or change out in {settings.source}",
+                    )
+                )
+            except OSError as exc:
+                problems.append(ProjectError(f"cannot create: {exc.strerror or exc}", subject=settings.rel(directory)))
+        _raise(problems)
         (transaction or FileTransaction()).apply(plan)
         result.written = sorted(plan)
         expected = {settings.out / rel for rel in rendered}
