@@ -125,6 +125,13 @@ def test_grpcio_tools_is_compared_with_the_pin():
         assert check.fix.endswith("-m pip install grpcio-tools==1.85.1")
 
 
+def test_several_stubs_settings_problems_stay_on_the_one_table_row(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.hexpack.stubs]\ngrpcio-tools = 1.85\nout = 4\n", encoding="utf-8")
+    check = doctor.check_grpcio_tools(tmp_path)
+    assert check.status == "warn" and "\n" not in check.found
+    assert "got 1.85" in check.found and "out must be a path" in check.found
+
+
 def test_a_missing_targeted_python_fails_with_the_install_command(repo, capsys):
     code = cli.main(["doctor", "--root", str(repo)])
     captured = capsys.readouterr()

@@ -264,6 +264,18 @@ def test_settings_errors_name_the_table(tmp_path):
         stubs.generate(tmp_path)
 
 
+def test_every_settings_problem_is_reported_at_once(tmp_path, capsys):
+    write(tmp_path / "pyproject.toml", "[tool.hexpack.stubs]\ngrpcio-tools = 1.85\nout = 4\nprotos = 3\nshape = 1\n")
+    write(tmp_path / "mix.exs", "")
+    code, _, err = hexpack("stubs", "--check", "--root", str(tmp_path), capsys=capsys)
+    assert code == 1 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 4
+    assert "unknown setting(s) shape" in lines[0]
+    assert 'grpcio-tools must pin one exact version, such as "1.85.1", got 1.85; write it as a string' in lines[1]
+    assert lines[2].endswith("protos must be a list of paths") and lines[3].endswith("out must be a path")
+
+
 def test_a_file_or_directory_in_the_way_of_the_stubs_is_one_error_line(project, capsys):
     root = project("package")
     stub = next((root / "priv_python").rglob("*_pb2.py"))

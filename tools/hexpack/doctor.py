@@ -155,7 +155,8 @@ def check_grpcio_tools(root: Path) -> Check:
     try:
         pin = stubs.load_settings(root).pin
     except HexpackError as exc:
-        return Check("grpcio-tools", WARN, exc.one_line(), 'add [tool.hexpack.stubs] grpcio-tools = "<version>"')
+        detail = " / ".join(exc.one_line().splitlines())  # several settings problems share the one table row
+        return Check("grpcio-tools", WARN, detail, "fix [tool.hexpack.stubs] as the detail says")
     installed = stubs.installed_toolchain()
     install = f"{sys.executable} -m pip install grpcio-tools=={pin}"
     note = "`nox -s stubs` installs the pinned version in its own venv"

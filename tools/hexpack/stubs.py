@@ -28,13 +28,13 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import config, proc
-from .errors import CommandNotFound, HexpackError, ProjectError
+from .errors import CommandNotFound, HexpackError, Problems, ProjectError
 from .fsutil import FileTransaction
 
 __all__ = [
@@ -128,28 +128,44 @@ def load_settings(root: str | os.PathLike[str]) -> StubSettings:
     where = "[stubs] in hexpack.toml" if cfg.source and cfg.source.name == "hexpack.toml" else "[tool.hexpack.stubs]"
     subject = f"{cfg.source or Path(cfg.root) / 'pyproject.toml'} {where}"
     known = {"grpcio-tools", "protos", "include", "out", "requirements"}
+    problems: list[HexpackError] = []
     unknown = sorted(set(table) - known)
     if unknown:
-        raise ProjectError(
-            f"unknown setting(s) {', '.join(unknown)}", subject=subject, hint=f"use {', '.join(sorted(known))}"
+        problems.append(
+            ProjectError(
+                f"unknown setting(s) {', '.join(unknown)}", subject=subject, hint=f"use {', '.join(sorted(known))}"
+            )
         )
     pin = table.get("grpcio-tools")
     if not isinstance(pin, str) or not re.fullmatch(r"\d+(\.\d+)*", pin):
-        raise ProjectError(
-            'grpcio-tools must pin one exact version, such as "1.85.1"',
-            subject=subject,
-            hint='add grpcio-tools = "<version>"',
+        got = "" if pin is None else f", got {pin!r}"
+        problems.append(
+            ProjectError(
+                f'grpcio-tools must pin one exact version, such as "1.85.1"{got}',
+                subject=subject,
+                hint='add grpcio-tools = "<version>"' if pin is None else 'write it as a string: "X.Y.Z"',
+            )
         )
+
+    def checked(read: Callable[[], Any], default: Any) -> Any:
+        try:
+            return read()
+        except ProjectError as exc:
+            problems.append(exc)
+            return default
+
     root_path = cfg.root
-    protos = [root_path / p for p in _str_list(table, "protos", _DEFAULTS["protos"], subject)]
-    include = [root_path / p for p in _str_list(table, "include", None, subject) or []] or [
+    protos = [root_path / p for p in checked(lambda: _str_list(table, "protos", _DEFAULTS["protos"], subject), [])]
+    include = [root_path / p for p in checked(lambda: _str_list(table, "include", None, subject), [])] or [
         p for p in protos if p.suffix != ".proto"
     ]
-    out = root_path / _str(table, "out", _DEFAULTS["out"], subject)
+    out = root_path / checked(lambda: _str(table, "out", _DEFAULTS["out"], subject), _DEFAULTS["out"])
     if "requirements" in table:
-        requirements = [root_path / p for p in _str_list(table, "requirements", [], subject)]
+        requirements = [root_path / p for p in checked(lambda: _str_list(table, "requirements", [], subject), [])]
     else:
         requirements = [p for p in (out / "requirements.txt", out / "pyproject.toml") if p.is_file()]
+    if problems:
+        raise problems[0] if len(problems) == 1 else Problems(problems, summary=f"problems in {where}")
     return StubSettings(root_path, pin, protos, include, out, requirements, where)
 
 
