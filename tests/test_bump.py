@@ -130,7 +130,7 @@ def test_a_failing_rename_at_each_write_leaves_every_file_byte_identical(snakepi
             return real_replace(src, dst)
 
         monkeypatch.setattr(fsutil.os, "replace", replace)
-        with pytest.raises(OSError, match="injected"):
+        with pytest.raises(HexpackError, match=r"cannot write: No space left on device \(injected\); nothing was"):
             apply_plan(plan)
         monkeypatch.setattr(fsutil.os, "replace", real_replace)
         assert snapshot(snakepit) == before, f"failure at write {failing} left changes"
