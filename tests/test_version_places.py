@@ -150,6 +150,20 @@ def test_unknown_config_key_is_refused(tmp_path):
         read_versions(root)
 
 
+def test_every_config_problem_is_reported_at_once(tmp_path):
+    from hexpack.errors import Problems
+
+    settings = '[tool.hexpack.version]\nplaces = []\nmix = 5\nsnippets = 3\nsnippet_precision = "major"\n'
+    root = write(tmp_path, {"mix.exs": MIX, "pyproject.toml": settings})
+    with pytest.raises(Problems) as caught:
+        read_versions(root)
+    lines = caught.value.lines()
+    assert len(lines) == 4
+    assert "unknown key(s) places" in lines[0] and "snippet_precision must be auto, minor or patch" in lines[1]
+    assert lines[2].endswith('mix must be a path, got 5; write mix = "mix.exs"')
+    assert lines[3].endswith('snippets must be a list of paths/globs, got 3; write e.g. snippets = ["README.md"]')
+
+
 @pytest.mark.parametrize(
     ("version", "written", "precision", "expected"),
     [

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config as config_mod
-from .errors import HexpackError, ProjectError
+from .errors import HexpackError, Problems, ProjectError
 from .versions import Version, parse
 
 __all__ = [
@@ -164,15 +164,21 @@ class VersionReport:
 # --------------------------------------------------------------------------- config
 
 
+_LIST_DEFAULTS = {"pyproject": DEFAULT_PYPROJECT, "python": DEFAULT_PYTHON, "snippets": DEFAULT_SNIPPETS, "allow": []}
+
+
 def load_config(root: Path) -> VersionConfig:
     cfg = config_mod.load(root)
     section = cfg.section("version")
     where = f"[tool.hexpack.version] in {cfg.source}" if cfg.source else "[tool.hexpack.version]"
     known = {"mix", "pyproject", "python", "snippets", "changelog", "allow", "snippet_precision"}
+    problems: list[HexpackError] = []
     unknown = sorted(set(section) - known)
     if unknown:
-        raise ProjectError(
-            f"unknown key(s) {', '.join(unknown)}", subject=where, hint=f"known: {', '.join(sorted(known))}"
+        problems.append(
+            ProjectError(
+                f"unknown key(s) {', '.join(unknown)}", subject=where, hint=f"known: {', '.join(sorted(known))}"
+            )
         )
 
     def strings(key: str, default: list[str]) -> tuple[str, ...]:
@@ -180,22 +186,39 @@ def load_config(root: Path) -> VersionConfig:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ProjectError(f"{key} must be a list of paths/globs", subject=where)
+            problems.append(
+                ProjectError(
+                    f"{key} must be a list of paths/globs, got {section[key]!r}",
+                    subject=where,
+                    hint=f'write e.g. {key} = ["{(default or ["path"])[0]}"]',
+                )
+            )
+            return tuple(default)
         return tuple(value)
 
     precision = section.get("snippet_precision", "auto")
     if precision not in ("auto", "minor", "patch"):
-        raise ProjectError(f"snippet_precision must be auto, minor or patch, not {precision!r}", subject=where)
+        problems.append(
+            ProjectError(f"snippet_precision must be auto, minor or patch, not {precision!r}", subject=where)
+        )
     for key in ("mix", "changelog"):
         if key in section and not isinstance(section[key], str):
-            raise ProjectError(f"{key} must be a path", subject=where)
+            example = "mix.exs" if key == "mix" else "CHANGELOG.md"
+            problems.append(
+                ProjectError(
+                    f"{key} must be a path, got {section[key]!r}", subject=where, hint=f'write {key} = "{example}"'
+                )
+            )
+    lists = {key: strings(key, default) for key, default in _LIST_DEFAULTS.items()}
+    if problems:
+        raise problems[0] if len(problems) == 1 else Problems(problems, summary=f"problems in {where}")
     return VersionConfig(
         mix=section.get("mix", "mix.exs"),
-        pyproject=strings("pyproject", DEFAULT_PYPROJECT),
-        python=strings("python", DEFAULT_PYTHON),
-        snippets=strings("snippets", DEFAULT_SNIPPETS),
+        pyproject=lists["pyproject"],
+        python=lists["python"],
+        snippets=lists["snippets"],
         changelog=section.get("changelog", "CHANGELOG.md"),
-        allow=strings("allow", []),
+        allow=lists["allow"],
         snippet_precision=precision,
         explicit=frozenset(section),
     )
