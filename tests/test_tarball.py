@@ -290,6 +290,25 @@ def test_unpack_refuses_a_non_empty_target(tmp_path):
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["keep.txt"]
 
 
+def test_unpack_below_a_file_or_failing_midway_is_one_error_and_leaves_nothing(tmp_path, monkeypatch):
+    from hexpack.errors import HexpackError
+
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(HexpackError, match=r"afile/out: a file is in the way of the target's directory"):
+        T.unpack(reference("hybrid_globs"), tmp_path / "afile" / "out")
+    real_chmod = os.chmod
+
+    def full_disk(path, mode, **kwargs):
+        if str(path).endswith(".py"):
+            raise OSError(28, "No space left on device", str(path))
+        real_chmod(path, mode, **kwargs)
+
+    monkeypatch.setattr(T.os, "chmod", full_disk)
+    with pytest.raises(HexpackError, match=r"out: cannot write \S+\.py: No space left on device; nothing was unpacked"):
+        T.unpack(reference("default_files"), tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
 def test_unpack_into_an_existing_empty_directory(tmp_path):
     (tmp_path / "out").mkdir()
     T.unpack(reference("regex_excludes"), tmp_path / "out")

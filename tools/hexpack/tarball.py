@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import erlterm
-from .errors import TarballError
+from .errors import HexpackError, TarballError
 
 __all__ = [
     "LIMITS",
@@ -660,8 +660,17 @@ def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool =
     if metadata_file and any(m.path == "hex_metadata.config" for m in package.members):
         raise TarballError("package has its own hex_metadata.config member", subject=str(dest),
                            hint="unpack with metadata_file=False")  # fmt: skip
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".hexpack-tmp", dir=dest.parent))
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".hexpack-tmp", dir=dest.parent))
+    except (FileExistsError, NotADirectoryError):
+        raise HexpackError(
+            "a file is in the way of the target's directory", subject=str(dest), hint="choose another directory"
+        ) from None
+    except OSError as exc:
+        raise HexpackError(
+            f"cannot create the target: {exc.strerror or exc}", subject=str(dest), hint="choose another directory"
+        ) from None
     try:
         dir_modes: list[tuple[Path, int]] = []
         for member in package.members:
@@ -692,6 +701,13 @@ def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool =
         if dest.exists():
             dest.rmdir()
         os.rename(tmp, dest)
+    except OSError as exc:  # disk full, name too long, ...: nothing is left behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise HexpackError(
+            f"cannot write {Path(exc.filename).name if exc.filename else 'the files'}: {exc.strerror or exc};"
+            " nothing was unpacked",
+            subject=str(dest),
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
