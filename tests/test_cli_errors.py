@@ -50,3 +50,14 @@ def test_hexpack_toml_unknown_table_is_named(tmp_path):
     (tmp_path / "hexpack.toml").write_text('python = ["3.12"]\n[stub]\nout = "x"\n', encoding="utf-8")
     with pytest.raises(ProjectError, match=r"unknown setting\(s\) stub; hexpack.toml knows assemble"):
         config.load(tmp_path)
+
+
+def test_a_missing_working_directory_is_named_not_the_program(tmp_path):
+    from hexpack import proc
+    from hexpack.errors import CommandNotFound, HexpackError
+
+    with pytest.raises(HexpackError) as caught:
+        proc.run(["git", "status"], cwd=tmp_path / "gone")
+    assert not isinstance(caught.value, CommandNotFound)
+    expected = f"{tmp_path / 'gone'}: cannot run git here: No such file or directory; check the path"
+    assert caught.value.one_line() == expected

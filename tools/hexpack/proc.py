@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .errors import CommandFailed, CommandNotFound
+from .errors import CommandFailed, CommandNotFound, HexpackError
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,11 @@ def run(
             _redacted_argv(args, redact), -1, output + f"\ntimed out after {timeout} s", hint=hint
         ) from None
     except OSError as exc:
+        if cwd is not None and exc.filename is not None and os.fspath(exc.filename) == os.fspath(cwd):
+            # the working directory, not the program, is what is missing (subprocess names it in .filename)
+            raise HexpackError(
+                f"cannot run {Path(args[0]).name} here: {exc.strerror}", subject=os.fspath(cwd), hint="check the path"
+            ) from None
         raise CommandNotFound(f"cannot run: {exc.strerror}", subject=args[0]) from None
     if check and proc.returncode != 0:
         output = _redacted((proc.stdout or "") + (proc.stderr or ""), redact)
