@@ -212,6 +212,23 @@ def test_each_gate_refuses_and_changes_nothing(repo, capsys, breakage, cause):
     assert snapshot(repo) == before
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["banana"], "error: hexpack release: unknown part 'banana'; use major, minor, patch"),
+        (["1.2"], "error: hexpack release 1.2: not a SemVer version: '1.2'"),
+        (["patch", "--project", "no-such-dir"], "no-such-dir: project directory not found"),
+    ],
+)
+def test_a_bad_part_or_project_is_refused_before_any_gate(repo, capsys, monkeypatch, argv, expected):
+    (repo / "notes.txt").write_text("uncommitted")  # the clean-tree gate would fail: it must not even run
+    monkeypatch.chdir(repo)
+    assert cli.main(["release", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert expected in captured.err and len(captured.err.strip().splitlines()) == 1
+
+
 def test_dry_run_runs_every_gate_and_changes_nothing(repo, capsys):
     before = snapshot(repo)
     assert release(repo, "minor", "--dry-run") == 0

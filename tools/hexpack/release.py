@@ -21,9 +21,9 @@ from pathlib import Path
 
 from . import config, git, proc
 from .changelog import is_empty_body, unreleased_body
-from .errors import CommandFailed, HexpackError
+from .errors import CommandFailed, HexpackError, UsageError
 from .fsutil import FileTransaction, atomic_write_text
-from .versions import bump_version
+from .versions import PARTS, bump_version, parse
 
 STATE_DIR = Path(".hexpack") / "release"
 # What never travels into the temporary copy that the bumped tree is verified in.
@@ -131,6 +131,10 @@ def release(
 ) -> ReleaseResult:
     """Run the release; see the module docstring. ``on_step`` reports progress."""
     root = Path(root).resolve()
+    if not root.is_dir():
+        raise UsageError("project directory not found", subject=str(root), hint="pass --project DIR of the project")
+    if part is not None:
+        _check_part(part)
     environ = dict(os.environ if environ is None else environ)
     settings = ReleaseSettings.load(root)
 
@@ -206,6 +210,20 @@ def release(
     if publish:
         result.published = _publish(root, settings, state, environ, on_step)
     return result
+
+
+def _check_part(part: str) -> None:
+    """Refuse a misspelt part or a malformed version before any gate runs (its order is checked after gate 1)."""
+    arg = part.strip()
+    if arg in PARTS:
+        return
+    if not arg[:1].isdigit():
+        raise UsageError(
+            f"unknown part {arg!r}",
+            subject="hexpack release",
+            hint="use major, minor, patch, pre, release or a version such as 1.4.0-rc.1",
+        )
+    parse(arg, subject=f"hexpack release {arg}")
 
 
 def _gate(on_step: Step, name: str, check: Callable[[], object], *, slow: bool = False) -> None:
