@@ -31,3 +31,9 @@ def test_module_entry_point_runs():
     proc = subprocess.run([sys.executable, "-m", "hexpack", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0
     assert proc.stdout.startswith("hexpack ")
+
+
+def test_an_unknown_option_names_the_command_it_was_given_to(capsys):
+    assert cli.main(["pythons", "--bogus"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: hexpack pythons: unrecognized arguments: --bogus; see `hexpack pythons --help`\n"

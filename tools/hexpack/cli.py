@@ -68,7 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         arguments = list(sys.argv[1:] if argv is None else argv)
         parser = build_parser(arguments)
-        args = parser.parse_args(arguments)
+        args, unknown = parser.parse_known_args(arguments)
+        if unknown:  # argparse would blame the top-level parser; name the command whose options these are not
+            prog = f"hexpack {args.command}" if getattr(args, "command", None) else "hexpack"
+            raise UsageError(f"unrecognized arguments: {' '.join(unknown)}", subject=prog, hint=f"see `{prog} --help`")
         logging.basicConfig(
             level=logging.DEBUG if args.verbose else logging.WARNING, format="hexpack: %(message)s", stream=sys.stderr
         )
