@@ -225,3 +225,8 @@ def test_cli_bad_output_paths_are_one_line_errors(reference_project, capsys, tmp
     assert capsys.readouterr().err.strip().endswith("is a directory; give -o a file name")
     assert cli.main(["build", "--project", str(root), "-o", str(tmp_path / "missing" / "x.tar"), *static]) == 2
     assert "directory does not exist" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("x")
+    assert cli.main(["build", "--project", str(root), "-o", str(tmp_path / "afile" / "x.tar"), *static]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {tmp_path / 'afile'}: is not a directory; create it or choose another -o\n"
+    assert captured.out == ""  # refused before building, not after printing the whole package

@@ -29,6 +29,8 @@ def run(args, out) -> int:
     project = Path(args.project)
     if not (project / "mix.exs").is_file():
         raise UsageError("no mix.exs here", subject=str(project), hint="pass --project DIR of a mix project")
+    if args.output is not None:
+        _check_output(Path(args.output))  # before building: a wrong -o must not cost a whole build first
     try:
         result = build_package(project, reader=args.reader)
     except PackageRefused as refused:
@@ -48,10 +50,7 @@ def run(args, out) -> int:
     else:
         target = project / result.default_filename
         shown = result.default_filename if args.project == "." else os.path.join(args.project, result.default_filename)
-    if target.is_dir():
-        raise UsageError("is a directory", subject=str(target), hint="give -o a file name")
-    if not target.parent.is_dir():
-        raise UsageError("directory does not exist", subject=str(target.parent), hint="create it or choose another -o")
+    _check_output(target)
     try:
         atomic_write_bytes(target, result.tarball, mode=0o644)
     except OSError as exc:
@@ -60,3 +59,12 @@ def run(args, out) -> int:
         ) from None
     out.line(f"Saved to {shown}")
     return 0
+
+
+def _check_output(target: Path) -> None:
+    if target.is_dir():
+        raise UsageError("is a directory", subject=str(target), hint="give -o a file name")
+    parent = target.parent
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "directory does not exist"
+        raise UsageError(what, subject=str(parent), hint="create it or choose another -o")
