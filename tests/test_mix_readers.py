@@ -505,6 +505,25 @@ def test_static_reader_errors_name_the_file(tmp_path):
         read_statically(root)
 
 
+def test_every_wrongly_typed_project_field_is_reported_at_once(tmp_path):
+    from hexpack.errors import Problems
+
+    body = '[app: "x", version: 1, description: :short, deps: [{:a, 3}, {:b, "~> 1.0"}, :c], package: 7]'
+    root = write_project(tmp_path, f"defmodule X.MixProject do\n  use Mix.Project\n  def project, do: {body}\nend\n")
+    with pytest.raises(Problems) as info:
+        read_statically(root)
+    assert [line.replace(str(root / "mix.exs"), "mix.exs") for line in info.value.lines()] == [
+        'mix.exs: app: must be an atom, got "x"',
+        "mix.exs: version: must be a string, got 1",
+        "mix.exs: description: must be a string, got :short",
+        "mix.exs: dependency specified in the wrong format: {:a, 3}; use {:name, requirement}, {:name, opts} or"
+        " {:name, requirement, opts}",
+        "mix.exs: dependency specified in the wrong format: :c; use {:name, requirement}, {:name, opts} or"
+        " {:name, requirement, opts}",
+        "mix.exs: package: must be a keyword list, got 7",
+    ]
+
+
 def test_elixir_reader_gives_one_line_for_a_broken_mix_exs(tmp_path, elixir):
     root = write_project(
         tmp_path,

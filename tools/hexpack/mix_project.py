@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ProjectError
+from .errors import HexpackError, Problems, ProjectError
 from .terms import Atom, Regex, is_keyword, keyword_get
 
 
@@ -119,17 +119,25 @@ def project_from_config(root: str | Path, config: Any, *, reader: str, source: s
     """
     if not is_keyword(config):
         raise ProjectError(f"project/0 must return a keyword list, got {_short(config)}", subject=source)
+    problems: list[HexpackError] = []
     app = keyword_get(config, "app")
     if app is None:
         app = ""
     elif not isinstance(app, Atom):
-        raise ProjectError(f"app: must be an atom, got {_short(app)}", subject=source)
-    version = _string_or_none(config, "version", source) or ""
+        problems.append(ProjectError(f"app: must be an atom, got {_short(app)}", subject=source))
+        app = ""
+    version = _string_or_none(config, "version", source, problems) or ""
+    elixir = _string_or_none(config, "elixir", source, problems)
+    description = _string_or_none(config, "description", source, problems)
+    deps = _deps(keyword_get(config, "deps"), source, problems)
     package = keyword_get(config, "package")
     if package is None:
         package = []
     if not is_keyword(package):
-        raise ProjectError(f"package: must be a keyword list, got {_short(package)}", subject=source)
+        problems.append(ProjectError(f"package: must be a keyword list, got {_short(package)}", subject=source))
+        package = []
+    if problems:  # every wrong type at once, so one edit of mix.exs fixes them all
+        raise problems[0] if len(problems) == 1 else Problems(problems, summary=f"problems in {source}")
     package_dict: dict[str, Any] = {}
     for key, value in package:
         package_dict.setdefault(str.__str__(key), value)
@@ -137,36 +145,41 @@ def project_from_config(root: str | Path, config: Any, *, reader: str, source: s
         root=Path(root),
         app=str.__str__(app),
         version=version,
-        elixir=_string_or_none(config, "elixir", source),
-        description=_string_or_none(config, "description", source),
-        deps=_deps(keyword_get(config, "deps"), source),
+        elixir=elixir,
+        description=description,
+        deps=deps,
         package=package_dict,
         config=config,
         reader=reader,
     )
 
 
-def _string_or_none(config: list[tuple[Atom, Any]], key: str, source: str) -> str | None:
+def _string_or_none(config: list[tuple[Atom, Any]], key: str, source: str, problems: list[HexpackError]) -> str | None:
     value = keyword_get(config, key)
     if value is None or (isinstance(value, str) and not isinstance(value, Atom)):
         return value
-    raise ProjectError(f"{key}: must be a string, got {_short(value)}", subject=source)
+    problems.append(ProjectError(f"{key}: must be a string, got {_short(value)}", subject=source))
+    return None
 
 
-def _deps(value: Any, source: str) -> list[Dep]:
+def _deps(value: Any, source: str, problems: list[HexpackError]) -> list[Dep]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise ProjectError(f"deps: must be a list, got {_short(value)}", subject=source)
+        problems.append(ProjectError(f"deps: must be a list, got {_short(value)}", subject=source))
+        return []
     deps = []
     for entry in value:
         dep = _dep(entry)
         if dep is None:
-            raise ProjectError(
-                f"dependency specified in the wrong format: {_short(entry)}",
-                subject=source,
-                hint="use {:name, requirement}, {:name, opts} or {:name, requirement, opts}",
+            problems.append(
+                ProjectError(
+                    f"dependency specified in the wrong format: {_short(entry)}",
+                    subject=source,
+                    hint="use {:name, requirement}, {:name, opts} or {:name, requirement, opts}",
+                )
             )
+            continue
         deps.append(dep)
     return deps
 
