@@ -233,6 +233,32 @@ def test_mapping_problems_are_reported_together(project):
         assemble.assemble(project)
 
 
+def test_every_settings_problem_is_reported_at_once(project, capsys):
+    settings = '[tool.hexpack.assemble]\ntarget = 7\ntargett = "priv"\n[tool.hexpack.assemble.files]\n"src" = 3\n'
+    (project / "pyproject.toml").write_text(settings)
+    code, _, err = hexpack("assemble", "--root", str(project), capsys=capsys)
+    assert code == 1 and "Traceback" not in err
+    assert err.splitlines() == [
+        "error: [tool.hexpack.assemble]: unknown setting(s) targett; use exclude, files, target",
+        'error: [tool.hexpack.assemble]: target must be a directory path such as "priv", got 7',
+        'error: [tool.hexpack.assemble].files: \'src\' maps to 3, not a target path; write "src" = "priv/..."',
+    ]
+
+
+@pytest.mark.parametrize("in_the_way", ["priv", "priv/python/mypkg", "priv/.hexpack-manifest.json"])
+def test_something_in_the_way_is_one_line_per_path_and_changes_nothing(project, capsys, in_the_way):
+    assert hexpack("assemble", "--root", str(project), capsys=capsys)[0] == 0
+    path = project / in_the_way
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+    path.mkdir() if in_the_way.endswith(".json") else path.write_text("in the way")
+    before = snapshot(project)
+    code, _, err = hexpack("assemble", "--root", str(project), capsys=capsys)
+    assert code == 1 and "Traceback" not in err
+    assert len(err.splitlines()) == 1, err  # one line, not one per placed file below it
+    assert in_the_way.rsplit("/", 1)[-1] in err
+    assert snapshot(project) == before
+
+
 # ----------------------------------------------------------------------------- all or nothing
 
 

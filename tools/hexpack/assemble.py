@@ -165,20 +165,36 @@ def load_settings(root: str | os.PathLike[str]) -> AssembleSettings:
         "[assemble] in hexpack.toml" if cfg.source and cfg.source.name == "hexpack.toml" else "[tool.hexpack.assemble]"
     )
     known = {"target", "files", "exclude"}
+    problems: list[HexpackError] = []  # every settings problem at once
     unknown = sorted(set(table) - known)
     if unknown:
-        raise ProjectError(
-            f"unknown setting(s) {', '.join(unknown)}", subject=where, hint=f"use {', '.join(sorted(known))}"
+        problems.append(
+            ProjectError(
+                f"unknown setting(s) {', '.join(unknown)}", subject=where, hint=f"use {', '.join(sorted(known))}"
+            )
         )
     target_text = table.get("target", "priv")
     if not isinstance(target_text, str) or not target_text.strip("/"):
-        raise ProjectError('target must be a directory path such as "priv"', subject=where)
+        problems.append(
+            ProjectError(f'target must be a directory path such as "priv", got {target_text!r}', subject=where)
+        )
     files = table.get("files", _DEFAULT_FILES)
-    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
-        raise ProjectError("files must map source paths to target paths", subject=f"{where}.files")
+    if not isinstance(files, dict):
+        problems.append(ProjectError("files must map source paths to target paths", subject=f"{where}.files"))
+    else:
+        for key, value in files.items():
+            if not isinstance(value, str):
+                problems.append(
+                    ProjectError(
+                        f"{key!r} maps to {value!r}, not a target path",
+                        subject=f"{where}.files",
+                        hint=f'write "{key}" = "{target_text if isinstance(target_text, str) else "priv"}/..."',
+                    )
+                )
     exclude = table.get("exclude", [])
     if not isinstance(exclude, list) or not all(isinstance(e, str) for e in exclude):
-        raise ProjectError("exclude must be a list of name patterns", subject=where)
+        problems.append(ProjectError(f"exclude must be a list of name patterns, got {exclude!r}", subject=where))
+    _raise(problems)
     root_path = cfg.root
     target = _inside(root_path, target_text, where)
     if target.is_symlink():
@@ -187,7 +203,6 @@ def load_settings(root: str | os.PathLike[str]) -> AssembleSettings:
             subject=target_text,
             hint=f"set target in {where} to the real directory",
         )
-    problems: list[HexpackError] = []
     pairs: list[tuple[Path, Path]] = []
     for src_text, dst_text in files.items():
         try:
@@ -269,12 +284,22 @@ def plan(settings: AssembleSettings) -> Plan:
     desired = desired_files(settings)
     result = Plan(settings, desired)
     target = settings.target
+    if os.path.lexists(target) and not target.is_dir():
+        raise ProjectError(
+            "is not a directory, but hexpack assemble places files in it",
+            subject=settings.rel(target),
+            hint=f"move it away or set target in {settings.source}",
+        )
     problems: list[HexpackError] = []
+    in_the_way: set[Path] = set()
     for rel, placement in desired.items():
         path = target / rel
         for parent in list(Path(rel).parents)[:-1]:
             holder = target / parent
+            if holder in in_the_way:
+                continue
             if holder.is_symlink() or (holder.exists() and not holder.is_dir()):
+                in_the_way.add(holder)
                 problems.append(
                     ProjectError("is in the way of a placed file", subject=settings.rel(holder), hint="move it away")
                 )
@@ -317,6 +342,8 @@ def read_manifest(target: Path) -> set[str]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError):
         return set()
+    except IsADirectoryError:
+        raise ProjectError("is a directory, not hexpack's manifest", subject=str(path), hint="move it away") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProjectError(f"unreadable manifest: {exc}", subject=str(path), hint="restore it from git") from None
     files = data.get("files") if isinstance(data, dict) else None
