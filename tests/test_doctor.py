@@ -63,6 +63,14 @@ def test_the_release_branch_comes_from_tool_hexpack_release(repo):
     assert doctor.check_git(repo).fix == "git switch trunk"
 
 
+def test_a_broken_release_table_is_shown_not_replaced_by_main(repo):
+    with (repo / "pyproject.toml").open("a", encoding="utf-8") as handle:
+        handle.write("\n[tool.hexpack.release]\nbranch = 3\n")
+    check = doctor.check_git(repo)
+    assert (check.status, check.fix) == ("fail", "fix [tool.hexpack.release]")
+    assert 'branch = 3 is not valid; write e.g. branch = "main"' in check.found
+
+
 def test_a_detached_release_tag_is_what_ci_publishes(repo):
     git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "tag", "-a", "v1.0.0", "-m", "v1.0.0")
     git(repo, "switch", "-q", "--detach", "v1.0.0")

@@ -229,6 +229,23 @@ def test_a_bad_part_or_project_is_refused_before_any_gate(repo, capsys, monkeypa
     assert expected in captured.err and len(captured.err.strip().splitlines()) == 1
 
 
+def test_every_release_settings_problem_is_reported_at_once(tmp_path):
+    from hexpack.errors import Problems
+    from hexpack.release import ReleaseSettings
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.hexpack.release]\nbranchh = "x"\nlint = "nox -s lint"\npypi = "yes"\n'
+    )
+    with pytest.raises(Problems) as caught:
+        ReleaseSettings.load(tmp_path)
+    lines = [line.split(": ", 1)[1] for line in caught.value.lines()]
+    assert lines[0].startswith("unknown setting(s) branchh in [tool.hexpack.release]; known settings: branch,")
+    assert lines[1:] == [
+        '[tool.hexpack.release] lint = \'nox -s lint\' is not valid; write e.g. lint = ["nox", "-s", "lint"]',
+        "[tool.hexpack.release] pypi = 'yes' is not valid; write e.g. pypi = true or false",
+    ]
+
+
 def test_dry_run_runs_every_gate_and_changes_nothing(repo, capsys):
     before = snapshot(repo)
     assert release(repo, "minor", "--dry-run") == 0

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import config, proc, pythons
+from . import proc, pythons
 from .errors import HexpackError
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -176,10 +176,12 @@ def check_git(root: Path) -> Check:
         return Check("git", FAIL, "not found", proc.INSTALL_HINTS["git"].split(": ", 1)[1])
     if not git.is_repository(root):
         return Check("git", FAIL, f"{root} is not a git repository", f"git -C {root} init")
+    from .release import ReleaseSettings
+
     try:
-        branch = config.load(root).section("release").get("branch", "main")
-    except HexpackError:
-        branch = "main"
+        branch = ReleaseSettings.load(root).branch
+    except HexpackError as exc:  # a broken [tool.hexpack.release] stops a release too: show it, never guess "main"
+        return Check("git", FAIL, " / ".join(exc.one_line().splitlines()), "fix [tool.hexpack.release]")
     current = git.current_branch(root)
     dirty = git.dirty_paths(root)
     found = f"on {current or 'a detached HEAD'}, " + (f"{len(dirty)} uncommitted change(s)" if dirty else "clean")

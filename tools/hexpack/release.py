@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import config, git, proc
 from .changelog import is_empty_body, unreleased_body
-from .errors import CommandFailed, HexpackError, UsageError
+from .errors import CommandFailed, HexpackError, Problems, UsageError
 from .fsutil import FileTransaction, atomic_write_text
 from .versions import PARTS, bump_version, parse
 
@@ -52,17 +52,47 @@ class ReleaseSettings:
 
     @classmethod
     def load(cls, root: Path) -> ReleaseSettings:
-        section = config.load(root).section("release")
+        cfg = config.load(root)
+        section = cfg.section("release")
+        source = str(cfg.source or "pyproject.toml")
         known = set(cls.__dataclass_fields__)
+        problems: list[HexpackError] = []  # every problem at once
         unknown = sorted(set(section) - known)
         if unknown:
-            raise ReleaseError(
-                f"unknown setting(s) {', '.join(unknown)} in [tool.hexpack.release]",
-                subject="pyproject.toml",
-                hint=f"known settings: {', '.join(sorted(known))}",
+            problems.append(
+                ReleaseError(
+                    f"unknown setting(s) {', '.join(unknown)} in [tool.hexpack.release]",
+                    subject=source,
+                    hint=f"known settings: {', '.join(sorted(known))}",
+                )
             )
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}
-        return cls(**values)
+        values: dict[str, object] = {}
+        for key, value in section.items():
+            if key not in known:
+                continue
+            default = getattr(cls, key)
+            if isinstance(default, tuple):
+                ok = isinstance(value, list) and bool(value) and all(isinstance(v, str) and v for v in value)
+                example = "[" + ", ".join(f'"{v}"' for v in default) + "]"
+                value = tuple(value) if ok else value
+            elif isinstance(default, bool):
+                ok, example = isinstance(value, bool), "true or false"
+            else:
+                ok, example = isinstance(value, str) and bool(value.strip()), f'"{default}"'
+            if not ok:
+                problems.append(
+                    ReleaseError(
+                        f"[tool.hexpack.release] {key} = {value!r} is not valid",
+                        subject=source,
+                        hint=f"write e.g. {key} = {example}",
+                    )
+                )
+            values[key] = value
+        if problems:
+            raise (
+                problems[0] if len(problems) == 1 else Problems(problems, summary="problems in [tool.hexpack.release]")
+            )
+        return cls(**values)  # type: ignore[arg-type]
 
 
 @dataclass
