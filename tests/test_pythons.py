@@ -306,6 +306,19 @@ def test_requires_python_that_admits_no_release_is_refused(tmp_path):
         pythons.targeted(write_project(tmp_path, requires="<3.0"))
 
 
+@pytest.mark.parametrize(("line", "shown"), [('requires-python = "banana"', "'banana'"), ("requires-python = 3", "3")])
+def test_a_bad_requires_python_names_the_pyproject_it_is_in(tmp_path, line, shown):
+    root = write_project(tmp_path, priv_requires=">=3.10")
+    (root / "priv_python" / "pyproject.toml").write_text(f'[project]\nname = "y"\n{line}\n', encoding="utf-8")
+    expected = f"priv_python/pyproject.toml: invalid [project] requires-python {shown}; write e.g. '>=3.10'"
+    with pytest.raises(ProjectError) as caught:
+        pythons.targeted(root)
+    assert caught.value.one_line().endswith(expected)
+    (root / "priv_python" / "pyproject.toml").write_text("project = 3\n", encoding="utf-8")
+    with pytest.raises(ProjectError, match=r"priv_python/pyproject.toml: \[project\] must be a table"):
+        pythons.targeted(root)
+
+
 # --------------------------------------------------------------------------- the real machine
 
 

@@ -165,20 +165,25 @@ def targeted(root: str | os.PathLike[str]) -> list[str]:
 def default_versions(root: Path, *, on: date = RELEASES_AS_OF) -> list[str]:
     """Supported CPython releases on ``on`` admitted by the Python package's requires-python."""
     current = [v for v, released, eol in CPYTHON_RELEASES if released <= on <= eol]
-    spec = requires_python(root)
-    if not spec:
+    found = _requires_python(root)
+    if found is None:
         return current
+    spec, source = found
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     try:
-        specifier = SpecifierSet(spec)
+        specifier = SpecifierSet(spec) if isinstance(spec, str) else None
     except InvalidSpecifier:
-        raise ProjectError(f"invalid requires-python {spec!r}", subject=str(root), hint="use e.g. '>=3.10'") from None
+        specifier = None
+    if specifier is None:
+        raise ProjectError(
+            f"invalid [project] requires-python {spec!r}", subject=str(source), hint="write e.g. '>=3.10'"
+        ) from None
     chosen = [v for v in current if specifier.contains(f"{v}.0", prereleases=True) or specifier.contains(f"{v}.99")]
     if not chosen:
         raise ProjectError(
             f"requires-python {spec!r} admits none of the supported CPython releases {', '.join(current)}",
-            subject=str(root),
+            subject=str(source),
             hint='set [tool.hexpack] python = ["3.X", ...] in pyproject.toml',
         )
     return chosen
@@ -186,13 +191,22 @@ def default_versions(root: Path, *, on: date = RELEASES_AS_OF) -> list[str]:
 
 def requires_python(root: Path) -> str | None:
     """``requires-python`` of priv_python/pyproject.toml, else of the root pyproject."""
+    found = _requires_python(root)
+    return None if found is None else str(found[0])
+
+
+def _requires_python(root: Path) -> tuple[object, Path] | None:
+    """The raw ``requires-python`` value and the pyproject it came from."""
     from .config import read_toml
 
     for pyproject in (root / "priv_python" / "pyproject.toml", root / "pyproject.toml"):
         if pyproject.is_file():
-            value = read_toml(pyproject).get("project", {}).get("requires-python")
+            project = read_toml(pyproject).get("project", {})
+            if not isinstance(project, dict):
+                raise ProjectError("[project] must be a table", subject=str(pyproject))
+            value = project.get("requires-python")
             if value:
-                return str(value)
+                return value, pyproject
     return None
 
 
