@@ -9,6 +9,7 @@ enclosing package, and one of them serves and calls a real gRPC method.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -511,6 +512,14 @@ def test_unreadable_requirements_are_one_error_naming_the_file(tmp_path):
     latin1.mkdir()
     problems = floors.check_floors([floor("protobuf", "7.35.1")], [latin1])
     assert [p.one_line() for p in problems] == [f"{latin1}: is a directory, not a requirements file"]
+    pyproject = tmp_path / "pyproject.toml"
+    for text, expected in [
+        ("project = 3\n", "[project] must be a table"),
+        ("[project]\ndependencies = [3]\n", "[project] dependencies must be a list of strings, got [3]"),
+    ]:
+        pyproject.write_text(text, encoding="utf-8")
+        with pytest.raises(HexpackError, match=re.escape(f"{pyproject}: {expected}")):
+            floors.read_requirements(pyproject)
 
 
 def test_requirements_includes_options_and_errors(tmp_path):

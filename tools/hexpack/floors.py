@@ -202,13 +202,20 @@ def _pyproject_requirements(path: Path) -> list[RequirementEntry]:
     from .config import read_toml
 
     data = read_toml(path)
-    deps = data.get("project", {}).get("dependencies", [])
-    if not isinstance(deps, list):
-        raise ProjectError("[project] dependencies must be a list", subject=str(path))
+    project = data.get("project", {})
+    if not isinstance(project, dict):
+        raise ProjectError("[project] must be a table", subject=str(path))
+    deps = project.get("dependencies", [])
+    if not isinstance(deps, list) or not all(isinstance(text, str) for text in deps):
+        raise ProjectError(
+            f"[project] dependencies must be a list of strings, got {deps!r}",
+            subject=str(path),
+            hint='write e.g. dependencies = ["grpcio>=1.85.1"]',
+        )
     entries = []
     for index, text in enumerate(deps):
         where = f"{path}: dependencies[{index}]"
-        entries.append(RequirementEntry(_parse(str(text), where), path))
+        entries.append(RequirementEntry(_parse(text, where), path))
     return entries
 
 
