@@ -419,3 +419,15 @@ def test_paths_outside_the_project_are_refused(tree):
 
 def test_empty_directory_is_listed(tree):
     assert select_files(tree, ["priv/empty"], []) == ["priv/empty"]
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_by_name_unless_excluded(tmp_path):
+    priv = os.fsencode(tmp_path / "priv")
+    os.mkdir(priv)
+    for name in (b"ok.txt", b"\xff.txt", b"b\xe9"):
+        with open(os.path.join(priv, name), "wb"):
+            pass
+    with pytest.raises(PackageError, match=r"file name\(s\) not valid UTF-8: priv/\\xff.txt, priv/b\\xe9; rename them"):
+        select_files(tmp_path, ["priv"])
+    selected = select_files(tmp_path, ["priv"], [Regex("\\xff"), Regex("b\\xe9")])
+    assert selected == ["priv", "priv/ok.txt"]

@@ -446,7 +446,7 @@ def matches_exclude(pattern: object, path: str) -> bool:
     """``path =~ pattern``: substring test for a string, search for a regex."""
     if isinstance(pattern, Regex):
         compiled = _compile_regex(pattern)
-        subject: str | bytes = path if isinstance(compiled.pattern, str) else path.encode("utf-8")
+        subject: str | bytes = path if isinstance(compiled.pattern, str) else path.encode("utf-8", "surrogateescape")
         return compiled.search(subject) is not None  # type: ignore[arg-type]
     if isinstance(pattern, str):
         return pattern in path
@@ -498,4 +498,21 @@ def select_files(
                 if relative not in seen:
                     seen.add(relative)
                     selected.append(relative)
-    return [path for path in selected if not is_excluded(path, exclude_patterns)]
+    selected = [path for path in selected if not is_excluded(path, exclude_patterns)]
+    undecodable = [path for path in selected if not _is_utf8(path)]
+    if undecodable:  # os.listdir smuggles such bytes in as surrogates; nothing downstream can encode them
+        shown = ", ".join(repr(os.fsencode(path))[2:-1] for path in undecodable)
+        raise PackageError(
+            f"file name(s) not valid UTF-8: {shown}",
+            subject=os.fspath(root),
+            hint="rename them (Hex package file names are UTF-8), or exclude them from the package files",
+        )
+    return selected
+
+
+def _is_utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
