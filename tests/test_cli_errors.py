@@ -6,6 +6,8 @@ module's own inputs are tested next to that module.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hexpack import cli, config
 from hexpack.errors import ProjectError
@@ -61,3 +63,13 @@ def test_a_missing_working_directory_is_named_not_the_program(tmp_path):
     assert not isinstance(caught.value, CommandNotFound)
     expected = f"{tmp_path / 'gone'}: cannot run git here: No such file or directory; check the path"
     assert caught.value.one_line() == expected
+
+
+def test_output_that_is_not_utf8_does_not_end_the_run(tmp_path):
+    import sys
+
+    from hexpack import proc
+
+    done = proc.run([sys.executable, "-c", "import sys; sys.stdout.buffer.write(b'name-\\xff.md\\n')"])
+    assert done.stdout == "name-\udcff.md\n"
+    assert os.fsencode(done.stdout.strip()) == b"name-\xff.md"  # a path round-trips to the same file

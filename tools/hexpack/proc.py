@@ -81,7 +81,10 @@ def run(
             args,
             cwd=cwd,
             env=full_env,
-            text=True,
+            # bytes that are not UTF-8 (a file name git lists, a tool's stray output) round-trip as surrogates
+            # instead of ending the run in a UnicodeDecodeError
+            encoding="utf-8",
+            errors="surrogateescape",
             capture_output=True,
             timeout=timeout,
             input=input,
