@@ -277,6 +277,15 @@ def test_every_settings_problem_is_reported_at_once(tmp_path, capsys):
     assert lines[2].endswith("protos must be a list of paths") and lines[3].endswith("out must be a path")
 
 
+def test_a_proto_whose_name_is_not_utf8_is_named(project):
+    root = project("package")
+    proto_dir = next((root / "priv_python" / "proto").rglob("*.proto")).parent
+    with open(os.path.join(os.fsencode(proto_dir), b"\xff.proto"), "w") as handle:
+        handle.write('syntax = "proto3";\n')
+    with pytest.raises(HexpackError, match=r"\\xff\.proto: proto file name is not valid UTF-8; rename it"):
+        stubs.find_protos(stubs.load_settings(root))
+
+
 def test_a_file_or_directory_in_the_way_of_the_stubs_is_one_error_line(project, capsys):
     root = project("package")
     stub = next((root / "priv_python").rglob("*_pb2.py"))

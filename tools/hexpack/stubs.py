@@ -213,7 +213,15 @@ def find_protos(settings: StubSettings) -> list[Proto]:
     protos: dict[str, Proto] = {}
     for path in paths:
         name = _proto_name(path, settings.include)
-        if name is None:
+        if name is not None and not _is_utf8(name):
+            problems.append(
+                ProjectError(
+                    "proto file name is not valid UTF-8",
+                    subject=repr(os.fsencode(settings.rel(path)))[2:-1],
+                    hint="rename it (protoc and the generated imports need UTF-8 names)",
+                )
+            )
+        elif name is None:
             problems.append(
                 ProjectError(
                     "proto is under no include root",
@@ -233,6 +241,14 @@ def find_protos(settings: StubSettings) -> list[Proto]:
         )
     _raise(problems)
     return [protos[name] for name in sorted(protos)]
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def fingerprint(settings: StubSettings, protos: Iterable[Proto]) -> str:
