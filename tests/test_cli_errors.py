@@ -73,3 +73,14 @@ def test_output_that_is_not_utf8_does_not_end_the_run(tmp_path):
     done = proc.run([sys.executable, "-c", "import sys; sys.stdout.buffer.write(b'name-\\xff.md\\n')"])
     assert done.stdout == "name-\udcff.md\n"
     assert os.fsencode(done.stdout.strip()) == b"name-\xff.md"  # a path round-trips to the same file
+
+
+@pytest.mark.parametrize("command", [["version"], ["stubs"], ["assemble"], ["doctor"], ["pythons"], ["bump", "patch"]])
+def test_a_root_that_is_missing_or_a_file_is_a_usage_error(tmp_path, capsys, command):
+    (tmp_path / "afile").write_text("x")
+    for root, what in ((tmp_path / "gone", "directory not found"), (tmp_path / "afile", "not a directory")):
+        assert cli.main([*command, "--root", str(root)]) == 2  # never a default run on nothing (assemble said 0)
+        (line,) = _error_lines(capsys)
+        assert (
+            line == f"error: hexpack {command[0]}: argument --root: {root}: {what}; see `hexpack {command[0]} --help`"
+        )

@@ -3,3 +3,16 @@
 Commands are thin: they parse arguments, call the library and format what it
 returns through ``Output``.
 """
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def existing_dir(text: str) -> Path:
+    """argparse ``type=`` for ``--root DIR``: a missing directory or a file is a usage error, not a silent default."""
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: {'not a directory' if path.exists() else 'directory not found'}")
+    return path

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import existing_dir
+
 HELP = (
     "place grpc_server.py, the Python package (with its stubs), requirements.txt and the protos under priv/ "
     "as mapped in [tool.hexpack.assemble]; --check lists differences"
@@ -11,7 +13,9 @@ HELP = (
 
 
 def configure(parser) -> None:
-    parser.add_argument("--root", type=Path, default=Path("."), help="project root (default: current directory)")
+    parser.add_argument(
+        "--root", type=existing_dir, default=Path("."), help="project root (default: current directory)"
+    )
     parser.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 listing what differs from a fresh assemble"
     )

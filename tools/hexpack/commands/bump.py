@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..bump import apply_plan, plan_bump
+from . import existing_dir
 
 HELP = "bump the version in every place and release the CHANGELOG's [Unreleased] section, all or nothing"
 
@@ -16,7 +17,9 @@ def configure(parser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the unified diff of the plan and write nothing")
     parser.add_argument("--allow-empty", action="store_true", help="release an empty [Unreleased] section")
     parser.add_argument("--date", default=None, help="release date for the CHANGELOG (YYYY-MM-DD, default today)")
-    parser.add_argument("--root", type=Path, default=Path("."), help="project root (default: current directory)")
+    parser.add_argument(
+        "--root", type=existing_dir, default=Path("."), help="project root (default: current directory)"
+    )
 
 
 def run(args, out) -> int:

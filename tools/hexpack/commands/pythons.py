@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import pythons
+from . import existing_dir
 
 HELP = "find an interpreter for each targeted Python (PATH, pyenv, uv, conda); exit 1 when one is missing"
 
 
 def configure(parser) -> None:
-    parser.add_argument("--root", type=Path, default=Path("."), help="project root (default: current directory)")
+    parser.add_argument(
+        "--root", type=existing_dir, default=Path("."), help="project root (default: current directory)"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--no-cache", action="store_true", help="run every candidate, ignoring .nox's discovery cache")
     parser.add_argument(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import existing_dir
+
 HELP = (
     "generate *_pb2.py, *_pb2_grpc.py and *_pb2.pyi with the grpcio-tools pinned in [tool.hexpack.stubs]; "
     "skipped when nothing changed; --check compares the committed stubs"
@@ -11,7 +13,9 @@ HELP = (
 
 
 def configure(parser) -> None:
-    parser.add_argument("--root", type=Path, default=Path("."), help="project root (default: current directory)")
+    parser.add_argument(
+        "--root", type=existing_dir, default=Path("."), help="project root (default: current directory)"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--check", action="store_true", help="regenerate into a temporary directory; exit 1 listing stale stubs"

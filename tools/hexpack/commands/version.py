@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..version_places import read_versions
+from . import existing_dir
 
 HELP = "show the canonical version and every place it is written; exit 1 when any disagree"
 
 
 def configure(parser) -> None:
-    parser.add_argument("--root", type=Path, default=Path("."), help="project root (default: current directory)")
+    parser.add_argument(
+        "--root", type=existing_dir, default=Path("."), help="project root (default: current directory)"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
