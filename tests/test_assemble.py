@@ -259,6 +259,31 @@ def test_something_in_the_way_is_one_line_per_path_and_changes_nothing(project, 
     assert snapshot(project) == before
 
 
+def test_links_and_special_files_in_a_source_are_named_not_silently_dropped(project, capsys):
+    mypkg = project / "src" / "mypkg"
+    (mypkg / "loop").symlink_to(".")
+    (mypkg / "dangling.py").symlink_to("nowhere.py")
+    os.mkfifo(mypkg / "pipe")
+    (mypkg / "to_file.py").symlink_to("__init__.py")  # a link to a file is placed as that file
+    before = snapshot(project / "priv")  # not the sources: reading the FIFO would block
+    code, _, err = hexpack("assemble", "--root", str(project), capsys=capsys)
+    assert code == 1 and "Traceback" not in err
+    assert err.splitlines() == [
+        "error: src/mypkg/loop: is a symbolic link to a directory; hexpack assemble places regular files only;"
+        " replace or remove it, or add 'loop' to exclude in [tool.hexpack.assemble]",
+        "error: src/mypkg/dangling.py: is a dangling or looping symbolic link; hexpack assemble places regular files"
+        " only; replace or remove it, or add 'dangling.py' to exclude in [tool.hexpack.assemble]",
+        "error: src/mypkg/pipe: is not a regular file (a FIFO, socket or device); hexpack assemble places regular files"
+        " only; replace or remove it, or add 'pipe' to exclude in [tool.hexpack.assemble]",
+    ]
+    assert snapshot(project / "priv") == before
+    config = (project / "pyproject.toml").read_text()
+    config = config.replace('target = "priv"', 'target = "priv"\nexclude = ["loop", "dangling.py", "pipe"]')
+    (project / "pyproject.toml").write_text(config)
+    assert hexpack("assemble", "--root", str(project), capsys=capsys)[0] == 0
+    assert (project / "priv/python/mypkg/to_file.py").read_text() == (mypkg / "__init__.py").read_text()
+
+
 # ----------------------------------------------------------------------------- all or nothing
 
 

@@ -261,14 +261,22 @@ def desired_files(settings: AssembleSettings) -> dict[str, Placement]:
             add(src, dst)
         elif src.is_dir():
             for dirpath, dirnames, filenames in os.walk(src):
-                dirnames[:] = sorted(d for d in dirnames if not _excluded(d, settings.exclude))
                 base = Path(dirpath)
+                kept = sorted(d for d in dirnames if not _excluded(d, settings.exclude))
+                dirnames[:] = [d for d in kept if not (base / d).is_symlink()]
+                for name in kept:  # os.walk lists a link to a directory (or a loop like `x -> .`) but never enters it
+                    if (base / name).is_symlink():
+                        problems.append(_unplaceable(settings, base / name, "a symbolic link to a directory"))
                 for name in sorted(filenames):
                     if _excluded(name, settings.exclude):
                         continue
                     path = base / name
-                    if path.is_file():  # follows a link to a file; skips sockets and dangling links
+                    if path.is_file():  # follows a link to a file
                         add(path, dst / path.relative_to(src))
+                    elif path.is_symlink():
+                        problems.append(_unplaceable(settings, path, "a dangling or looping symbolic link"))
+                    else:
+                        problems.append(_unplaceable(settings, path, "not a regular file (a FIFO, socket or device)"))
         else:
             problems.append(
                 ProjectError(
@@ -277,6 +285,15 @@ def desired_files(settings: AssembleSettings) -> dict[str, Placement]:
             )
     _raise(problems)
     return desired
+
+
+def _unplaceable(settings: AssembleSettings, path: Path, what: str) -> ProjectError:
+    """A source entry assemble cannot place; silently skipping it would drop it from the package."""
+    return ProjectError(
+        f"is {what}; hexpack assemble places regular files only",
+        subject=os.path.relpath(path, settings.root),
+        hint=f"replace or remove it, or add {path.name!r} to exclude in {settings.source}",
+    )
 
 
 def plan(settings: AssembleSettings) -> Plan:
