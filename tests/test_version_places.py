@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -147,6 +148,20 @@ def test_explicitly_configured_places_must_exist(tmp_path):
 def test_unknown_config_key_is_refused(tmp_path):
     root = write(tmp_path, {"mix.exs": MIX, "pyproject.toml": "[tool.hexpack.version]\nplaces = []\n"})
     with pytest.raises(HexpackError, match="unknown key\\(s\\) places"):
+        read_versions(root)
+
+
+@pytest.mark.parametrize(
+    "setting", ['mix = "../mix.exs"', 'pyproject = ["../outside/pyproject.toml"]', 'snippets = ["/etc/*.conf"]']
+)
+def test_a_place_outside_the_project_is_refused(tmp_path, setting):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "pyproject.toml").write_text('[project]\nname = "o"\nversion = "0.1.0"\n')
+    root = write(tmp_path / "proj", {"mix.exs": MIX, "pyproject.toml": f"[tool.hexpack.version]\n{setting}\n"})
+    key, value = setting.split(" = ")
+    shown = value.strip('[]"')
+    with pytest.raises(HexpackError, match=rf"{key} = '{re.escape(shown)}' leaves the project; use a path relative"):
         read_versions(root)
 
 

@@ -210,6 +210,18 @@ def load_config(root: Path) -> VersionConfig:
                 )
             )
     lists = {key: strings(key, default) for key, default in _LIST_DEFAULTS.items()}
+    # bump rewrites these places: a path that leaves the project would edit someone else's files
+    named = [(key, v) for key in ("mix", "changelog") if isinstance(section.get(key), str) for v in [section[key]]]
+    named += [(key, v) for key, values in lists.items() if key != "allow" for v in values]
+    for key, value in named:
+        if value.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", value) or ".." in re.split(r"[/\\]", value):
+            problems.append(
+                ProjectError(
+                    f"{key} = {value!r} leaves the project",
+                    subject=where,
+                    hint="use a path relative to the project root, without '..'",
+                )
+            )
     if problems:
         raise problems[0] if len(problems) == 1 else Problems(problems, summary=f"problems in {where}")
     return VersionConfig(
