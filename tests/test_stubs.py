@@ -277,6 +277,13 @@ def test_every_settings_problem_is_reported_at_once(tmp_path, capsys):
     assert lines[2].endswith("protos must be a list of paths") and lines[3].endswith("out must be a path")
 
 
+@pytest.mark.parametrize("out", ["/", "../elsewhere", "priv/../../x"])
+def test_an_out_directory_outside_the_project_is_refused(tmp_path, out):
+    write(tmp_path / "pyproject.toml", f'[tool.hexpack.stubs]\ngrpcio-tools = "{PIN}"\nout = "{out}"\n')
+    with pytest.raises(HexpackError, match=rf"out = '{re.escape(out)}' leaves the project"):
+        stubs.load_settings(tmp_path)
+
+
 def test_a_proto_whose_name_is_not_utf8_is_named(project):
     root = project("package")
     proto_dir = next((root / "priv_python" / "proto").rglob("*.proto")).parent

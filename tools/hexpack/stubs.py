@@ -164,6 +164,15 @@ def load_settings(root: str | os.PathLike[str]) -> StubSettings:
         requirements = [root_path / p for p in checked(lambda: _str_list(table, "requirements", [], subject), [])]
     else:
         requirements = [p for p in (out / "requirements.txt", out / "pyproject.toml") if p.is_file()]
+    normal_out = Path(os.path.normpath(out))
+    if normal_out != root_path and root_path not in normal_out.parents:  # stubs are written and pruned there
+        problems.append(
+            ProjectError(
+                f"out = {table.get('out')!r} leaves the project",
+                subject=subject,
+                hint="use a directory relative to the project root, without '..'",
+            )
+        )
     if problems:
         raise problems[0] if len(problems) == 1 else Problems(problems, summary=f"problems in {where}")
     return StubSettings(root_path, pin, protos, include, out, requirements, where)
