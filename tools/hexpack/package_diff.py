@@ -48,11 +48,17 @@ def load_package(source: str | os.PathLike[str], *, verify_checksum: bool = True
         return tarball.read_package(built.tarball, subject=str(path)), f"{path} (built from source)"
     try:
         size = path.stat().st_size
+        if size > tarball.MAX_OUTER_SIZE:
+            raise TarballError(f"file is {size} bytes, over Hex's limit of {tarball.MAX_OUTER_SIZE}", subject=str(path))
+        with path.open("rb") as handle:  # bounded: a pipe or a device (/dev/zero) reports no size
+            data = handle.read(tarball.MAX_OUTER_SIZE + 1)
     except FileNotFoundError:
         raise UsageError("no such file or directory", subject=str(path)) from None
-    if size > tarball.MAX_OUTER_SIZE:
-        raise TarballError(f"file is {size} bytes, over Hex's limit of {tarball.MAX_OUTER_SIZE}", subject=str(path))
-    return tarball.read_package(path.read_bytes(), subject=str(path), verify_checksum=verify_checksum), str(path)
+    except OSError as exc:
+        raise UsageError(f"cannot read: {exc.strerror or exc}", subject=str(path)) from None
+    if len(data) > tarball.MAX_OUTER_SIZE:
+        raise TarballError(f"more than Hex's limit of {tarball.MAX_OUTER_SIZE} bytes", subject=str(path))
+    return tarball.read_package(data, subject=str(path), verify_checksum=verify_checksum), str(path)
 
 
 # -- describing ------------------------------------------------------------------------------------
