@@ -93,6 +93,9 @@ def test_inspect_reads_a_pipe_but_stops_at_the_size_limit(capsys, monkeypatch):
     monkeypatch.setattr(T, "MAX_OUTER_SIZE", 1024)
     assert main(["inspect", "/dev/zero"]) == 1  # endless and sizeless: it used to be read until memory ran out
     assert capsys.readouterr().err == "error: /dev/zero: more than Hex's limit of 1024 bytes\n"
+    assert main(["unpack", "/dev/zero", "-o", "never"]) == 1
+    assert capsys.readouterr().err == "error: /dev/zero: more than Hex's limit of 1024 bytes\n"
+    assert not os.path.exists("never")
 
 
 # -- unpack ----------------------------------------------------------------------------------------

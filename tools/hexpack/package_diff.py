@@ -46,6 +46,12 @@ def load_package(source: str | os.PathLike[str], *, verify_checksum: bool = True
 
         built = build_package(path)
         return tarball.read_package(built.tarball, subject=str(path)), f"{path} (built from source)"
+    data = read_tarball_file(path)
+    return tarball.read_package(data, subject=str(path), verify_checksum=verify_checksum), str(path)
+
+
+def read_tarball_file(path: Path) -> bytes:
+    """The bytes of a package file, read at most up to Hex's limit (a pipe or a device reports no size)."""
     try:
         size = path.stat().st_size
         if size > tarball.MAX_OUTER_SIZE:
@@ -58,7 +64,7 @@ def load_package(source: str | os.PathLike[str], *, verify_checksum: bool = True
         raise UsageError(f"cannot read: {exc.strerror or exc}", subject=str(path)) from None
     if len(data) > tarball.MAX_OUTER_SIZE:
         raise TarballError(f"more than Hex's limit of {tarball.MAX_OUTER_SIZE} bytes", subject=str(path))
-    return tarball.read_package(data, subject=str(path), verify_checksum=verify_checksum), str(path)
+    return data
 
 
 # -- describing ------------------------------------------------------------------------------------

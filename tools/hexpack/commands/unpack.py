@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from .. import tarball
-from ..errors import TarballError, UsageError
+from ..errors import UsageError
+from ..package_diff import read_tarball_file
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*\Z")
 
@@ -23,11 +24,9 @@ def configure(parser) -> None:
 
 def run(args, out) -> int:
     path = Path(args.file)
-    if not path.is_file():
-        raise UsageError("no such file", subject=str(path))
-    if path.stat().st_size > tarball.MAX_OUTER_SIZE:
-        raise TarballError(f"file is over Hex's limit of {tarball.MAX_OUTER_SIZE} bytes", subject=str(path))
-    data = path.read_bytes()
+    if path.is_dir():
+        raise UsageError("is a directory", subject=str(path), hint="give a package tarball (hexpack build makes one)")
+    data = read_tarball_file(path)  # bounded: a pipe such as <(curl ...) works, /dev/zero stops at the limit
     package = tarball.read_package(data, subject=str(path))
     meta = dict(package.metadata)
     if args.output:
