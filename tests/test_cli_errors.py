@@ -48,6 +48,12 @@ def test_settings_file_that_is_a_directory_is_refused(tmp_path):
         config.load(tmp_path)
 
 
+def test_tool_hexpack_inside_hexpack_toml_says_where_the_tables_go(tmp_path):
+    (tmp_path / "hexpack.toml").write_text('[tool.hexpack.stubs]\ngrpcio-tools = "1.0"\n', encoding="utf-8")
+    with pytest.raises(ProjectError, match=r"unknown setting\(s\) tool; hexpack.toml holds the tables itself: write"):
+        config.load(tmp_path)
+
+
 def test_hexpack_toml_unknown_table_is_named(tmp_path):
     (tmp_path / "hexpack.toml").write_text('python = ["3.12"]\n[stub]\nout = "x"\n', encoding="utf-8")
     with pytest.raises(ProjectError, match=r"unknown setting\(s\) stub; hexpack.toml knows assemble"):

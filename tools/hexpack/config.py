@@ -97,9 +97,10 @@ def _checked(settings: dict[str, Any], source: Path, where: str) -> dict[str, An
     unknown = sorted(set(settings) - set(KNOWN_KEYS))
     if unknown:
         prefix = "" if where == "hexpack.toml" else "tool.hexpack."
+        hint = f"{where} knows {', '.join(KNOWN_KEYS)}"
+        if where == "hexpack.toml" and "tool" in unknown:
+            hint = "hexpack.toml holds the tables itself: write [stubs], not [tool.hexpack.stubs]"
         raise ProjectError(
-            f"unknown setting(s) {', '.join(prefix + key for key in unknown)}",
-            subject=str(source),
-            hint=f"{where} knows {', '.join(KNOWN_KEYS)}",
+            f"unknown setting(s) {', '.join(prefix + key for key in unknown)}", subject=str(source), hint=hint
         )
     return settings
