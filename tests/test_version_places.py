@@ -165,6 +165,12 @@ def test_a_place_outside_the_project_is_refused(tmp_path, setting):
         read_versions(root)
 
 
+def test_problems_in_hexpack_toml_name_its_version_table(tmp_path):
+    root = write(tmp_path, {"mix.exs": MIX, "hexpack.toml": "[version]\nmix = 3\n"})
+    with pytest.raises(HexpackError, match=r"^\[version\] in .*hexpack.toml: mix must be a path, got 3"):
+        read_versions(root)
+
+
 def test_every_config_problem_is_reported_at_once(tmp_path):
     from hexpack.errors import Problems
 

@@ -170,7 +170,8 @@ _LIST_DEFAULTS = {"pyproject": DEFAULT_PYPROJECT, "python": DEFAULT_PYTHON, "sni
 def load_config(root: Path) -> VersionConfig:
     cfg = config_mod.load(root)
     section = cfg.section("version")
-    where = f"[tool.hexpack.version] in {cfg.source}" if cfg.source else "[tool.hexpack.version]"
+    table = "[version]" if cfg.source and cfg.source.name == "hexpack.toml" else "[tool.hexpack.version]"
+    where = f"{table} in {cfg.source}" if cfg.source else table
     known = {"mix", "pyproject", "python", "snippets", "changelog", "allow", "snippet_precision"}
     problems: list[HexpackError] = []
     unknown = sorted(set(section) - known)
