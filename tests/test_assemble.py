@@ -299,10 +299,22 @@ def test_a_failing_run_leaves_priv_exactly_as_before(project, capsys):
             if at == phase:
                 raise OSError(f"injected failure at {at}")
 
-        with pytest.raises(OSError, match="injected"):
+        with pytest.raises(HexpackError, match=r"^priv: cannot assemble: injected failure at \w+; it was left as it"):
             assemble.assemble(project, on_phase=fail)
         assert snapshot(project / "priv") == before
         assert not [p for p in project.iterdir() if p.name.startswith(".priv")]
+
+
+def test_a_read_only_file_system_is_one_line(project, capsys, monkeypatch):
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(assemble.tempfile, "mkdtemp", read_only)
+    code, _, err = hexpack("assemble", "--root", str(project), capsys=capsys)
+    assert (code, err) == (
+        1,
+        "error: priv: cannot create the new tree beside it: Read-only file system; nothing was changed\n",
+    )
 
 
 @pytest.mark.parametrize("phase", ["stage", "swap"])

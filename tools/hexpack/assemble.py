@@ -443,8 +443,14 @@ def apply(result: Plan, *, on_phase: Callable[[str], None] | None = None) -> Non
     settings = result.settings
     target = settings.target
     parent = target.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}{STAGE_PREFIX}", dir=parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}{STAGE_PREFIX}", dir=parent))
+    except OSError as exc:
+        raise HexpackError(
+            f"cannot create the new tree beside it: {exc.strerror or exc}; nothing was changed",
+            subject=settings.rel(target),
+        ) from None
     phase = _phase_hook(on_phase)
     try:
         remove = set(result.remove)
@@ -472,6 +478,13 @@ def apply(result: Plan, *, on_phase: Callable[[str], None] | None = None) -> Non
         else:
             os.rename(stage, target)
             stage = None  # type: ignore[assignment]
+    except OSError as exc:  # disk full, read-only file system, ...: the old tree is still in place
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise HexpackError(
+            f"cannot assemble: {exc.strerror or exc}{where}; it was left as it was", subject=settings.rel(target)
+        ) from exc
     except BaseException:
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
