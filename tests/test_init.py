@@ -481,3 +481,18 @@ def test_hexpack_error_is_the_base(snakepit):
     (snakepit / "mix.exs").unlink()
     with pytest.raises(HexpackError):
         init.detect(snakepit)
+
+
+def test_a_malformed_pyproject_is_one_line(tmp_path, capsys):
+    from hexpack import cli
+
+    (tmp_path / "priv" / "python").mkdir(parents=True)
+    (tmp_path / "mix.exs").write_text(
+        'defmodule X.MixProject do\n  use Mix.Project\n  def project, do: [app: :x, version: "0.1.0"]\nend\n'
+    )
+    (tmp_path / "pyproject.toml").write_text("tool = 3\n")
+    assert cli.main(["init", "--project", str(tmp_path), "--dry-run"]) == 1
+    assert (
+        capsys.readouterr().err
+        == f"error: {tmp_path / 'pyproject.toml'}: tool must be a table; write [tool.hexpack] tables\n"
+    )

@@ -106,7 +106,7 @@ def test_unknown_gate_is_a_usage_error(capsys, tmp_path):
 def test_unreadable_tarball(capsys, tmp_path, missing):
     code, out = run_verify(capsys, "--tarball", str(tmp_path / missing), "--project", str(tmp_path))
     assert code == 1
-    assert "cannot read: No such file or directory" in out
+    assert "nothing.tar: no such file or directory" in out
 
 
 def test_engine_mix_without_hex_fails_with_the_install_hint(elixir, reference_project, capsys, monkeypatch):
@@ -141,3 +141,26 @@ def test_engine_both_compares_with_mix_hex_build(elixir, reference_project, caps
     code, out = run_verify(capsys, "--project", str(project), *FAST, "--engine", "both", "--allow-warnings")
     assert code == 1
     assert "README.md: changed in mix hex.build's tarball (content differs" in out
+
+
+def test_bad_options_are_refused_together_before_any_gate(tmp_path, capsys):
+    from hexpack import cli
+
+    code = cli.main(
+        ["verify", "--tarball", str(tmp_path / "x.tar"), "--json", str(tmp_path / "no" / "r.json"), "--jobs", "0"]
+        + ["--python", "banana"]
+    )
+    captured = capsys.readouterr()
+    assert code != 0 and captured.out == ""  # no gate ran
+    assert captured.err.splitlines() == [
+        f"error: --json {tmp_path / 'no' / 'r.json'}: its directory does not exist",
+        "error: --jobs 0: must be at least 1",
+        "error: --python banana: is not a Python version; write it as 3.12",
+    ]
+
+
+def test_a_device_as_tarball_is_read_only_up_to_hexs_limit(capsys):
+    from hexpack import cli
+
+    assert cli.main(["verify", "--tarball", "/dev/zero", "--skip", "smoke,pydist"]) == 1
+    assert "/dev/zero: more than Hex's limit of 16777216 bytes" in capsys.readouterr().out

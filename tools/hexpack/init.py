@@ -191,12 +191,8 @@ def _layout_problems(root: Path) -> list[HexpackError]:
 
 def _existing_config(root: Path) -> str | None:
     """The file already holding hexpack settings, if any."""
-    if (root / "hexpack.toml").is_file():
-        return "hexpack.toml"
-    top = root / "pyproject.toml"
-    if top.is_file() and "hexpack" in config_mod.read_toml(top).get("tool", {}):
-        return "pyproject.toml"
-    return None
+    source = config_mod.load(root).source  # a malformed pyproject is refused here, in one line
+    return source.name if source is not None else None
 
 
 def _refusals(root: Path) -> list[HexpackError]:

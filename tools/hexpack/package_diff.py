@@ -16,7 +16,7 @@ from typing import Any
 
 from . import tarball
 from .erlterm import format_term
-from .errors import TarballError, UsageError
+from .errors import UsageError
 from .tarball import Member, Package
 from .terms import Atom
 
@@ -46,25 +46,8 @@ def load_package(source: str | os.PathLike[str], *, verify_checksum: bool = True
 
         built = build_package(path)
         return tarball.read_package(built.tarball, subject=str(path)), f"{path} (built from source)"
-    data = read_tarball_file(path)
+    data = tarball.read_file(path)
     return tarball.read_package(data, subject=str(path), verify_checksum=verify_checksum), str(path)
-
-
-def read_tarball_file(path: Path) -> bytes:
-    """The bytes of a package file, read at most up to Hex's limit (a pipe or a device reports no size)."""
-    try:
-        size = path.stat().st_size
-        if size > tarball.MAX_OUTER_SIZE:
-            raise TarballError(f"file is {size} bytes, over Hex's limit of {tarball.MAX_OUTER_SIZE}", subject=str(path))
-        with path.open("rb") as handle:  # bounded: a pipe or a device (/dev/zero) reports no size
-            data = handle.read(tarball.MAX_OUTER_SIZE + 1)
-    except FileNotFoundError:
-        raise UsageError("no such file or directory", subject=str(path)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot read: {exc.strerror or exc}", subject=str(path)) from None
-    if len(data) > tarball.MAX_OUTER_SIZE:
-        raise TarballError(f"more than Hex's limit of {tarball.MAX_OUTER_SIZE} bytes", subject=str(path))
-    return data
 
 
 # -- describing ------------------------------------------------------------------------------------

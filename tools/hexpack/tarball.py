@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import erlterm
-from .errors import HexpackError, TarballError
+from .errors import HexpackError, TarballError, UsageError
 
 __all__ = [
     "LIMITS",
@@ -51,6 +51,7 @@ __all__ = [
     "inner_checksum",
     "outer_checksum",
     "outer_tarball",
+    "read_file",
     "read_package",
     "unpack",
 ]
@@ -712,3 +713,20 @@ def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool =
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return package
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of a package file, read at most up to Hex's limit (a pipe or a device reports no size)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_OUTER_SIZE:
+            raise TarballError(f"file is {size} bytes, over Hex's limit of {MAX_OUTER_SIZE}", subject=str(path))
+        with path.open("rb") as handle:  # bounded: a pipe or a device (/dev/zero) reports no size
+            data = handle.read(MAX_OUTER_SIZE + 1)
+    except FileNotFoundError:
+        raise UsageError("no such file or directory", subject=str(path)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read: {exc.strerror or exc}", subject=str(path)) from None
+    if len(data) > MAX_OUTER_SIZE:
+        raise TarballError(f"more than Hex's limit of {MAX_OUTER_SIZE} bytes", subject=str(path))
+    return data

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from .. import tarball
 from ..errors import UsageError
-from ..package_diff import read_tarball_file
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*\Z")
 
@@ -26,7 +25,7 @@ def run(args, out) -> int:
     path = Path(args.file)
     if path.is_dir():
         raise UsageError("is a directory", subject=str(path), hint="give a package tarball (hexpack build makes one)")
-    data = read_tarball_file(path)  # bounded: a pipe such as <(curl ...) works, /dev/zero stops at the limit
+    data = tarball.read_file(path)  # bounded: a pipe such as <(curl ...) works, /dev/zero stops at the limit
     package = tarball.read_package(data, subject=str(path))
     meta = dict(package.metadata)
     if args.output:

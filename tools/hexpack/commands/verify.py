@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import Problems, UsageError
 from ..fsutil import atomic_write_text
 from ..verify.runner import GATE_GROUPS, Options, verify
 from ..verify.settings import RESOLUTIONS
@@ -52,6 +53,7 @@ def run(args, out) -> int:
     root = Path(args.project)
     if args.tarball is None and not (root / "mix.exs").is_file():
         raise UsageError("no mix.exs here", subject=str(root), hint="pass --project DIR, or --tarball FILE")
+    _check_arguments(args)
     skip = frozenset(part.strip() for item in args.skip for part in item.split(",") if part.strip())
     options = Options(
         root=root,
@@ -71,5 +73,28 @@ def run(args, out) -> int:
     ok = report.ok(allow_warnings=args.allow_warnings)
     out.line(("verify passed: " if ok else "verify FAILED: ") + report.summary())
     if args.json:
-        atomic_write_text(Path(args.json), json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+        try:
+            atomic_write_text(Path(args.json), json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+        except OSError as exc:
+            raise UsageError(f"cannot write the report: {exc.strerror or exc}", subject=args.json) from None
     return 0 if ok else 1
+
+
+def _check_arguments(args) -> None:
+    """Refuse bad options before minutes of gates run, every problem at once."""
+    problems = []
+    if args.json:
+        parent = Path(args.json).resolve().parent
+        if not parent.is_dir():
+            problems.append(UsageError("its directory does not exist", subject=f"--json {args.json}"))
+    if args.jobs is not None and args.jobs < 1:
+        problems.append(UsageError("must be at least 1", subject=f"--jobs {args.jobs}"))
+    for version in args.python:
+        if not re.fullmatch(r"3\.\d+", version):
+            problems.append(
+                UsageError("is not a Python version", subject=f"--python {version}", hint="write it as 3.12")
+            )
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise Problems(problems, summary="bad options")

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from .. import config, proc
-from ..errors import HexpackError
 from . import content_rules, exclude_report, pydist, smoke
 from .gates import Gate, Report, fail, note, warn
 from .settings import VerifySettings
@@ -325,7 +324,7 @@ def _chain(
     interpreters: _Interpreters,
     work: Path,
 ) -> list[Gate]:
-    from ..tarball import read_package, unpack
+    from ..tarball import read_file, read_package, unpack
 
     gates: list[Gate] = []
     data: bytes | None = None
@@ -334,10 +333,7 @@ def _chain(
         gate = Gate("read tarball", "2 build")
         gates.append(gate)
         with gate.timed():
-            try:
-                data = Path(options.tarball).read_bytes()
-            except OSError as exc:
-                raise HexpackError(f"cannot read: {exc.strerror}", subject=str(options.tarball)) from None
+            data = read_file(Path(options.tarball))  # bounded: /dev/zero stops at Hex's limit
             gate.add(note(f"{options.tarball}, {len(data)} bytes"))
     elif "build" in skip:
         return [Gate("build", "2 build", skipped="--skip build")] + _later_skipped(skip, "no tarball (--skip build)")
