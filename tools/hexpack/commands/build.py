@@ -13,7 +13,7 @@ HELP = "build the Hex package tarball exactly as `mix hex.build` does (no Hex ne
 
 
 def configure(parser) -> None:
-    parser.add_argument("--project", default=".", metavar="DIR", help="mix project directory (default: .)")
+    parser.add_argument("--project", "--root", default=".", metavar="DIR", help="mix project directory (default: .)")
     parser.add_argument(
         "-o", "--output", default=None, metavar="FILE", help="tarball path (default: DIR/<name>-<version>.tar)"
     )

@@ -18,7 +18,13 @@ def configure(parser) -> None:
     parser.add_argument("--allow-empty", action="store_true", help="release an empty [Unreleased] section")
     parser.add_argument("--date", default=None, help="release date for the CHANGELOG (YYYY-MM-DD, default today)")
     parser.add_argument(
-        "--root", type=existing_dir, default=Path("."), help="project root (default: current directory)"
+        "--project",
+        "--root",
+        dest="root",
+        type=existing_dir,
+        default=Path("."),
+        metavar="DIR",
+        help="project root (default: current directory)",
     )
 
 

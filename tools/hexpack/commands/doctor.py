@@ -12,7 +12,13 @@ HELP = "check Pythons, uv, nox, Elixir/Hex, grpcio-tools and git; every gap with
 
 def configure(parser) -> None:
     parser.add_argument(
-        "--root", type=existing_dir, default=Path("."), help="project root (default: current directory)"
+        "--project",
+        "--root",
+        dest="root",
+        type=existing_dir,
+        default=Path("."),
+        metavar="DIR",
+        help="project root (default: current directory)",
     )
     parser.add_argument("--publish", action="store_true", help="also require what publishing needs (Hex, tokens)")
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")

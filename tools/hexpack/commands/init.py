@@ -11,7 +11,9 @@ HELP = (
 
 
 def configure(parser) -> None:
-    parser.add_argument("--project", type=Path, default=Path("."), metavar="DIR", help="project root (default: .)")
+    parser.add_argument(
+        "--project", "--root", type=Path, default=Path("."), metavar="DIR", help="project root (default: .)"
+    )
     parser.add_argument(
         "--reader", choices=("auto", "elixir", "static"), default="auto", help="how to read mix.exs (default: auto)"
     )

@@ -12,7 +12,13 @@ HELP = "find an interpreter for each targeted Python (PATH, pyenv, uv, conda); e
 
 def configure(parser) -> None:
     parser.add_argument(
-        "--root", type=existing_dir, default=Path("."), help="project root (default: current directory)"
+        "--project",
+        "--root",
+        dest="root",
+        type=existing_dir,
+        default=Path("."),
+        metavar="DIR",
+        help="project root (default: current directory)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--no-cache", action="store_true", help="run every candidate, ignoring .nox's discovery cache")

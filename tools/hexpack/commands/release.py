@@ -16,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="run every gate and print the plan; change nothing")
     parser.add_argument("--allow-empty", action="store_true", help="release with an empty [Unreleased] section")
     parser.add_argument("--date", help="release date for the changelog (YYYY-MM-DD; default today)")
-    parser.add_argument("--project", default=".", type=Path, help="project directory (default: .)")
+    parser.add_argument("--project", "--root", default=".", type=Path, help="project directory (default: .)")
 
 
 def run(args: argparse.Namespace, out) -> int:

@@ -14,7 +14,13 @@ HELP = (
 
 def configure(parser) -> None:
     parser.add_argument(
-        "--root", type=existing_dir, default=Path("."), help="project root (default: current directory)"
+        "--project",
+        "--root",
+        dest="root",
+        type=existing_dir,
+        default=Path("."),
+        metavar="DIR",
+        help="project root (default: current directory)",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(

@@ -15,7 +15,7 @@ HELP = "check the built Hex tarball and Python dist: freshness, contents, a smok
 
 
 def configure(parser) -> None:
-    parser.add_argument("--project", default=".", metavar="DIR", help="mix project directory (default: .)")
+    parser.add_argument("--project", "--root", default=".", metavar="DIR", help="mix project directory (default: .)")
     parser.add_argument(
         "--tarball", metavar="FILE", help="verify this tarball (e.g. one from hex.pm) instead of building one"
     )

@@ -12,7 +12,13 @@ HELP = "show the canonical version and every place it is written; exit 1 when an
 
 def configure(parser) -> None:
     parser.add_argument(
-        "--root", type=existing_dir, default=Path("."), help="project root (default: current directory)"
+        "--project",
+        "--root",
+        dest="root",
+        type=existing_dir,
+        default=Path("."),
+        metavar="DIR",
+        help="project root (default: current directory)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
