@@ -88,5 +88,6 @@ def test_a_root_that_is_missing_or_a_file_is_a_usage_error(tmp_path, capsys, com
         assert cli.main([*command, "--root", str(root)]) == 2  # never a default run on nothing (assemble said 0)
         (line,) = _error_lines(capsys)
         assert (
-            line == f"error: hexpack {command[0]}: argument --project/--root: {root}: {what}; see `hexpack {command[0]} --help`"
+            line
+            == f"error: hexpack {command[0]}: argument --project/--root: {root}: {what}; see `hexpack {command[0]} --help`"
         )
