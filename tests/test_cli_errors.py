@@ -87,7 +87,5 @@ def test_a_root_that_is_missing_or_a_file_is_a_usage_error(tmp_path, capsys, com
     for root, what in ((tmp_path / "gone", "directory not found"), (tmp_path / "afile", "not a directory")):
         assert cli.main([*command, "--root", str(root)]) == 2  # never a default run on nothing (assemble said 0)
         (line,) = _error_lines(capsys)
-        assert (
-            line
-            == f"error: hexpack {command[0]}: argument --project/--root: {root}: {what}; see `hexpack {command[0]} --help`"
-        )
+        name = command[0]
+        assert line == f"error: hexpack {name}: argument --project/--root: {root}: {what}; see `hexpack {name} --help`"
