@@ -16,3 +16,16 @@ def existing_dir(text: str) -> Path:
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text}: {'not a directory' if path.exists() else 'directory not found'}")
     return path
+
+
+def add_project_option(parser: argparse.ArgumentParser) -> None:
+    """``--project DIR`` (alias ``--root``), an existing directory, stored as ``args.root``."""
+    parser.add_argument(
+        "--project",
+        "--root",
+        dest="root",
+        type=existing_dir,
+        default=Path("."),
+        metavar="DIR",
+        help="project root (default: current directory)",
+    )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from . import existing_dir
+from . import add_project_option
 
 HELP = (
     "place grpc_server.py, the Python package (with its stubs), requirements.txt and the protos under priv/ "
@@ -13,15 +11,7 @@ HELP = (
 
 
 def configure(parser) -> None:
-    parser.add_argument(
-        "--project",
-        "--root",
-        dest="root",
-        type=existing_dir,
-        default=Path("."),
-        metavar="DIR",
-        help="project root (default: current directory)",
-    )
+    add_project_option(parser)
     parser.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 listing what differs from a fresh assemble"
     )

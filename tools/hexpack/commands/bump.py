@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..bump import apply_plan, plan_bump
-from . import existing_dir
+from . import add_project_option
 
 HELP = "bump the version in every place and release the CHANGELOG's [Unreleased] section, all or nothing"
 
@@ -17,15 +15,7 @@ def configure(parser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the unified diff of the plan and write nothing")
     parser.add_argument("--allow-empty", action="store_true", help="release an empty [Unreleased] section")
     parser.add_argument("--date", default=None, help="release date for the CHANGELOG (YYYY-MM-DD, default today)")
-    parser.add_argument(
-        "--project",
-        "--root",
-        dest="root",
-        type=existing_dir,
-        default=Path("."),
-        metavar="DIR",
-        help="project root (default: current directory)",
-    )
+    add_project_option(parser)
 
 
 def run(args, out) -> int:

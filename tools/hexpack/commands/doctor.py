@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from .. import doctor
-from . import existing_dir
+from . import add_project_option
 
 HELP = "check Pythons, uv, nox, Elixir/Hex, grpcio-tools and git; every gap with the command that fixes it"
 
 
 def configure(parser) -> None:
-    parser.add_argument(
-        "--project",
-        "--root",
-        dest="root",
-        type=existing_dir,
-        default=Path("."),
-        metavar="DIR",
-        help="project root (default: current directory)",
-    )
+    add_project_option(parser)
     parser.add_argument("--publish", action="store_true", help="also require what publishing needs (Hex, tokens)")
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
 

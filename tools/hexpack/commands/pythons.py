@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from .. import pythons
-from . import existing_dir
+from . import add_project_option
 
 HELP = "find an interpreter for each targeted Python (PATH, pyenv, uv, conda); exit 1 when one is missing"
 
 
 def configure(parser) -> None:
-    parser.add_argument(
-        "--project",
-        "--root",
-        dest="root",
-        type=existing_dir,
-        default=Path("."),
-        metavar="DIR",
-        help="project root (default: current directory)",
-    )
+    add_project_option(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--no-cache", action="store_true", help="run every candidate, ignoring .nox's discovery cache")
     parser.add_argument(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import existing_dir
+from . import add_project_option
 
 HELP = (
     "generate *_pb2.py, *_pb2_grpc.py and *_pb2.pyi with the grpcio-tools pinned in [tool.hexpack.stubs]; "
@@ -13,15 +13,7 @@ HELP = (
 
 
 def configure(parser) -> None:
-    parser.add_argument(
-        "--project",
-        "--root",
-        dest="root",
-        type=existing_dir,
-        default=Path("."),
-        metavar="DIR",
-        help="project root (default: current directory)",
-    )
+    add_project_option(parser)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--check", action="store_true", help="regenerate into a temporary directory; exit 1 listing stale stubs"

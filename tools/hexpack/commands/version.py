@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..version_places import read_versions
-from . import existing_dir
+from . import add_project_option
 
 HELP = "show the canonical version and every place it is written; exit 1 when any disagree"
 
 
 def configure(parser) -> None:
-    parser.add_argument(
-        "--project",
-        "--root",
-        dest="root",
-        type=existing_dir,
-        default=Path("."),
-        metavar="DIR",
-        help="project root (default: current directory)",
-    )
+    add_project_option(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
