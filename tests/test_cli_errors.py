@@ -24,7 +24,7 @@ def _error_lines(capsys) -> list[str]:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b'[tool.hexpack]\npython = ["3.11"]\n# caf\xe9\n', "not UTF-8 text (byte 0xe9 on line 3)"),
+        (b'[tool.hexpack]\npython = ["3.11"]\n# caf\xe9\n', "pyproject.toml:3: not UTF-8 text (byte 0xe9)"),
         (b"\x89PNG\r\n\x1a\n\x00\x00garbage", "not UTF-8 text"),
         (b"tool = 3\n", "tool must be a table"),
         (b"[tool]\nhexpack = 3\n", "[tool.hexpack] must be a table"),

@@ -527,7 +527,7 @@ def test_unreadable_requirements_are_one_error_naming_the_file(tmp_path):
     latin1.unlink()
     latin1.mkdir()
     problems = floors.check_floors([floor("protobuf", "7.35.1")], [latin1])
-    assert [p.one_line() for p in problems] == [f"{latin1}: is a directory, not a requirements file"]
+    assert [p.one_line() for p in problems] == [f"{latin1}: is a directory, not a requirements file; move it away"]
     pyproject = tmp_path / "pyproject.toml"
     for text, expected in [
         ("project = 3\n", "[project] must be a table"),

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ProjectError
+from .fsutil import read_utf8
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,23 +44,7 @@ class Config:
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file, turning syntax errors into a one-line ProjectError."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ProjectError("file not found", subject=str(path)) from None
-    except IsADirectoryError:
-        raise ProjectError("is a directory, not a TOML file", subject=str(path), hint="move it away") from None
-    except OSError as exc:
-        raise ProjectError(f"cannot read: {exc.strerror or exc}", subject=str(path)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ProjectError(
-            f"not UTF-8 text (byte {data[exc.start]:#04x} on line {line})",
-            subject=str(path),
-            hint="TOML files must be UTF-8; re-save it as UTF-8",
-        ) from None
+    text = read_utf8(path, kind="TOML file", hint="TOML files must be UTF-8; re-save it as UTF-8")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .errors import HexpackError, ProjectError
+from .fsutil import read_utf8
 
 __all__ = ["Floor", "RequirementEntry", "check_floors", "read_requirements", "strictest", "stub_floors"]
 
@@ -224,21 +225,7 @@ def _requirements_file(path: Path, *, seen: set[Path]) -> list[RequirementEntry]
     if resolved in seen:
         return []
     seen.add(resolved)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ProjectError("requirements file not found", subject=str(path)) from None
-    except IsADirectoryError:
-        raise ProjectError("is a directory, not a requirements file", subject=str(path)) from None
-    except OSError as exc:
-        raise ProjectError(f"cannot read the requirements file: {exc.strerror or exc}", subject=str(path)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ProjectError(
-            f"not UTF-8 text (byte {data[exc.start]:#04x})", subject=f"{path}:{line}", hint="re-save it as UTF-8"
-        ) from None
+    text = read_utf8(path, kind="requirements file")
     entries: list[RequirementEntry] = []
     pending = ""
     start = 0

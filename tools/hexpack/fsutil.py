@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from .errors import HexpackError
+from .errors import HexpackError, ProjectError
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
@@ -102,3 +102,26 @@ class FileTransaction:
                 else:
                     atomic_write_bytes(path, old)
             raise
+
+
+def read_utf8(path: Path, *, kind: str = "file", hint: str = "re-save it as UTF-8") -> str:
+    """The text of ``path``; a missing, unreadable or non-UTF-8 file is one ProjectError naming it.
+
+    ``kind`` names what was expected ("TOML file", "requirements file") in
+    the messages. A decoding error names the line (``path:line``).
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ProjectError(f"{kind} not found", subject=str(path)) from None
+    except IsADirectoryError:
+        raise ProjectError(f"is a directory, not a {kind}", subject=str(path), hint="move it away") from None
+    except OSError as exc:
+        raise ProjectError(f"cannot read the {kind}: {exc.strerror or exc}", subject=str(path)) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ProjectError(
+            f"not UTF-8 text (byte {data[exc.start]:#04x})", subject=f"{path}:{line}", hint=hint
+        ) from None
