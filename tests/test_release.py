@@ -83,6 +83,17 @@ def write_doubles(bin_dir: Path) -> None:
         script.chmod(0o755)
 
 
+def use_publish_doubles(tmp_path: Path, monkeypatch) -> None:
+    """Put the doubles first on PATH, with their log and failure switches, and the tokens set."""
+    write_doubles(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DOUBLES_LOG", str(tmp_path / "doubles.log"))
+    monkeypatch.setenv("DOUBLES_FAIL_MIX", str(tmp_path / "fail-mix"))
+    monkeypatch.setenv("DOUBLES_FAIL_TWINE", str(tmp_path / "fail-twine"))
+    monkeypatch.setenv("HEX_API_KEY", HEX_KEY)
+    monkeypatch.setenv("TWINE_PASSWORD", PYPI_KEY)
+
+
 @pytest.fixture
 def repo(tmp_path, monkeypatch):
     root = tmp_path / "demo"
@@ -95,13 +106,7 @@ def repo(tmp_path, monkeypatch):
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")
     git(root, "commit", "-qm", "initial")
-    write_doubles(tmp_path / "bin")
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("DOUBLES_LOG", str(tmp_path / "doubles.log"))
-    monkeypatch.setenv("DOUBLES_FAIL_MIX", str(tmp_path / "fail-mix"))
-    monkeypatch.setenv("DOUBLES_FAIL_TWINE", str(tmp_path / "fail-twine"))
-    monkeypatch.setenv("HEX_API_KEY", HEX_KEY)
-    monkeypatch.setenv("TWINE_PASSWORD", PYPI_KEY)
+    use_publish_doubles(tmp_path, monkeypatch)
     return root
 
 
@@ -344,13 +349,7 @@ def test_full_release_of_a_clone_of_this_repository(tmp_path, monkeypatch, capsy
     passing = json.dumps([sys.executable, "-c", "pass"])
     pyproject.write_text(pyproject.read_text() + f"\n[tool.hexpack.release]\nlint = {passing}\ntests = {passing}\n")
     git(clone, "commit", "-qam", "test: lint and tests gates run by the surrounding CI job")
-    write_doubles(tmp_path / "bin")
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("DOUBLES_LOG", str(tmp_path / "doubles.log"))
-    monkeypatch.setenv("DOUBLES_FAIL_MIX", str(tmp_path / "fail-mix"))
-    monkeypatch.setenv("DOUBLES_FAIL_TWINE", str(tmp_path / "fail-twine"))
-    monkeypatch.setenv("HEX_API_KEY", HEX_KEY)
-    monkeypatch.setenv("TWINE_PASSWORD", PYPI_KEY)
+    use_publish_doubles(tmp_path, monkeypatch)
     commits_before = int(git(clone, "rev-list", "--count", "HEAD"))
 
     assert release(clone, "patch", "--publish") == 0, capsys.readouterr()
