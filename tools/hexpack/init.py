@@ -29,6 +29,8 @@ __all__ = ["DEFAULT_GRPCIO_TOOLS", "Detection", "Plan", "apply", "detect", "plan
 
 # The grpcio-tools pin proposed when the committed stubs do not say which one made them.
 DEFAULT_GRPCIO_TOOLS = "1.85.1"
+# The oldest Python that grpcio of that line (and hexpack) runs on: the floor when nothing else says.
+DEFAULT_PYTHON_FLOOR = "3.10"
 PYTHON_ROOT = "priv/python"
 _SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv", ".nox", ".tox", ".pytest_cache", "deps", "_build"}
 _STUB_SUFFIXES = ("_pb2.py", "_pb2_grpc.py", "_pb2.pyi")
@@ -386,7 +388,12 @@ def _targeted_pythons(d: Detection) -> tuple[list[str], str]:
     current = [v for v, released, eol in pythons.CPYTHON_RELEASES if released <= pythons.RELEASES_AS_OF <= eol]
     as_of = pythons.RELEASES_AS_OF.isoformat()
     if d.requires_python is None:
-        return current, f"(CPython releases supported on {as_of}; no requires-python found)"
+        floor = tuple(map(int, DEFAULT_PYTHON_FLOOR.split(".")))
+        chosen = [v for v in current if tuple(map(int, v.split("."))) >= floor]
+        return chosen, (
+            f"(CPython releases supported on {as_of} from {DEFAULT_PYTHON_FLOOR}, where grpcio and hexpack run;"
+            " no requires-python found)"
+        )
     spec_text, where = d.requires_python
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
