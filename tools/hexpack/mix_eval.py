@@ -20,7 +20,7 @@ from typing import Any
 from . import proc
 from .errors import ProjectError
 from .mix_project import MixProject, map_key, project_from_config
-from .terms import Atom, Regex
+from .terms import Atom, Regex, atom
 
 __all__ = ["Opaque", "decode_etf", "read_with_elixir"]
 
@@ -132,16 +132,6 @@ def decode_etf(data: bytes) -> Any:
     return value
 
 
-def _atom(text: str) -> Any:
-    if text == "true":
-        return True
-    if text == "false":
-        return False
-    if text == "nil":
-        return None
-    return Atom(text)
-
-
 def _decode(r: _Reader) -> Any:
     tag = r.u8()
     if tag == 97:  # SMALL_INTEGER_EXT
@@ -154,10 +144,10 @@ def _decode(r: _Reader) -> Any:
         return float(r.take(31).split(b"\0", 1)[0])
     if tag in (100, 118):  # ATOM_EXT (latin-1), ATOM_UTF8_EXT
         raw = r.take(r.u16())
-        return _atom(raw.decode("latin-1" if tag == 100 else "utf-8"))
+        return atom(raw.decode("latin-1" if tag == 100 else "utf-8"))
     if tag in (115, 119):  # SMALL_ATOM_EXT, SMALL_ATOM_UTF8_EXT
         raw = r.take(r.u8())
-        return _atom(raw.decode("latin-1" if tag == 115 else "utf-8"))
+        return atom(raw.decode("latin-1" if tag == 115 else "utf-8"))
     if tag in (104, 105):  # SMALL_TUPLE_EXT, LARGE_TUPLE_EXT
         arity = r.u8() if tag == 104 else r.u32()
         items = tuple(_decode(r) for _ in range(arity))

@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import ProjectError
 from .mix_project import MixProject, map_key, project_from_config
-from .terms import Atom, Regex
+from .terms import Atom, Regex, atom
 
 __all__ = ["read_statically", "evaluate_source", "erlang_sort_key"]
 
@@ -956,7 +956,7 @@ class _Evaluator:
             if self.peek().is_op(".") and not self.peek().spaced:
                 self.i -= 1
                 raise _refuse(tok.line, _describe(self.toks, self.i))
-            return _atom(name)
+            return atom(name)
         if kind == "sigil":
             return self.sigil(tok.value, tok.line)
         if kind == "attr":
@@ -1166,7 +1166,7 @@ class _Evaluator:
             if len(mod) != 1 or mod not in "acs":
                 raise _Refusal(line, f"~{letter} takes one modifier of a, c or s")
             if mod == "a":
-                return [_atom(w) for w in words]
+                return [atom(w) for w in words]
             if mod == "c":
                 return [[ord(c) for c in w] for w in words]
             return words
@@ -1194,17 +1194,7 @@ def _kw_name(ev: _Evaluator, tok: Tok) -> str:
 
 
 def _atom_key(ev: _Evaluator, tok: Tok) -> Any:
-    return _atom(_kw_name(ev, tok))
-
-
-def _atom(name: str) -> Any:
-    if name == "true":
-        return True
-    if name == "false":
-        return False
-    if name == "nil":
-        return None
-    return Atom(name)
+    return atom(_kw_name(ev, tok))
 
 
 def _is_str(value: Any) -> bool:

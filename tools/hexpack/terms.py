@@ -23,6 +23,14 @@ class Atom(str):
         return f":{str.__str__(self)}"
 
 
+_SPECIAL_ATOMS: dict[str, bool | None] = {"true": True, "false": False, "nil": None}
+
+
+def atom(name: str) -> Atom | bool | None:
+    """The Python value of the Elixir atom ``name``: ``true``/``false``/``nil`` are bool/None."""
+    return _SPECIAL_ATOMS[name] if name in _SPECIAL_ATOMS else Atom(name)
+
+
 @dataclass(frozen=True)
 class Regex:
     """An Elixir regex kept as a regex: its PCRE source and modifier letters."""
