@@ -392,3 +392,18 @@ def test_a_failing_verify_names_its_failing_gates(repo, capsys):
     assert "3 tarball forbidden files fail priv/python/.env is forbidden" in err
     assert "stubs --check" not in err
     assert snapshot(repo) == before
+
+
+def test_a_failed_tag_undoes_the_release_commit_and_the_bump(repo, monkeypatch, capsys):
+    """Failure injected after the commit: the tag step raises (as a full disk or a hook would)."""
+    from hexpack import git as hexpack_git
+    from hexpack.errors import HexpackError
+
+    def refuse(root, tag, message):
+        raise HexpackError("injected tag failure", subject="git tag")
+
+    monkeypatch.setattr(hexpack_git, "create_annotated_tag", refuse)
+    before = snapshot(repo)
+    assert release(repo, "minor") == 1
+    assert "injected tag failure" in capsys.readouterr().err
+    assert snapshot(repo) == before

@@ -59,5 +59,11 @@ def commit_paths(root: Path, paths: list[str], message: str) -> str:
     return head(root)
 
 
+def undo_last_commit(root: Path) -> None:
+    """Drop HEAD's commit, keeping its changes in the work tree, unstaged."""
+    _git(root, "reset", "--soft", "HEAD~1")
+    _git(root, "reset", "--quiet", "--", ".")
+
+
 def create_annotated_tag(root: Path, tag: str, message: str) -> None:
     proc.run(["git", "tag", "--annotate", tag, "--cleanup=verbatim", "--file=-"], cwd=root, input=message)

@@ -412,8 +412,7 @@ def _keep_dist(root: Path, tag: str, dist: Path) -> list[str]:
 
 def _undo_commit_if_made(root: Path, commit: str | None) -> None:
     if commit is not None and git.head(root) == commit:
-        proc.run(["git", "reset", "--soft", "HEAD~1"], cwd=root)
-        proc.run(["git", "reset", "--quiet", "--", "."], cwd=root)
+        git.undo_last_commit(root)
 
 
 def _tag_message(tag: str, plan) -> str:
