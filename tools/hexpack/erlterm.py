@@ -562,6 +562,8 @@ def parse_config(data: bytes) -> list[tuple[str, object]]:
     pairs: list[tuple[str, object]] = []
     for term in terms:
         if not (isinstance(term, tuple) and len(term) == 2 and isinstance(term[0], str)):
-            raise TarballError(f"not in key-value format: {format_term(term)[:60]}", subject="metadata.config")
+            raise TarballError(
+                f"not in key-value format: {format_term(term, line_length=10**9)[:60]}", subject="metadata.config"
+            )
         pairs.append((term[0], term[1]))
     return pairs

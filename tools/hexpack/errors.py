@@ -29,7 +29,7 @@ class HexpackError(Exception):
         text = f"{self.subject}: {self.what}" if self.subject else self.what
         if self.hint:
             text += f"; {self.hint}"
-        return text
+        return _escape_line_breaks(text)
 
 
 class UsageError(HexpackError):
@@ -82,6 +82,11 @@ class Problems(HexpackError):
 
     def one_line(self) -> str:  # several lines, one per problem, still no traceback
         return "\n".join(p.one_line() for p in getattr(self, "problems", [])) or self.what
+
+
+def _escape_line_breaks(text: str) -> str:
+    """Keep a message on one line even when it quotes input that holds line breaks (a file name, a term)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _last_line(output: str) -> str:
