@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 from conftest import REFERENCE_CASES
-from hexpack.errors import ProjectError
+from hexpack.errors import Problems, ProjectError
 from hexpack.mix_eval import Opaque, decode_etf, read_with_elixir
 from hexpack.mix_project import Dep, read_project
-from hexpack.mix_static import evaluate_source, read_statically
+from hexpack.mix_static import PACKAGING_KEYS, Unreadable, evaluate_source, read_statically
 from hexpack.terms import Atom, Regex
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -67,7 +67,12 @@ def tree(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def assert_same_project(static, elixir_read) -> None:
-    assert canon(static.config) == canon(elixir_read.config)
+    """Equal in everything, except values the static reader kept as Unreadable (never packaging keys)."""
+    unreadable = {key for key, value in static.config if isinstance(value, Unreadable)}
+    assert not unreadable & set(PACKAGING_KEYS)
+    assert canon([kv for kv in static.config if kv[0] not in unreadable]) == canon(
+        [kv for kv in elixir_read.config if kv[0] not in unreadable]
+    )
     assert (static.app, static.version, static.elixir, static.description) == (
         elixir_read.app,
         elixir_read.version,
@@ -170,10 +175,13 @@ SNAKEPIT_LIKE = '''\
           app: :snakepit,
           version: @version,
           elixir: "~> 1.14",
+          start_permanent: Mix.env() == :prod,
+          elixirc_paths: elixirc_paths(Mix.env()),
           description: description(),
           package: package(),
           deps: deps(),
           docs: docs(),
+          aliases: ["proto.gen": ["cmd mkdir -p lib/generated", "cmd protoc --proto_path=priv/proto x.proto"]],
           name: "Snakepit",
           source_url: @source_url
         ]
@@ -236,9 +244,13 @@ SNAKEPIT_LIKE = '''\
              title: "ADR-001: Worker Starter Pattern"}
           ],
           groups_for_extras: ["Getting Started": ["guides/INSTALLATION.md"], Guides: ["README.md"]],
-          groups_for_modules: ["Core API": [Snakepit, Snakepit.Adapter]]
+          groups_for_modules: ["Core API": [Snakepit, Snakepit.Adapter]],
+          before_closing_head_tag: &docs_head/1
         ]
       end
+
+      defp docs_head(:html), do: "<script></script>"
+      defp docs_head(_), do: ""
 
       defp elixirc_paths(:test), do: ["lib", "test/support"]
       defp elixirc_paths(_), do: ["lib"]
@@ -247,14 +259,22 @@ SNAKEPIT_LIKE = '''\
 
 
 def test_snakepit_like_project(tmp_path, elixir):
+    """snakepit's shape: Mix.env() and captures in keys packaging never reads don't stop the static reader."""
     root = write_project(tmp_path, SNAKEPIT_LIKE)
     static = read_statically(root)
     assert_same_project(static, read_with_elixir(root))
+    config = dict(static.config)
+    assert config["start_permanent"] == Unreadable(12, "cannot evaluate `Mix.env/0` without Elixir")
+    assert config["elixirc_paths"] == Unreadable(13, "cannot evaluate `elixirc_paths/1` without Elixir")
+    assert isinstance(config["docs"], Unreadable) and "`&` (a function capture)" in config["docs"].what
+    assert config["aliases"] == [
+        (Atom("proto.gen"), ["cmd mkdir -p lib/generated", "cmd protoc --proto_path=priv/proto x.proto"])
+    ]
     assert static.version == "0.6.6"
     assert static.deps[2] == Dep("bridge", None, [(Atom("github"), "example/bridge"), (Atom("branch"), "main")])
     assert static.deps[3].opt("only") == [Atom("test")]
     assert "priv/python/*.py" in static.files and "priv/python/requirements*.txt" in static.files
-    docs = dict(static.config)["docs"]
+    docs = dict(evaluate_source(textwrap.dedent(SNAKEPIT_LIKE).replace("&docs_head/1", '""')))["docs"]
     assert dict(docs)["source_ref"] == "v0.6.6"
     assert dict(docs)["extras"][1] == ("guides/INSTALLATION.md", [(Atom("title"), "Installation Guide")])
     groups = dict(dict(docs)["groups_for_modules"])
@@ -287,8 +307,12 @@ def test_elixir_reads_what_the_static_reader_refuses(tmp_path, elixir):
         end
         """,
     )
-    with pytest.raises(ProjectError, match=r"mix\.exs line 8: cannot evaluate `Mix\.env/0` without Elixir"):
-        read_statically(root)
+    static = read_statically(root)  # none of these keys is one packaging reads
+    assert [key for key, value in static.config if isinstance(value, Unreadable)] == [
+        "start_permanent",
+        "elixirc_paths",
+        "docs",
+    ]
     project = read_project(root)  # auto picks elixir when it is installed
     assert project.reader == "elixir"
     config = dict(project.config)
@@ -436,8 +460,14 @@ def test_static_refusal_names_the_line_inside_a_helper(tmp_path):
         end
         """,
     )
-    with pytest.raises(ProjectError, match=r"mix\.exs line 4: cannot evaluate `\|>` \(a pipe\) without Elixir"):
+    with pytest.raises(Problems) as every:  # both keys packaging reads are reported in one go
         read_statically(root)
+    assert [line.split("mix.exs ", 1)[1] for line in every.value.lines()] == [
+        "line 4: cannot evaluate `|>` (a pipe) without Elixir (for version:); "
+        "install elixir (apt-get install -y elixir)",
+        "line 12: cannot evaluate `System.get_env/1` without Elixir (for package:); "
+        "install elixir (apt-get install -y elixir)",
+    ]
     source = re.sub(r'"VERSION"\s*\|> File\.read!\(\)\s*\|> String\.trim\(\)', '"1"', (root / "mix.exs").read_text())
     (root / "mix.exs").write_text(source)
     with pytest.raises(ProjectError, match=r"line 10: cannot evaluate `System\.get_env/1` without Elixir"):

@@ -12,7 +12,9 @@ Anything else (a remote call such as ``File.read!/1``, ``Mix.env/0``, a pipe,
 ``if``/``case``, a function with arguments, ...) is refused with a
 ``ProjectError`` naming the line: the reader never guesses. Definitions are
 evaluated lazily, so an unsupported expression only blocks the read when
-``project/0`` actually needs its value.
+packaging needs its value: a top-level key of ``project/0`` that packaging never
+reads (``elixirc_paths: elixirc_paths(Mix.env())``, ``docs:``) is kept as an
+``Unreadable`` value instead of stopping the read.
 """
 
 from __future__ import annotations
@@ -23,13 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ProjectError
+from .errors import Problems, ProjectError
 from .mix_project import MixProject, map_key, project_from_config
 from .terms import Atom, Regex, atom
 
-__all__ = ["read_statically", "evaluate_source", "erlang_sort_key"]
+__all__ = ["Unreadable", "read_statically", "evaluate_source", "erlang_sort_key"]
 
 HINT = "install elixir (apt-get install -y elixir)"
+
+# The top-level project/0 keys that packaging reads (Hex's root fields, deps,
+# package, and apps_path for the umbrella refusal); only these must be readable.
+PACKAGING_KEYS = ("app", "version", "elixir", "description", "deps", "package", "apps_path")
 
 
 class _Refusal(Exception):
@@ -43,6 +49,21 @@ class _Refusal(Exception):
 
 def _refuse(line: int, thing: str) -> _Refusal:
     return _Refusal(line, f"cannot evaluate {thing} without Elixir")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A top-level project/0 value the static reader cannot evaluate.
+
+    Harmless while nothing reads it; ``read_statically`` refuses when it is
+    one of ``PACKAGING_KEYS``.
+    """
+
+    line: int
+    what: str
+
+    def __repr__(self) -> str:
+        return f"<unreadable without Elixir: line {self.line}>"
 
 
 # --------------------------------------------------------------------------
@@ -557,6 +578,27 @@ def _skip_sep(toks: list[Tok], i: int, limit: int) -> int:
     return i
 
 
+def _element_end(toks: list[Tok], i: int, limit: int) -> int:
+    """Index of the `,` or closing bracket that ends the list element starting at i."""
+    depth = 0
+    while i < limit:
+        tok = toks[i]
+        if tok.kind == "eof":
+            break
+        if tok.kind == "op" and tok.value in _OPENERS or _is_block_open(tok):
+            depth += 1
+        elif tok.kind == "op" and tok.value in _CLOSERS or _is_block_close(tok):
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and tok.is_op(","):
+            break
+        elif depth == 0 and tok.is_op(";"):
+            raise _refuse(tok.line, "`;` inside a list")
+        i += 1
+    return i
+
+
 class _Reader:
     """Walks the module bodies of mix.exs and evaluates project/0 on demand."""
 
@@ -586,7 +628,7 @@ class _Reader:
         fun = module.funs.get("project")
         if fun is None or fun.code is None:
             raise _Refusal(1, f"{module.name} defines no project/0")
-        return _Evaluator(self, module, fun.code, {}).call(fun, fun.line)
+        return _Evaluator(self, module, fun.code, {}).call(fun, fun.line, lazy_keys=True)
 
     def _module(self, i: int, limit: int) -> int:
         toks = self.toks
@@ -790,9 +832,18 @@ _WHITESPACE_EXCEPT_NBSP = "\u00a0\u2007\u202f\x1c\x1d\x1e\x1f"
 
 class _Evaluator:
     def __init__(
-        self, reader: _Reader, module: _Module, code: _Code, variables: dict[str, Any], *, in_attr: bool = False
+        self,
+        reader: _Reader,
+        module: _Module,
+        code: _Code,
+        variables: dict[str, Any],
+        *,
+        in_attr: bool = False,
+        lazy_keys: bool = False,
     ):
         self.in_attr = in_attr
+        # Set for project/0 only: the first keyword list it builds keeps unreadable values as Unreadable.
+        self.lazy_keys = lazy_keys
         self.reader = reader
         self.module = module
         self.toks = code.toks
@@ -803,7 +854,7 @@ class _Evaluator:
 
     # -- entry points --------------------------------------------------------
 
-    def call(self, fun: _Fun, line: int) -> Any:
+    def call(self, fun: _Fun, line: int, *, lazy_keys: bool = False) -> Any:
         if self.in_attr:
             raise _Refusal(line, f"`{fun.name}/0` is called in a module attribute, which Elixir does not allow")
         if fun.state == "done":
@@ -820,7 +871,7 @@ class _Evaluator:
             raise _refuse(line, f"`{fun.name}/0` (only `{fun.name}/{arities}` is defined)")
         fun.state = "running"
         try:
-            fun.value = _Evaluator(self.reader, self.module, fun.code, {}).block()
+            fun.value = _Evaluator(self.reader, self.module, fun.code, {}, lazy_keys=lazy_keys).block()
         except _Refusal as exc:
             fun.state, fun.error = "failed", exc
             raise
@@ -864,7 +915,12 @@ class _Evaluator:
                 self.vars[name] = value
             else:
                 sub = _Evaluator(
-                    self.reader, self.module, _Code(toks, self.i, stop, self.attrs), self.vars, in_attr=self.in_attr
+                    self.reader,
+                    self.module,
+                    _Code(toks, self.i, stop, self.attrs),
+                    self.vars,
+                    in_attr=self.in_attr,
+                    lazy_keys=self.lazy_keys,
                 )
                 value = sub.whole()
             self.i = _skip_sep(toks, stop, self.limit)
@@ -943,6 +999,7 @@ class _Evaluator:
         return value
 
     def primary(self) -> Any:  # noqa: PLR0911, PLR0912
+        lazy_keys, self.lazy_keys = self.lazy_keys, False  # only the outermost value may be lazy
         tok = self.next()
         kind = tok.kind
         if kind in ("int", "float"):
@@ -967,7 +1024,7 @@ class _Evaluator:
             return self.identifier(tok)
         if kind == "op":
             if tok.value == "[":
-                return self.sequence("]", tok.line)
+                return self.sequence("]", tok.line, lazy_keys=lazy_keys)
             if tok.value == "{":
                 return tuple(self.sequence("}", tok.line))
             if tok.value == "%":
@@ -1033,7 +1090,7 @@ class _Evaluator:
         head = self.module.aliases.get(parts[0], parts[0])
         return Atom("Elixir." + ".".join([head, *parts[1:]]))
 
-    def sequence(self, closer: str, line: int) -> list[Any]:
+    def sequence(self, closer: str, line: int, *, lazy_keys: bool = False) -> list[Any]:
         items: list[Any] = []
         while True:
             self.skip_nl()
@@ -1042,7 +1099,7 @@ class _Evaluator:
                 self.i += 1
                 return items
             if tok.kind == "kw":
-                items.append(self.keywords(closer))
+                items.append(self.keywords(closer, lazy_values=lazy_keys and not items))
                 if closer == "]":
                     last = items.pop()
                     items.extend(last)
@@ -1057,7 +1114,7 @@ class _Evaluator:
             if not tok.is_op(","):
                 raise self._unexpected(self.i - 1)
 
-    def keywords(self, closer: str) -> list[tuple[Atom, Any]]:
+    def keywords(self, closer: str, *, lazy_values: bool = False) -> list[tuple[Atom, Any]]:
         pairs: list[tuple[Atom, Any]] = []
         while True:
             self.skip_nl()
@@ -1068,13 +1125,26 @@ class _Evaluator:
                 raise self._unexpected(self.i - 1)
             key = _atom_key(self, tok)
             self.skip_nl()
-            pairs.append((key, self.expr()))
+            pairs.append((key, self._lazy_value(closer) if lazy_values else self.expr()))
             self.skip_nl()
             tok = self.next()
             if tok.is_op(closer):
                 return pairs
             if not tok.is_op(","):
                 raise self._unexpected(self.i - 1)
+
+    def _lazy_value(self, closer: str) -> Any:
+        """One keyword value, or Unreadable (skipping to the element's end) when it cannot be evaluated."""
+        start = self.i
+        try:
+            value = self.expr()
+            j = _skip_nl(self.toks, self.i, self.limit)
+            if j < self.limit and not self.toks[j].is_op(",", closer):
+                raise self._unexpected(j)
+            return value
+        except _Refusal as exc:
+            self.i = _element_end(self.toks, start, self.limit)
+            return Unreadable(exc.line, exc.what)
 
     def map(self, percent: Tok) -> dict[Any, Any]:
         tok = self.next()
@@ -1317,4 +1387,17 @@ def read_statically(root: str | Path) -> MixProject:
     except (OSError, UnicodeDecodeError) as exc:
         raise ProjectError(f"cannot read it: {exc}", subject=str(mix_exs)) from None
     config = evaluate_source(src, source=str(mix_exs))
+    _refuse_unreadable_packaging_keys(config, str(mix_exs))
     return project_from_config(root, config, reader="static", source=str(mix_exs))
+
+
+def _refuse_unreadable_packaging_keys(config: Any, source: str) -> None:
+    if not isinstance(config, list):
+        return
+    problems = [
+        ProjectError(f"{value.what} (for {key}:)", subject=f"{source} line {value.line}", hint=HINT)
+        for key, value in (pair for pair in config if isinstance(pair, tuple) and len(pair) == 2)
+        if isinstance(key, str) and str.__str__(key) in PACKAGING_KEYS and isinstance(value, Unreadable)
+    ]
+    if problems:
+        raise problems[0] if len(problems) == 1 else Problems(problems, summary=f"values in {source} need Elixir")
