@@ -238,6 +238,18 @@ def test_metadata_problems_all_reported():
     assert "link Docs is not a well-formed" in out
 
 
+@pytest.mark.parametrize("version", ["banana", "1.0", "v1.0.0", "1.0.0-", "01.0.0", ""])
+def test_metadata_version_must_be_semver(version):
+    found = rules.check_metadata([(k, version if k == "version" else v) for k, v in META], FakeProject(version=version))
+    assert f"version {version} is not SemVer, which hex.pm refuses" in text(found)
+
+
+@pytest.mark.parametrize("version", ["1.0.0", "1.0.0-rc.1", "1.0.0-dev", "1.0.0+build.5"])
+def test_metadata_version_any_semver_passes(version):
+    found = rules.check_metadata([(k, version if k == "version" else v) for k, v in META], FakeProject(version=version))
+    assert statuses(found) == {Status.PASS}
+
+
 # ------------------------------------------------------------------ exclude patterns
 
 

@@ -104,6 +104,11 @@ class Version:
         return self.semver
 
 
+def is_semver(text: str) -> bool:
+    """Any SemVer 2.0.0 version (the form hex.pm accepts), supported by ``bump`` or not."""
+    return bool(_SEMVER.match(text))
+
+
 def parse(text: str, *, subject: str | None = None) -> Version:
     """Parse a SemVer string of one of the supported shapes.
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+from ..versions import is_semver
 from .exclude_report import excluded_by, pattern_text
 from .gates import Finding, fail, note, warn
 from .patterns import PathPattern, glob_to_elixir_regex, glob_to_regex, matches_any
@@ -379,6 +380,14 @@ def check_metadata(metadata: Any, project: Any | None = None) -> list[Finding]:
     meta = metadata_dict(metadata)
     found: list[Finding] = []
     version = meta.get("version")
+    if not is_semver(str(version)):
+        found.append(
+            fail(
+                f"version {version!s} is not SemVer, which hex.pm refuses",
+                subject="metadata.config",
+                hint='set version: in mix.exs to X.Y.Z (e.g. "1.0.0" or "1.0.0-rc.1")',
+            )
+        )
     if project is not None:
         if str(version) != project.version:
             found.append(
