@@ -238,6 +238,11 @@ def test_metadata_problems_all_reported():
     assert "link Docs is not a well-formed" in out
 
 
+def test_metadata_licenses_must_be_a_list():
+    found = rules.check_metadata([(k, "Apache-2.0" if k == "licenses" else v) for k, v in META], FakeProject())
+    assert 'licenses is Apache-2.0, not a list; write package: [licenses: ["Apache-2.0"]] in mix.exs' in text(found)
+
+
 @pytest.mark.parametrize("version", ["banana", "1.0", "v1.0.0", "1.0.0-", "01.0.0", ""])
 def test_metadata_version_must_be_semver(version):
     found = rules.check_metadata([(k, version if k == "version" else v) for k, v in META], FakeProject(version=version))

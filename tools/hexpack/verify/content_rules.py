@@ -416,7 +416,15 @@ def check_metadata(metadata: Any, project: Any | None = None) -> list[Finding]:
             )
         )
     licenses = meta.get("licenses")
-    if not licenses or not isinstance(licenses, (list, tuple)) or not all(str(x).strip() for x in licenses):
+    if licenses and not isinstance(licenses, (list, tuple)):
+        found.append(
+            fail(
+                f"licenses is {licenses!s}, not a list",
+                subject="metadata.config",
+                hint=f'write package: [licenses: ["{licenses!s}"]] in mix.exs',
+            )
+        )
+    elif not licenses or not all(str(x).strip() for x in licenses):
         found.append(
             fail("no licenses", subject="metadata.config", hint='set package: [licenses: ["Apache-2.0"]] in mix.exs')
         )
