@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config
-from .errors import HexpackError, Problems, ProjectError
+from .errors import HexpackError, ProjectError, raise_together
 
 __all__ = [
     "DEFAULT_EXCLUDES",
@@ -93,6 +93,7 @@ _DEFAULT_FILES = {
 # the flag file and sleep at that phase ("stage" after the first staged write,
 # "swap" just before the exchange), so a test can kill it there.
 _PAUSE_ENV = "HEXPACK_TEST_ASSEMBLE_PAUSE"
+_MAPPING_PROBLEMS = "problems with the assemble mapping"
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ def load_settings(root: str | os.PathLike[str]) -> AssembleSettings:
     exclude = table.get("exclude", [])
     if not isinstance(exclude, list) or not all(isinstance(e, str) for e in exclude):
         problems.append(ProjectError(f"exclude must be a list of name patterns, got {exclude!r}", subject=where))
-    _raise(problems)
+    raise_together(problems, summary=_MAPPING_PROBLEMS)
     root_path = cfg.root
     target = _inside(root_path, target_text, where)
     if target.is_symlink():
@@ -221,7 +222,7 @@ def load_settings(root: str | os.PathLike[str]) -> AssembleSettings:
             )
             continue
         pairs.append((src, dst))
-    _raise(problems)
+    raise_together(problems, summary=_MAPPING_PROBLEMS)
     return AssembleSettings(root_path, target, pairs, DEFAULT_EXCLUDES + tuple(exclude), where)
 
 
@@ -283,7 +284,7 @@ def desired_files(settings: AssembleSettings) -> dict[str, Placement]:
                     "source not found", subject=settings.rel(src), hint=f"create it or fix {settings.source}.files"
                 )
             )
-    _raise(problems)
+    raise_together(problems, summary=_MAPPING_PROBLEMS)
     return desired
 
 
@@ -341,7 +342,7 @@ def plan(settings: AssembleSettings) -> Plan:
             result.write[rel] = "content"
         elif bool(st.st_mode & stat.S_IXUSR) != placement.executable:
             result.write[rel] = "mode"
-    _raise(problems)
+    raise_together(problems, summary=_MAPPING_PROBLEMS)
     owned = read_manifest(target)
     result.remove = sorted(rel for rel in owned - set(desired) if os.path.lexists(target / rel))
     result.manifest = manifest_bytes(desired)
@@ -604,10 +605,3 @@ def _umask() -> int:
 
 def _excluded(name: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
-
-
-def _raise(problems: list[HexpackError]) -> None:
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        raise Problems(problems, summary="problems with the assemble mapping")

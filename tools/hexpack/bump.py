@@ -25,7 +25,7 @@ from pathlib import Path
 import tomlkit
 
 from . import changelog as changelog_mod
-from .errors import HexpackError, Problems, ProjectError, UsageError
+from .errors import HexpackError, ProjectError, UsageError, raise_together
 from .fsutil import FileTransaction
 from .version_places import Place, VersionReport, read_versions, render_place
 from .versions import Version, bump_version
@@ -128,8 +128,7 @@ def plan_bump(
         )
         for occ in report.unexpected
     ]
-    if problems:
-        raise problems[0] if len(problems) == 1 else Problems(problems, summary="places do not agree")
+    raise_together(problems, summary="places do not agree")
     new = bump_version(current, part_or_version)
     date = _date_text(today)
 
@@ -218,6 +217,5 @@ def apply_plan(plan: BumpPlan, *, before_write: Callable[[Path, int], None] | No
         for path, old in plan.originals.items()
         if not path.exists() or path.read_bytes() != old
     ]
-    if changed:
-        raise changed[0] if len(changed) == 1 else Problems(changed, summary="files changed since planned")
+    raise_together(changed, summary="files changed since planned")
     FileTransaction(before_write=before_write).apply(plan.changes)

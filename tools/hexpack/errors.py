@@ -84,6 +84,14 @@ class Problems(HexpackError):
         return "\n".join(p.one_line() for p in getattr(self, "problems", [])) or self.what
 
 
+def raise_together(problems: list[HexpackError], *, summary: str) -> None:
+    """Raise nothing when ``problems`` is empty, the problem itself when there is one, else Problems of all."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise Problems(problems, summary=summary)
+
+
 def _escape_line_breaks(text: str) -> str:
     """Keep a message on one line even when it quotes input that holds line breaks (a file name, a term)."""
     return text.replace("\r", "\\r").replace("\n", "\\n")

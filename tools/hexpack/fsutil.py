@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from .errors import HexpackError, ProjectError
+from .errors import HexpackError, ProjectError, raise_together
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
@@ -77,10 +77,7 @@ class FileTransaction:
                 problems.append(HexpackError(what, subject=str(path.parent), hint=f"cannot write {path.name} there"))
             elif not os.access(path.parent, os.W_OK):
                 problems.append(HexpackError("directory is not writable", subject=str(path.parent)))
-        if problems:
-            from .errors import Problems
-
-            raise Problems(problems, summary="files cannot be written") if len(problems) > 1 else problems[0]
+        raise_together(problems, summary="files cannot be written")
         written: list[Path] = []
         try:
             for index, (path, data) in enumerate(plan.items()):

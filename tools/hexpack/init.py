@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config as config_mod
-from .errors import HexpackError, Problems, ProjectError
+from .errors import HexpackError, ProjectError, raise_together
 from .fsutil import FileTransaction
 
 __all__ = ["DEFAULT_GRPCIO_TOOLS", "Detection", "Plan", "apply", "detect", "plan"]
@@ -95,7 +95,7 @@ def detect(root: str | os.PathLike[str], *, reader: str = "auto") -> Detection:
     from .mix_project import read_project
 
     root = Path(root).resolve()
-    _raise(_layout_problems(root))
+    raise_together(_layout_problems(root), summary="problems with the project")
     project = read_project(root, reader=reader)
     py = root / PYTHON_ROOT
 
@@ -217,13 +217,6 @@ def _refusals(root: Path) -> list[HexpackError]:
     return refusals
 
 
-def _raise(problems: list[HexpackError]) -> None:
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        raise Problems(problems, summary="problems with the project")
-
-
 def _walk(top: Path, want) -> list[Path]:
     found = []
     for dirpath, dirnames, filenames in os.walk(top):
@@ -243,7 +236,7 @@ def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "au
     problems = _layout_problems(root)
     if not force and root.is_dir():
         problems += _refusals(root)
-    _raise(problems)
+    raise_together(problems, summary="problems with the project")
     d = detect(root, reader=reader)
 
     found: list[str] = [f"mix project :{d.app} {d.version} (mix.exs, read with {d.reader})"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import HexpackError, Problems, ProjectError
+from .errors import HexpackError, ProjectError, raise_together
 from .terms import Atom, Regex, is_keyword, keyword_get
 
 
@@ -136,8 +136,8 @@ def project_from_config(root: str | Path, config: Any, *, reader: str, source: s
     if not is_keyword(package):
         problems.append(ProjectError(f"package: must be a keyword list, got {_short(package)}", subject=source))
         package = []
-    if problems:  # every wrong type at once, so one edit of mix.exs fixes them all
-        raise problems[0] if len(problems) == 1 else Problems(problems, summary=f"problems in {source}")
+    # every wrong type at once, so one edit of mix.exs fixes them all
+    raise_together(problems, summary=f"problems in {source}")
     package_dict: dict[str, Any] = {}
     for key, value in package:
         package_dict.setdefault(str.__str__(key), value)

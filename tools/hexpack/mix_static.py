@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import Problems, ProjectError
+from .errors import ProjectError, raise_together
 from .mix_project import MixProject, map_key, project_from_config
 from .terms import Atom, Regex, atom
 
@@ -1399,5 +1399,4 @@ def _refuse_unreadable_packaging_keys(config: Any, source: str) -> None:
         for key, value in (pair for pair in config if isinstance(pair, tuple) and len(pair) == 2)
         if isinstance(key, str) and str.__str__(key) in PACKAGING_KEYS and isinstance(value, Unreadable)
     ]
-    if problems:
-        raise problems[0] if len(problems) == 1 else Problems(problems, summary=f"values in {source} need Elixir")
+    raise_together(problems, summary=f"values in {source} need Elixir")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import config, git, proc
 from .changelog import is_empty_body, unreleased_body
-from .errors import CommandFailed, HexpackError, Problems, UsageError
+from .errors import CommandFailed, HexpackError, UsageError, raise_together
 from .fsutil import FileTransaction, atomic_write_text
 from .versions import PARTS, bump_version, parse
 
@@ -88,10 +88,7 @@ class ReleaseSettings:
                     )
                 )
             values[key] = value
-        if problems:
-            raise (
-                problems[0] if len(problems) == 1 else Problems(problems, summary="problems in [tool.hexpack.release]")
-            )
+        raise_together(problems, summary="problems in [tool.hexpack.release]")
         return cls(**values)  # type: ignore[arg-type]
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config, proc
-from .errors import CommandNotFound, HexpackError, Problems, ProjectError
+from .errors import CommandNotFound, HexpackError, ProjectError, raise_together
 from .fsutil import FileTransaction
 
 __all__ = [
@@ -173,8 +173,7 @@ def load_settings(root: str | os.PathLike[str]) -> StubSettings:
                 hint="use a directory relative to the project root, without '..'",
             )
         )
-    if problems:
-        raise problems[0] if len(problems) == 1 else Problems(problems, summary=f"problems in {where}")
+    raise_together(problems, summary=f"problems in {where}")
     return StubSettings(root_path, pin, protos, include, out, requirements, where)
 
 
@@ -248,7 +247,7 @@ def find_protos(settings: StubSettings) -> list[Proto]:
                 hint=f"fix protos in {settings.source}",
             )
         )
-    _raise(problems)
+    raise_together(problems, summary="problems with the protos")
     return [protos[name] for name in sorted(protos)]
 
 
@@ -463,7 +462,7 @@ def generate(
                 )
             except OSError as exc:
                 problems.append(ProjectError(f"cannot create: {exc.strerror or exc}", subject=settings.rel(directory)))
-        _raise(problems)
+        raise_together(problems, summary="problems with the protos")
         (transaction or FileTransaction()).apply(plan)
         result.written = sorted(plan)
         expected = {settings.out / rel for rel in rendered}
@@ -535,12 +534,3 @@ def _file_fingerprint(path: Path) -> str | None:
         return None
     match = _HEADER.search(head)
     return match.group("fp") if match else None
-
-
-def _raise(problems: list[HexpackError]) -> None:
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        from .errors import Problems
-
-        raise Problems(problems, summary="problems with the protos")

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config as config_mod
-from .errors import HexpackError, Problems, ProjectError
+from .errors import HexpackError, ProjectError, raise_together
 from .versions import Version, parse
 
 __all__ = [
@@ -223,8 +223,7 @@ def load_config(root: Path) -> VersionConfig:
                     hint="use a path relative to the project root, without '..'",
                 )
             )
-    if problems:
-        raise problems[0] if len(problems) == 1 else Problems(problems, summary=f"problems in {where}")
+    raise_together(problems, summary=f"problems in {where}")
     return VersionConfig(
         mix=section.get("mix", "mix.exs"),
         pyproject=lists["pyproject"],
@@ -442,10 +441,7 @@ def find_places(root: Path, cfg: VersionConfig | None = None) -> tuple[str, Vers
                     places += _snippet_places(root, rel, app, version, cfg.snippet_precision)
             except HexpackError as exc:
                 problems.append(exc)
-    if problems:
-        from .errors import Problems
-
-        raise problems[0] if len(problems) == 1 else Problems(problems, summary="version places cannot be read")
+    raise_together(problems, summary="version places cannot be read")
     return app, version, places
 
 

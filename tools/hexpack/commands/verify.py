@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from ..errors import Problems, UsageError
+from ..errors import UsageError, raise_together
 from ..fsutil import atomic_write_text
 from ..verify.runner import GATE_GROUPS, Options, verify
 from ..verify.settings import RESOLUTIONS
@@ -94,7 +94,4 @@ def _check_arguments(args) -> None:
             problems.append(
                 UsageError("is not a Python version", subject=f"--python {version}", hint="write it as 3.12")
             )
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        raise Problems(problems, summary="bad options")
+    raise_together(problems, summary="bad options")
