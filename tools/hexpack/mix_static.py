@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ProjectError, raise_together
+from .errors import HexpackError, ProjectError, raise_together
 from .mix_project import MixProject, map_key, project_from_config
-from .terms import Atom, Regex, atom
+from .terms import Atom, Regex, atom, is_keyword
 
 __all__ = ["Unreadable", "read_statically", "evaluate_source", "erlang_sort_key"]
 
@@ -1392,11 +1392,11 @@ def read_statically(root: str | Path) -> MixProject:
 
 
 def _refuse_unreadable_packaging_keys(config: Any, source: str) -> None:
-    if not isinstance(config, list):
-        return
-    problems = [
+    if not is_keyword(config):
+        return  # project_from_config refuses it, naming what project/0 returned
+    problems: list[HexpackError] = [
         ProjectError(f"{value.what} (for {key}:)", subject=f"{source} line {value.line}", hint=HINT)
-        for key, value in (pair for pair in config if isinstance(pair, tuple) and len(pair) == 2)
-        if isinstance(key, str) and str.__str__(key) in PACKAGING_KEYS and isinstance(value, Unreadable)
+        for key, value in config
+        if key in PACKAGING_KEYS and isinstance(value, Unreadable)
     ]
     raise_together(problems, summary=f"values in {source} need Elixir")
