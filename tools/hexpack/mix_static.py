@@ -498,6 +498,13 @@ def _is_block_close(tok: Tok) -> bool:
     return tok.kind == "ident" and tok.value == "end"
 
 
+def _nesting(tok: Tok) -> int:
+    """+1 for a token that opens a nesting level (a bracket, `do`, `fn`), -1 for one that closes it, else 0."""
+    if tok.kind == "op":
+        return 1 if tok.value in _OPENERS else -1 if tok.value in _CLOSERS else 0
+    return 1 if _is_block_open(tok) else -1 if _is_block_close(tok) else 0
+
+
 def _continues(toks: list[Tok], i: int) -> bool:
     """True when token i (after a newline) continues the previous expression."""
     tok = toks[i]
@@ -521,18 +528,11 @@ def _statement_end(toks: list[Tok], i: int, limit: int) -> int:
         tok = toks[i]
         if tok.kind == "eof":
             break
-        if tok.kind == "op" and (tok.value in _OPENERS):
-            depth += 1
-        elif tok.kind == "op" and tok.value in _CLOSERS:
-            if depth == 0:
-                break
-            depth -= 1
-        elif _is_block_open(tok):
-            depth += 1
-        elif _is_block_close(tok):
-            if depth == 0:
-                break
-            depth -= 1
+        step = _nesting(tok)
+        if step < 0 and depth == 0:
+            break
+        if step:
+            depth += step
         elif depth == 0 and (tok.kind == "nl" or tok.is_op(";")):
             if i > start and _ends_incomplete(toks[i - 1]):
                 i += 1
@@ -585,12 +585,11 @@ def _element_end(toks: list[Tok], i: int, limit: int) -> int:
         tok = toks[i]
         if tok.kind == "eof":
             break
-        if tok.kind == "op" and tok.value in _OPENERS or _is_block_open(tok):
-            depth += 1
-        elif tok.kind == "op" and tok.value in _CLOSERS or _is_block_close(tok):
-            if depth == 0:
-                break
-            depth -= 1
+        step = _nesting(tok)
+        if step < 0 and depth == 0:
+            break
+        if step:
+            depth += step
         elif depth == 0 and tok.is_op(","):
             break
         elif depth == 0 and tok.is_op(";"):
@@ -745,16 +744,10 @@ def _close_paren(toks: list[Tok], i: int, limit: int) -> int:
     depth = 0
     while i < limit:
         tok = toks[i]
-        if tok.kind == "op" and tok.value in _OPENERS:
-            depth += 1
-        elif tok.kind == "op" and tok.value in _CLOSERS:
-            depth -= 1
-            if depth == 0:
-                return i
-        elif _is_block_open(tok):
-            depth += 1
-        elif _is_block_close(tok):
-            depth -= 1
+        step = _nesting(tok)
+        depth += step
+        if step < 0 and depth == 0 and tok.kind == "op":
+            return i
         i += 1
     raise _Refusal(toks[i - 1].line, "missing `)`")
 
@@ -771,10 +764,9 @@ def _count_args(toks: list[Tok], i: int, close: int) -> int:
             continue
         if depth == 0 and tok.kind == "kw":
             return count + 1
-        if tok.kind == "op" and tok.value in _OPENERS or _is_block_open(tok):
-            depth += 1
-        elif tok.kind == "op" and tok.value in _CLOSERS or _is_block_close(tok):
-            depth -= 1
+        step = _nesting(tok)
+        if step:
+            depth += step
         elif depth == 0 and tok.is_op(","):
             count += 1
             seen = False
