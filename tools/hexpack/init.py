@@ -381,8 +381,7 @@ def _targeted_pythons(d: Detection) -> tuple[list[str], str]:
     current = [v for v, released, eol in pythons.CPYTHON_RELEASES if released <= pythons.RELEASES_AS_OF <= eol]
     as_of = pythons.RELEASES_AS_OF.isoformat()
     if d.requires_python is None:
-        floor = tuple(map(int, DEFAULT_PYTHON_FLOOR.split(".")))
-        chosen = [v for v in current if tuple(map(int, v.split("."))) >= floor]
+        chosen = [v for v in current if _version_key(v) >= _version_key(DEFAULT_PYTHON_FLOOR)]
         return chosen, (
             f"(CPython releases supported on {as_of} from {DEFAULT_PYTHON_FLOOR}, where grpcio and hexpack run;"
             " no requires-python found)"
