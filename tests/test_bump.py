@@ -24,7 +24,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and not {".git", "__pycache__"} & set(p.relative_to(root).parts)
+        if p.is_file() and not {".git", ".hexpack", "__pycache__"} & set(p.relative_to(root).parts)
     }
 
 

@@ -3,9 +3,12 @@
 ``plan_bump`` reads every managed place, refuses when any of them does not
 hold the current version (or the audit finds an unmanaged occurrence),
 computes the new version and every file's complete new content, and touches
-nothing. ``apply_plan`` writes the plan with ``FileTransaction``: each file
-through a temporary file and a rename, and every file already written is
-restored if a later one fails. The release flow uses both::
+nothing. ``apply_plan`` writes the plan with a journaled ``FileTransaction``
+under the project lock: the version places and the CHANGELOG change together
+or not at all, even when the run is killed (the next run finishes or undoes
+it), and a place that is a symbolic link is edited in the file it points to.
+Callers hold ``project_lock`` around planning and applying, so two bumps at
+once run one after the other. The release flow uses both::
 
     plan = plan_bump(root, "minor", today=date(2026, 11, 22))
     print(plan.diff())
@@ -26,7 +29,7 @@ import tomlkit
 
 from . import changelog as changelog_mod
 from .errors import HexpackError, ProjectError, UsageError, raise_together
-from .fsutil import FileTransaction
+from .fsutil import FileTransaction, project_lock
 from .version_places import Place, VersionReport, read_versions, render_place
 from .versions import Version, bump_version
 
@@ -208,6 +211,11 @@ def apply_plan(plan: BumpPlan, *, before_write: Callable[[Path, int], None] | No
     Refuses when a file changed since the plan was made; every file already
     written is restored if a later write fails.
     """
+    with project_lock(plan.root, "hexpack bump"):
+        _apply_locked(plan, before_write)
+
+
+def _apply_locked(plan: BumpPlan, before_write: Callable[[Path, int], None] | None) -> None:
     changed = [
         ProjectError(
             "changed since the bump was planned",
@@ -218,4 +226,4 @@ def apply_plan(plan: BumpPlan, *, before_write: Callable[[Path, int], None] | No
         if not path.exists() or path.read_bytes() != old
     ]
     raise_together(changed, summary="files changed since planned")
-    FileTransaction(before_write=before_write).apply(plan.changes)
+    FileTransaction(root=plan.root, before_write=before_write).apply(plan.changes)

@@ -40,6 +40,7 @@ other occurrence is reported as unexpected.
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -489,6 +490,8 @@ def audit(root: Path, app: str, version: Version, places: list[Place], cfg: Vers
         r"(?<![0-9A-Za-z.])(?:" + "|".join(map(re.escape, forms)) + r")(?![0-9A-Za-z]|[.+-][0-9A-Za-z])"
     )
     managed = {(p.file, p.line) for p in places}
+    # a place that is a symbolic link (README.md -> docs/README.md) manages the file it points to, too
+    linked = {os.path.realpath(root / p.file): p.file for p in places}
     allow = [cfg.changelog, *ALWAYS_ALLOWED, *cfg.allow]
     found: list[Occurrence] = []
     for rel in tracked_files(root):
@@ -510,7 +513,8 @@ def audit(root: Path, app: str, version: Version, places: list[Place], cfg: Vers
         others = [(m.start(), m.end()) for m in _DEP_TUPLE.finditer(text) if m["app"] != app]
         for match in pattern.finditer(text):
             line = _line_of(text, match.start())
-            if (rel, line) in managed or any(s <= match.start() < e for s, e in others):
+            place_file = linked.get(os.path.realpath(path), rel)
+            if (place_file, line) in managed or any(s <= match.start() < e for s, e in others):
                 continue
             found.append(Occurrence(rel, line, _line_text(text, match.start())[:200]))
     return found

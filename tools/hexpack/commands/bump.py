@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..bump import apply_plan, plan_bump
+from ..fsutil import project_lock
 from . import add_project_option
 
 HELP = "bump the version in every place and release the CHANGELOG's [Unreleased] section, all or nothing"
@@ -19,6 +20,13 @@ def configure(parser) -> None:
 
 
 def run(args, out) -> int:
+    with project_lock(args.root, "hexpack bump") as lock:  # plan and write with no other run in between
+        if lock.recovered:
+            out.warn(lock.recovered)
+        return _bump(args, out)
+
+
+def _bump(args, out) -> int:
     plan = plan_bump(args.root, args.part, today=args.date, allow_empty=args.allow_empty)
     for note in plan.notes:
         out.warn(note)

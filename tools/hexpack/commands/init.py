@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..fsutil import FileTransaction, project_lock
+
 HELP = (
     "adopt hexpack in an existing mix project with Python under priv/python: detect the protos, server, "
     "requirements and stubs, write [tool.hexpack] (pyproject.toml or hexpack.toml) and a noxfile.py"
@@ -40,7 +42,10 @@ def run(args, out) -> int:
         for line in plan.preview():
             out.line(line)
         return 0
-    for rel in init.apply(plan):
+    root = plan.detection.root
+    with project_lock(root, "hexpack init"):  # journaled: a killed run leaves every file fully old or fully new
+        written = init.apply(plan, transaction=FileTransaction(root=root))
+    for rel in written:
         out.line(f"wrote {rel}")
     out.line(f"sessions: {', '.join(plan.sessions)}")
     first = "nox -s stubs, " if "stubs" in plan.sessions else ""

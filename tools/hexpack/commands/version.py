@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..fsutil import finish_interrupted_write
 from ..version_places import read_versions
 from . import add_project_option
 
@@ -14,6 +15,9 @@ def configure(parser) -> None:
 
 
 def run(args, out) -> int:
+    recovered = finish_interrupted_write(args.root)
+    if recovered:
+        out.warn(recovered)
     report = read_versions(args.root)
     if args.json:
         out.json(report.to_dict())
