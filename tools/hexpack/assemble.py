@@ -21,6 +21,13 @@ copied twice), then exchanges the two directories in one ``renameat2``
 call. A run that fails or is killed before that leaves ``priv/`` as it was;
 the next run removes the leftover staging directory. A run with nothing to
 change writes nothing at all.
+
+Concurrency: a run holds the project lock (``fsutil.project_lock``) from
+reading ``priv/`` to the exchange, so a second run at once waits and then
+finds nothing to do. Staging directories carry their run's process id, and
+recovery removes only those whose run is gone, never a live run's. A
+read-only directory under ``priv/`` gets its mode back only after the new
+files are in, and leftovers are removed read-only directories and all.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from typing import Any
 
 from . import config
 from .errors import HexpackError, ProjectError, raise_together
+from .fsutil import fault_point, pid_alive, project_lock, remove_tree
 
 __all__ = [
     "DEFAULT_EXCLUDES",
@@ -391,12 +399,13 @@ def manifest_bytes(desired: dict[str, Placement]) -> bytes:
 def assemble(root: str | os.PathLike[str], *, on_phase: Callable[[str], None] | None = None) -> Result:
     """Make the target hold exactly what the mapping places (plus what it does not own)."""
     settings = load_settings(root)
-    recover(settings)
-    result = plan(settings)
-    if result.noop:
-        return Result(result, changed=False)
-    apply(result, on_phase=on_phase)
-    return Result(result, changed=True)
+    with project_lock(settings.root, "hexpack assemble"):
+        recover(settings)
+        result = plan(settings)
+        if result.noop:
+            return Result(result, changed=False)
+        apply(result, on_phase=on_phase)
+        return Result(result, changed=True)
 
 
 def check(root: str | os.PathLike[str]) -> list[Difference]:
@@ -421,14 +430,16 @@ def unconfigured(root: str | os.PathLike[str]) -> str | None:
 
 
 def recover(settings: AssembleSettings) -> None:
-    """Undo what an interrupted run left beside the target."""
+    """Undo what an interrupted run left beside the target; a live run's staging directory is left alone."""
     target = settings.target
     parent = target.parent
     if not parent.is_dir():
         return
     prefix_stage = f".{target.name}{STAGE_PREFIX}"
     prefix_old = f".{target.name}{OLD_PREFIX}"
-    leftovers = sorted(p for p in parent.iterdir() if p.name.startswith((prefix_stage, prefix_old)))
+    leftovers = sorted(
+        p for p in parent.iterdir() if p.name.startswith((prefix_stage, prefix_old)) and not _owner_alive(p.name)
+    )
     if not os.path.lexists(target):
         # killed between the two renames of the fallback swap: put the old tree back
         old = [p for p in leftovers if p.name.startswith(prefix_old)]
@@ -436,7 +447,13 @@ def recover(settings: AssembleSettings) -> None:
             os.rename(old[-1], target)
             leftovers.remove(old[-1])
     for path in leftovers:
-        shutil.rmtree(path, ignore_errors=True)
+        remove_tree(path)
+
+
+def _owner_alive(name: str) -> bool:
+    """Whether the run that made this staging directory (``.priv.hexpack-stage-<pid>-...``) still runs."""
+    owner = name.rsplit("hexpack-", 1)[-1].split("-")
+    return len(owner) >= 2 and owner[1].isdigit() and int(owner[1]) != os.getpid() and pid_alive(int(owner[1]))
 
 
 def apply(result: Plan, *, on_phase: Callable[[str], None] | None = None) -> None:
@@ -446,7 +463,7 @@ def apply(result: Plan, *, on_phase: Callable[[str], None] | None = None) -> Non
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}{STAGE_PREFIX}", dir=parent))
+        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}{STAGE_PREFIX}{os.getpid()}-", dir=parent))
     except OSError as exc:
         raise HexpackError(
             f"cannot create the new tree beside it: {exc.strerror or exc}; nothing was changed",
@@ -455,8 +472,9 @@ def apply(result: Plan, *, on_phase: Callable[[str], None] | None = None) -> Non
     phase = _phase_hook(on_phase)
     try:
         remove = set(result.remove)
+        modes: list[tuple[Path, os.stat_result]] = []
         if target.is_dir():
-            _mirror(target, stage, skip=remove | set(result.write) | {MANIFEST})
+            modes = _mirror(target, stage, skip=remove | set(result.write) | {MANIFEST})
         else:
             os.chmod(stage, 0o777 & ~_umask())
         first = True
@@ -466,36 +484,44 @@ def apply(result: Plan, *, on_phase: Callable[[str], None] | None = None) -> Non
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(placement.source, dest)
             os.chmod(dest, 0o755 if placement.executable else 0o644)
+            fault_point()
             if first:
                 phase("stage")
                 first = False
         (stage / MANIFEST).write_bytes(result.manifest)
         os.chmod(stage / MANIFEST, 0o644)
         _prune_empty(stage, {str(Path(rel).parent) for rel in remove})
+        _restore_dir_modes(modes)  # after the last write: a read-only directory is read-only again only now
         _fsync_tree(stage)
+        fault_point()
         phase("swap")
         if target.is_dir():
             _exchange(stage, target, parent)
         else:
             os.rename(stage, target)
             stage = None  # type: ignore[assignment]
+        fault_point()
     except OSError as exc:  # disk full, read-only file system, ...: the old tree is still in place
         if stage is not None:
-            shutil.rmtree(stage, ignore_errors=True)
+            remove_tree(stage)
         where = f" ({exc.filename})" if exc.filename else ""
         raise HexpackError(
             f"cannot assemble: {exc.strerror or exc}{where}; it was left as it was", subject=settings.rel(target)
         ) from exc
     except BaseException:
         if stage is not None:
-            shutil.rmtree(stage, ignore_errors=True)
+            remove_tree(stage)
         raise
     if stage is not None:
-        shutil.rmtree(stage, ignore_errors=True)  # now holds the old tree
+        remove_tree(stage)  # now holds the old tree
 
 
-def _mirror(src: Path, dst: Path, *, skip: set[str]) -> None:
-    """Recreate ``src`` in ``dst``: directories anew, everything else hard-linked (copied if it cannot be)."""
+def _mirror(src: Path, dst: Path, *, skip: set[str]) -> list[tuple[Path, os.stat_result]]:
+    """Recreate ``src`` in ``dst``: directories anew, everything else hard-linked (copied if it cannot be).
+
+    Returns each directory with the status whose mode and times it must get
+    back once every new file is written (see ``_restore_dir_modes``).
+    """
     dirs: list[tuple[Path, os.stat_result]] = [(dst, os.stat(src))]
     for dirpath, dirnames, filenames in os.walk(src):
         base = Path(dirpath)
@@ -520,10 +546,16 @@ def _mirror(src: Path, dst: Path, *, skip: set[str]) -> None:
                     shutil.copy2(path, out, follow_symlinks=False)
         # os.walk does not descend into symlinked directories; they were linked above as entries
         dirnames[:] = [d for d in dirnames if not (base / d).is_symlink()]
+    return dirs
+
+
+def _restore_dir_modes(dirs: list[tuple[Path, os.stat_result]]) -> None:
     for directory, st in reversed(dirs):
-        os.chmod(directory, stat.S_IMODE(st.st_mode))
+        if directory.is_dir():  # a directory emptied by a removal is pruned
+            os.chmod(directory, stat.S_IMODE(st.st_mode))
     for directory, st in reversed(dirs):
-        os.utime(directory, ns=(st.st_atime_ns, st.st_mtime_ns))
+        if directory.is_dir():
+            os.utime(directory, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 def _prune_empty(stage: Path, candidates: set[str]) -> None:
@@ -572,7 +604,7 @@ def _exchange(stage: Path, target: Path, parent: Path) -> None:
             if err not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
                 raise OSError(err, os.strerror(err), str(target))
     # Fallback: a moment exists where the target is absent; `recover` puts it back after a crash.
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}{OLD_PREFIX}", dir=parent))
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}{OLD_PREFIX}{os.getpid()}-", dir=parent))
     old.rmdir()
     os.rename(target, old)
     try:
