@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .errors import CommandFailed, CommandNotFound, HexpackError
+from .secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +116,7 @@ def _text(data: bytes | str | None) -> str:
 
 
 def _redacted(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    return redact(text, secrets) if secrets else text
 
 
 def _redacted_argv(argv: list[str], secrets: Sequence[str]) -> list[str]:

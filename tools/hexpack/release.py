@@ -6,6 +6,12 @@ nothing), committed and tagged. Publishing goes Hex first (a Hex version can
 be reverted for an hour) and PyPI second (a file can never be re-uploaded);
 progress is recorded so a re-run after a failure resumes at the failed step
 and never publishes twice.
+
+Secrets (``secrets.PUBLISH_SECRETS``: ``HEX_API_KEY``, ``TWINE_PASSWORD``,
+...) reach the publishing commands only: the gates run without them, and
+every line the release shows, logs, raises or stores is redacted first. The
+writing steps (bump, commit, tag, the progress record, publishing) hold the
+project lock, so two releases at once cannot interleave or publish twice.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from pathlib import Path
 from . import config, git, proc
 from .changelog import is_empty_body, unreleased_body
 from .errors import CommandFailed, HexpackError, UsageError, raise_together
-from .fsutil import FileTransaction, atomic_write_text
+from .fsutil import FileTransaction, atomic_write_text, project_lock
+from .secrets import redact, scrub_error, secret_values, without_secrets
 from .versions import PARTS, bump_version, parse
 
 STATE_DIR = Path(".hexpack") / "release"
@@ -156,13 +163,34 @@ def release(
     environ: Mapping[str, str] | None = None,
     on_step: Step = _quiet,
 ) -> ReleaseResult:
-    """Run the release; see the module docstring. ``on_step`` reports progress."""
+    """Run the release; see the module docstring. ``on_step`` reports progress (redacted)."""
+    environ = dict(os.environ if environ is None else environ)
+    hidden = secret_values(environ)
+
+    def redacted_step(step: str, status: str, detail: str) -> None:
+        on_step(step, status, redact(detail, hidden))
+
+    try:
+        return _release(root, part, publish, dry_run, allow_empty, today, environ, redacted_step)
+    except HexpackError as exc:
+        raise scrub_error(exc, hidden) from None
+
+
+def _release(
+    root: str | os.PathLike[str],
+    part: str | None,
+    publish: bool,
+    dry_run: bool,
+    allow_empty: bool,
+    today: str | None,
+    environ: dict[str, str],
+    on_step: Step,
+) -> ReleaseResult:
     root = Path(root).resolve()
     if not root.is_dir():
         raise UsageError("project directory not found", subject=str(root), hint="pass --project DIR of the project")
     if part is not None:
         _check_part(part)
-    environ = dict(os.environ if environ is None else environ)
     settings = ReleaseSettings.load(root)
 
     state = PublishState.load(root)
@@ -201,39 +229,41 @@ def release(
     plan = bump.plan_bump(root, part, today=today, allow_empty=allow_empty)
     if publish:
         _gate(on_step, "credentials", lambda: _check_credentials(settings, environ))
-    _gate(on_step, "lint", lambda: _run_gate(settings.lint, root, "lint"), slow=True)
-    _gate(on_step, "tests", lambda: _run_gate(settings.tests, root, "tests"), slow=True)
+    _gate(on_step, "lint", lambda: _run_gate(settings.lint, root, environ), slow=True)
+    _gate(on_step, "tests", lambda: _run_gate(settings.tests, root, environ), slow=True)
     with tempfile.TemporaryDirectory(prefix="hexpack-release-") as scratch:
         scratch_path = Path(scratch)
         dist = scratch_path / "dist"
         _gate(
             on_step,
             "verify bumped tree",
-            lambda: _verify_bumped_copy(root, plan, settings, scratch_path, dist),
+            lambda: _verify_bumped_copy(root, plan, settings, scratch_path, dist, environ),
             slow=True,
         )
         result = ReleaseResult(plan.new, tag, dry_run, plan_diff=plan.diff())
         if dry_run:
             on_step("plan", "info", f"would commit {len(plan.changes)} file(s) as 'Release {tag}' and tag {tag}")
             return result
-        kept_dist = _keep_dist(root, tag, dist)
-        changed = [str(path.relative_to(root)) for path in plan.changes]
-        originals = {path: path.read_bytes() for path in plan.changes}
-        bump.apply_plan(plan)
-        try:
-            result.commit = git.commit_paths(root, changed, f"Release {tag}")
-            git.create_annotated_tag(root, tag, _tag_message(tag, plan))
-        except BaseException:
-            _undo_commit_if_made(root, result.commit)
-            FileTransaction().apply(originals)
-            raise
-        on_step("commit", "pass", f"Release {tag} ({', '.join(changed)})")
-        on_step("tag", "pass", tag)
-    state = PublishState(plan.new, tag, result.commit or "", kept_dist, {})
-    state.steps["hex"] = "pending"
-    if settings.pypi and kept_dist:
-        state.steps["pypi"] = "pending"
-    state.save(root)
+        with project_lock(root, "hexpack release"):
+            _check_tag_absent(root, tag)  # another release may have made it while the gates ran
+            kept_dist = _keep_dist(root, tag, dist)
+            changed = [str(path.relative_to(root)) for path in plan.changes]
+            originals = {path: path.read_bytes() for path in plan.changes}
+            bump.apply_plan(plan)  # refuses when another run changed a file since the plan
+            try:
+                result.commit = git.commit_paths(root, changed, f"Release {tag}")
+                git.create_annotated_tag(root, tag, _tag_message(tag, plan))
+            except BaseException:
+                _undo_commit_if_made(root, result.commit)
+                FileTransaction(root=root).apply(originals)
+                raise
+            on_step("commit", "pass", f"Release {tag} ({', '.join(changed)})")
+            on_step("tag", "pass", tag)
+            state = PublishState(plan.new, tag, result.commit or "", kept_dist, {})
+            state.steps["hex"] = "pending"
+            if settings.pypi and kept_dist:
+                state.steps["pypi"] = "pending"
+            state.save(root)
     if publish:
         result.published = _publish(root, settings, state, environ, on_step)
     return result
@@ -320,8 +350,15 @@ def _check_credentials(settings: ReleaseSettings, environ: Mapping[str, str]) ->
     return "tokens present"
 
 
-def _run_gate(argv: Sequence[str], root: Path, name: str) -> str:
-    proc.run(list(argv), cwd=root, hint=f"run `{' '.join(argv)}` and fix what it reports")
+def _run_gate(argv: Sequence[str], root: Path, environ: Mapping[str, str]) -> str:
+    """Run a gate command without the publishing secrets; its output is redacted all the same."""
+    proc.run(
+        list(argv),
+        cwd=root,
+        env=without_secrets(environ),
+        redact=secret_values(environ),
+        hint=f"run `{' '.join(argv)}` and fix what it reports",
+    )
     return " ".join(argv)
 
 
@@ -332,13 +369,20 @@ def _copy_tree(root: Path, target: Path) -> None:
     shutil.copytree(root, target, symlinks=True, ignore=ignore)
 
 
-def _verify_bumped_copy(root: Path, plan, settings: ReleaseSettings, scratch: Path, dist: Path) -> str:
-    _verify_copy(root, plan.changes, settings, scratch, dist)
+def _verify_bumped_copy(
+    root: Path, plan, settings: ReleaseSettings, scratch: Path, dist: Path, environ: Mapping[str, str]
+) -> str:
+    _verify_copy(root, plan.changes, settings, scratch, dist, environ)
     return f"{plan.new} verified"
 
 
 def _verify_copy(
-    root: Path, changes: Mapping[Path, bytes], settings: ReleaseSettings, scratch: Path, dist: Path
+    root: Path,
+    changes: Mapping[Path, bytes],
+    settings: ReleaseSettings,
+    scratch: Path,
+    dist: Path,
+    environ: Mapping[str, str],
 ) -> None:
     """Run the verify command on a copy of the tree with ``changes`` applied."""
     copy = scratch / "tree"
@@ -348,7 +392,7 @@ def _verify_copy(
     dist.mkdir()
     argv = [part.format(project=copy, dist=dist) for part in settings.verify]
     try:
-        proc.run(argv, cwd=copy)
+        proc.run(argv, cwd=copy, env=without_secrets(environ), redact=secret_values(environ))
     except CommandFailed as exc:
         # The verify table's failing rows say why; its last line only counts them.
         failing = [" ".join(line.split()) for line in exc.output.splitlines() if re.search(r"\s(fail|warn)\s", line)]
@@ -381,7 +425,12 @@ def _publish_tag_at_head(root: Path, settings: ReleaseSettings, environ: Mapping
     result = ReleaseResult(report.canonical, tag, False, commit=git.head(root))
     with tempfile.TemporaryDirectory(prefix="hexpack-release-") as scratch:
         dist = Path(scratch) / "dist"
-        _gate(on_step, "verify tagged tree", lambda: _verify_copy(root, {}, settings, Path(scratch), dist), slow=True)
+        _gate(
+            on_step,
+            "verify tagged tree",
+            lambda: _verify_copy(root, {}, settings, Path(scratch), dist, environ),
+            slow=True,
+        )
         kept = _keep_dist(root, tag, dist)
     state = PublishState(report.canonical, tag, result.commit or "", kept, {"hex": "pending"})
     if settings.pypi and kept:
@@ -419,7 +468,17 @@ def _tag_message(tag: str, plan) -> str:
 def _publish(
     root: Path, settings: ReleaseSettings, state: PublishState, environ: Mapping[str, str], on_step: Step
 ) -> list[str]:
-    secrets = [environ.get(k, "") for k in ("HEX_API_KEY", "TWINE_PASSWORD", "TWINE_API_KEY")]
+    with project_lock(root, "hexpack release --publish"):
+        return _publish_locked(root, settings, state, environ, on_step)
+
+
+def _publish_locked(
+    root: Path, settings: ReleaseSettings, state: PublishState, environ: Mapping[str, str], on_step: Step
+) -> list[str]:
+    recorded = PublishState.load(root)  # a run that held the lock before this one may have published
+    if recorded is not None and (recorded.tag, recorded.commit) == (state.tag, state.commit):
+        state.steps.update({step: "done" for step, status in recorded.steps.items() if status == "done"})
+    secrets = secret_values(environ)
     done = []
     for step in ("hex", "pypi"):
         status = state.steps.get(step)

@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import proc
 from ..errors import HexpackError
+from ..secrets import without_secrets
 from .gates import Finding, fail
 
 CLIENT = Path(__file__).with_name("smoke_client.py")
@@ -59,7 +60,11 @@ def check_server(
     subject: str,
     timeout: float = 30.0,
 ) -> ServerCheck:
-    """Run ``server_argv``; on ``READY <port>`` run the smoke client; SIGTERM; expect exit 0."""
+    """Run ``server_argv``; on ``READY <port>`` run the smoke client; SIGTERM; expect exit 0.
+
+    The server and the client never get the publishing secrets, whatever ``env`` holds.
+    """
+    env = without_secrets(env)
     result = ServerCheck()
     start = time.monotonic()
     try:

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from .. import proc
 from ..errors import HexpackError
+from ..secrets import without_secrets
 
 FORMAT = 1
 MARKER = "hexpack-verify.json"
@@ -58,10 +59,14 @@ def uv_version() -> str:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without anything that would leak a Python setup into a venv."""
+    """This process's environment without anything that would leak a Python setup into a venv.
+
+    Nor the publishing secrets: the code run in these venvs (a package's
+    server, its build backend) never sees ``HEX_API_KEY`` and the like.
+    """
     env = {
         k: v
-        for k, v in os.environ.items()
+        for k, v in without_secrets(os.environ).items()
         if not k.startswith(("PYTHON", "PIP_", "UV_"))
         and k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "__PYVENV_LAUNCHER__")
     }
