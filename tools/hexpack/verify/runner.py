@@ -269,7 +269,8 @@ def verify(options: Options) -> Report:
         skip |= {"freshness", "pydist"}
     report = Report(subject=str(options.tarball) if given else str(root))
     cache_root = None if options.fresh else settings.cache_path(root)
-    cache = VenvCache(cache_root, timeout=max(120.0, settings.smoke_timeout * 4))
+    # a given tarball comes from elsewhere: its code runs in private venv copies, never in the cache
+    cache = VenvCache(cache_root, timeout=max(120.0, settings.smoke_timeout * 4), untrusted=given)
     work = Path(tempfile.mkdtemp(prefix="hexpack-verify-"))
     try:
         # interpreter probes are cached even with --fresh (they are facts about the machine, not venvs)

@@ -24,6 +24,21 @@ milliseconds. The cache keeps reuse equivalent to a fresh venv:
   deleted and built again.
 * ``fresh=True`` (``hexpack verify --fresh``) bypasses the cache: every venv
   is built in a temporary directory and deleted afterwards.
+
+Untrusted code never runs where it can persist. A package's server may
+rewrite any file of the venv it runs in, and ``uv pip freeze`` would not
+notice. So:
+
+* **Nothing is shared**: every venv is installed with ``--link-mode copy``,
+  so no file of it is a hard link into uv's cache or another venv (uv links
+  by default, and a file changed through one link changes in all of them).
+* **An untrusted run gets a private copy** (``untrusted=True``, what
+  ``hexpack verify --tarball`` uses for a package from elsewhere): the
+  cached venv is only a template that never runs anything; each job runs in
+  a full copy of it in a temporary directory, deleted afterwards. Whatever
+  the package did to its copy is gone, and the next verify (of a legitimate
+  package too) starts from the untouched template. A copy costs a fraction
+  of a second; a rebuild from the index would cost seconds.
 """
 
 from __future__ import annotations
@@ -41,9 +56,10 @@ from pathlib import Path
 
 from .. import proc
 from ..errors import HexpackError
+from ..fsutil import remove_tree
 from ..secrets import without_secrets
 
-FORMAT = 1
+FORMAT = 2  # 2: installed with --link-mode copy
 MARKER = "hexpack-verify.json"
 UNUSED_SECONDS = 24 * 3600
 _uv_version_lock = threading.Lock()
@@ -109,9 +125,10 @@ def _freeze(python: Path) -> tuple[str, ...]:
 class VenvCache:
     """Venvs under ``root`` (``None``: no caching, every venv temporary)."""
 
-    def __init__(self, root: Path | None, *, timeout: float = 300.0):
+    def __init__(self, root: Path | None, *, timeout: float = 300.0, untrusted: bool = False):
         self.root = Path(root) if root is not None else None
         self.timeout = timeout
+        self.untrusted = untrusted
         self._temps: list[Path] = []
         self._lock = threading.Lock()
 
@@ -145,7 +162,7 @@ class VenvCache:
             target = self.root / f"{label}-{key[:16]}"
             reused = self._reuse(target, key)
             if reused is not None:
-                return Venv(target, venv_python(target), True, reused, time.monotonic() - start)
+                return self._handed_out(Venv(target, venv_python(target), True, reused, time.monotonic() - start))
         else:
             target = None
         parent = self.root if self.root is not None else Path(tempfile.gettempdir())
@@ -167,10 +184,24 @@ class VenvCache:
                 if self._reuse(target, key) is None:
                     raise HexpackError("could not move the new venv into the cache", subject=str(target)) from None
             self._prune(label, keep=target)
-            return Venv(target, venv_python(target), False, freeze, time.monotonic() - start)
+            return self._handed_out(Venv(target, venv_python(target), False, freeze, time.monotonic() - start))
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
+
+    def _handed_out(self, cached: Venv) -> Venv:
+        """The cached venv itself, or for untrusted code a private copy of it (deleted by ``cleanup``)."""
+        if not self.untrusted:
+            return cached
+        start = time.monotonic()
+        private = Path(tempfile.mkdtemp(prefix="hexpack-untrusted-venv-"))
+        with self._lock:
+            self._temps.append(private)
+        copy = private / cached.path.name
+        # copies, never hard links (copy2 writes new files); bin/python stays a link to the base interpreter
+        shutil.copytree(cached.path, copy, symlinks=True)
+        seconds = cached.seconds + time.monotonic() - start
+        return Venv(copy, venv_python(copy), cached.reused, cached.freeze, seconds)
 
     def _build(self, venv: Path, python: Path, install: list[str], resolution: str) -> tuple[str, ...]:
         env = clean_env()
@@ -179,7 +210,8 @@ class VenvCache:
             env=env,
             timeout=self.timeout,
         )
-        argv = ["uv", "pip", "install", "--quiet", "--compile-bytecode", "--python", str(venv_python(venv))]
+        argv = ["uv", "pip", "install", "--quiet", "--compile-bytecode", "--link-mode", "copy"]
+        argv += ["--python", str(venv_python(venv))]
         if resolution == "floors":
             argv += ["--resolution", "lowest-direct"]
         proc.run(argv + install, env=env, timeout=self.timeout, hint="the requirements cannot be installed")
@@ -222,8 +254,8 @@ class VenvCache:
                     shutil.rmtree(leftover, ignore_errors=True)
 
     def cleanup(self) -> None:
-        """Delete the temporary venvs (``fresh`` mode)."""
+        """Delete the temporary venvs (``fresh`` mode) and the private copies untrusted code ran in."""
         with self._lock:
             temps, self._temps = self._temps, []
         for path in temps:
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)  # the code may have made its copy read-only
