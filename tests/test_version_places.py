@@ -205,7 +205,25 @@ def test_version_command_lists_every_place(snakepit, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "version 0.6.1 (Hex) / 0.6.1 (PyPI), app :snakepit"
     assert out[2].split() == ["mix.exs:4", "@version", '"0.6.1"', "ok"]
-    assert len(out) == 2 + 6
+    assert out[-1].split() == ["CHANGELOG.md", "newest", "release", "[0.6.1]", "ok"]
+    assert len(out) == 2 + 6 + 1
+
+
+def test_versions_released_without_their_changelog_are_a_partial_state(snakepit, capsys):
+    """What an interrupted bump of an older hexpack left: every place at 0.7.0, the CHANGELOG not released."""
+    changelog = (snakepit / "CHANGELOG.md").read_bytes()
+    assert main(["bump", "--root", str(snakepit), "minor"]) == 0
+    (snakepit / "CHANGELOG.md").write_bytes(changelog)
+    capsys.readouterr()
+    assert main(["version", "--root", str(snakepit)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[-1].split()[-6:] == ["NOT", "RELEASED", "WITH", "THE", "VERSION", "0.7.0"]
+    assert main(["bump", "--root", str(snakepit), "patch"]) == 1
+    assert capsys.readouterr().err == (
+        "error: CHANGELOG.md: its newest release is 0.6.1, but every version place holds 0.7.0; release its "
+        "[Unreleased] entries as 0.7.0 or set the places back to 0.6.1, so the next bump does not release them "
+        "under the wrong version\n"
+    )
 
 
 def test_version_command_exits_1_on_mismatch_and_unexpected(snakepit, capsys):

@@ -131,6 +131,8 @@ def plan_bump(
         )
         for occ in report.unexpected
     ]
+    if report.changelog_disagrees:
+        problems.append(_changelog_problem(report))
     raise_together(problems, summary="places do not agree")
     new = bump_version(current, part_or_version)
     date = _date_text(today)
@@ -191,6 +193,16 @@ def plan_bump(
         places=report.places,
         notes=released.notes,
         unreleased_empty=released.empty,
+    )
+
+
+def _changelog_problem(report: VersionReport) -> ProjectError:
+    """The places and the CHANGELOG were not released together (an older hexpack killed mid-bump, a hand edit)."""
+    return ProjectError(
+        f"its newest release is {report.changelog_release}, but every version place holds {report.version.semver}",
+        subject=report.config.changelog,
+        hint=f"release its [Unreleased] entries as {report.version.semver} or set the places back to "
+        f"{report.changelog_release}, so the next bump does not release them under the wrong version",
     )
 
 

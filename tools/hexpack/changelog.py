@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 
 from .errors import ProjectError
 
-__all__ = ["Release", "release", "unreleased_body"]
+__all__ = ["Release", "newest_release", "release", "unreleased_body"]
 
 _UNRELEASED = re.compile(r"^##[ \t]+\[?unreleased\]?[ \t]*$", re.M | re.I)
 _H2 = re.compile(r"^##[ \t]+", re.M)
+_RELEASED = re.compile(r"^##[ \t]+\[v?(?P<version>\d+\.\d+\.\d+[^\]\s]*)\]", re.M)
 _LINK_DEF = re.compile(r"^\[(?P<label>[^\]]+)\]:[ \t]*(?P<url>\S+)[ \t]*$", re.M)
 _COMPARE = re.compile(r"^(?P<base>https?://\S+?(?:/-)?)/compare/(?P<from>\S+?)\.\.\.(?P<to>\S+)$")
 _TAG = re.compile(r"^(?P<base>https?://\S+?(?:/-)?)/releases/tag/(?P<tag>\S+)$")
@@ -61,6 +62,12 @@ def _section_bounds(text: str, subject: str) -> tuple[int, int, int]:
 def unreleased_body(text: str, *, subject: str = "CHANGELOG.md") -> str:
     _, start, end = _section_bounds(text, subject)
     return text[start:end]
+
+
+def newest_release(text: str) -> str | None:
+    """The version of the first released section (``## [0.6.1] - ...``), or None when there is none."""
+    match = _RELEASED.search(text)
+    return match["version"] if match else None
 
 
 def is_empty_body(body: str) -> bool:

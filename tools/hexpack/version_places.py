@@ -126,10 +126,17 @@ class VersionReport:
     places: list[Place]
     unexpected: list[Occurrence]
     config: VersionConfig
+    # The CHANGELOG's newest release is not this version: a bump changed the places without
+    # releasing the changelog (or the reverse), which the next bump would release under the wrong version.
+    changelog_release: str | None = None
 
     @property
     def ok(self) -> bool:
-        return all(p.agrees for p in self.places) and not self.unexpected
+        return all(p.agrees for p in self.places) and not self.unexpected and not self.changelog_disagrees
+
+    @property
+    def changelog_disagrees(self) -> bool:
+        return self.changelog_release is not None and self.changelog_release != self.version.semver
 
     @property
     def consistent(self) -> bool:  # alias of ``ok`` for the release flow
@@ -145,6 +152,8 @@ class VersionReport:
             return f"{self.version.semver} in all {len(self.places)} places"
         parts = [f"{p.file}:{p.line} holds {p.value!r} (expected {p.expected!r})" for p in self.mismatches]
         parts += [f"{o.file}:{o.line} unexpected {self.version.semver}" for o in self.unexpected]
+        if self.changelog_disagrees:
+            parts.append(f"{self.config.changelog}'s newest release is {self.changelog_release}")
         return f"{len(parts)} place(s) disagree with {self.version.semver}: " + "; ".join(parts)
 
     @property
@@ -159,6 +168,7 @@ class VersionReport:
             "ok": self.ok,
             "places": [p.to_dict() for p in self.places],
             "unexpected": [o.to_dict() for o in self.unexpected],
+            "changelog_release": self.changelog_release,
         }
 
 
@@ -526,7 +536,17 @@ def read_versions(root: str | Path, *, audit_files: bool = True) -> VersionRepor
     cfg = load_config(root)
     app, version, places = find_places(root, cfg)
     unexpected = audit(root, app, version, places, cfg) if audit_files else []
-    return VersionReport(root, app, version, places, unexpected, cfg)
+    return VersionReport(root, app, version, places, unexpected, cfg, _changelog_release(root / cfg.changelog))
+
+
+def _changelog_release(path: Path) -> str | None:
+    """The CHANGELOG's newest released version (None: no changelog, or nothing released yet)."""
+    from .changelog import newest_release
+
+    try:
+        return newest_release(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None  # bump and release name a missing or unreadable changelog themselves
 
 
 def render_place(place: Place, new: Version, precision: str) -> str:

@@ -28,9 +28,12 @@ def run(args, out) -> int:
         for p in report.places
     ]
     rows += [(f"{o.file}:{o.line}", o.text, "UNEXPECTED") for o in report.unexpected]
+    if report.changelog_release is not None:
+        status = "ok" if not report.changelog_disagrees else f"NOT RELEASED WITH THE VERSION {report.version.semver}"
+        rows.append((report.config.changelog, f"newest release [{report.changelog_release}]", status))
     out.table(("place", "found", "status"), rows)
     if not report.ok:
-        problems = len(report.mismatches) + len(report.unexpected)
+        problems = len(report.mismatches) + len(report.unexpected) + report.changelog_disagrees
         out.error(
             f"{problems} place(s) disagree with {report.version.semver}; fix them, or list an unexpected occurrence "
             "under [tool.hexpack.version] allow"
