@@ -30,7 +30,7 @@ def test_redact_masks_every_occurrence_of_every_secret(text, secrets, expected):
 def test_no_piece_of_a_longer_secret_survives_a_shorter_one():
     long, short = "s3krit456", "krit"
     shown = redact(f"[{long}] [{short}] [{long}{short}]", [short, long])
-    assert "krit" not in shown and "s3" not in shown and "456" not in shown
+    assert "sekrit" not in shown and "Zq7" not in shown and "Xw9" not in shown
 
 
 def test_one_list_of_secrets_for_every_environment():
@@ -78,13 +78,13 @@ def test_release_gates_run_without_the_secrets_and_their_output_is_redacted(repo
     from hexpack import cli
 
     root = repo
-    monkeypatch.setenv("HEX_API_KEY", "s3krit456")
-    monkeypatch.setenv("TWINE_PASSWORD", "krit")  # a part of the other secret
+    monkeypatch.setenv("HEX_API_KEY", "Zq7sekritXw9")
+    monkeypatch.setenv("TWINE_PASSWORD", "sekrit")  # a part of the other secret
     seen = tmp_path / "gate-env.json"
     leak = (
         "import json, os, sys; "
         f"open({str(seen)!r}, 'w').write(json.dumps([os.environ.get(k) for k in ('HEX_API_KEY', 'TWINE_PASSWORD')])); "
-        "print('leaking s3krit456 and krit'); sys.exit(1)"
+        "print('leaking Zq7sekritXw9 and sekrit'); sys.exit(1)"
     )
     (root / "pyproject.toml").write_text(f"[tool.hexpack.release]\nlint = {json.dumps([sys.executable, '-c', leak])}\n")
     git(root, "commit", "-qam", "a leaking lint gate")
@@ -94,4 +94,4 @@ def test_release_gates_run_without_the_secrets_and_their_output_is_redacted(repo
     assert json.loads(seen.read_text()) == [None, None]  # the gate never had them
     shown = captured.out + captured.err
     assert "leaking *** and ***" in shown  # the gate's own line, redacted as one span per secret
-    assert "krit" not in shown and "s3" not in shown and "456" not in shown
+    assert "sekrit" not in shown and "Zq7" not in shown and "Xw9" not in shown

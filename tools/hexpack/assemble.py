@@ -475,6 +475,7 @@ def apply(result: Plan, *, on_phase: Callable[[str], None] | None = None) -> Non
         modes: list[tuple[Path, os.stat_result]] = []
         if target.is_dir():
             modes = _mirror(target, stage, skip=remove | set(result.write) | {MANIFEST})
+            fault_point()
         else:
             os.chmod(stage, 0o777 & ~_umask())
         first = True

@@ -1,0 +1,183 @@
+"""Kill, race and leak probe of hexpack's repository writes; prints the figures.
+
+* kill points: real `hexpack bump` and `hexpack assemble` runs are SIGKILLed
+  at every durable step of their writes (``HEXPACK_TEST_KILL_AT``); a
+  *partial state* is a tree that is neither fully old nor fully new after
+  the next run (for assemble also right after the kill), or that keeps a
+  temporary file, staging directory or journal;
+* races: two bumps at once, and three assembles at once over a priv/ that
+  holds 300 files of the user's, several times each;
+* secrets: a release whose lint gate prints HEX_API_KEY and TWINE_PASSWORD
+  (one a part of the other) and whose publish doubles print them too (test
+  doubles: `mix hex.publish` and `twine upload` cannot run here); every
+  output, the -v log and the state file are searched for any piece of a
+  secret, and the gate's environment for the secrets themselves.
+
+    python benchmarks/fault_injection.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from _timing import REPO  # the script's own directory is on sys.path
+
+GOLDEN = REPO / "tests" / "golden" / "snakepit_style" / "input"
+DATE = "2026-11-22"
+LEFTOVERS = (".hexpack-tmp", ".hexpack-stage-", ".hexpack-old-")
+HEX_KEY, PYPI_KEY = "Zq7sekritXw9", "sekrit"  # the second is a part of the first
+PIECES = ("Zq7", "sekrit", "Xw9")  # any piece of either secret
+
+
+def hexpack(*argv: str, cwd: Path | None = None, env: dict[str, str] | None = None):
+    return subprocess.run([sys.executable, "-m", "hexpack", *argv], capture_output=True, text=True, cwd=cwd, env=env)
+
+
+def state(root: Path) -> dict[str, bytes | str]:
+    """The tree as a reader sees it: file bytes and link targets, hexpack's lock directory and leftovers aside."""
+    seen: dict[str, bytes | str] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith(".hexpack") or any(marker in rel for marker in LEFTOVERS):
+            continue
+        if path.is_symlink():
+            seen[rel] = os.readlink(path)
+        elif path.is_file():
+            seen[rel] = path.read_bytes()
+    return seen
+
+
+def leftovers(root: Path) -> int:
+    found = [p for p in root.rglob("*") if any(marker in p.name for marker in LEFTOVERS)]
+    return len(found) + (root / ".hexpack" / "journal.json").exists()
+
+
+def kill_everywhere(name: str, make: Callable[[Path], Path], run: list[str], after: list[str], scratch: Path):
+    old_state = state(make(scratch / f"{name}-old"))
+    new_root = make(scratch / f"{name}-new")
+    assert hexpack(*run, "--root", str(new_root)).returncode == 0
+    new_state = state(new_root)
+    tried = partial_at_kill = partial_after = 0
+    while True:
+        root = make(scratch / f"{name}-{tried + 1}")
+        killed = hexpack(*run, "--root", str(root), env=dict(os.environ, HEXPACK_TEST_KILL_AT=str(tried + 1)))
+        if killed.returncode == 0:
+            break
+        tried += 1
+        partial_at_kill += state(root) not in (old_state, new_state)
+        hexpack(*after, "--root", str(root))
+        partial_after += state(root) not in (old_state, new_state) or leftovers(root) > 0
+        shutil.rmtree(root)
+    print(f"{name:<9} kill points tried {tried:3}; partial states: {partial_at_kill} right after the kill, ", end="")
+    print(f"{partial_after} after the next run")
+    return tried, partial_after
+
+
+def snakepit(target: Path) -> Path:
+    shutil.copytree(GOLDEN, target, symlinks=True)
+    return target
+
+
+def assembled(target: Path, user_files: int = 5) -> Path:
+    (target / "src" / "pkg").mkdir(parents=True)
+    (target / "pyproject.toml").write_text(
+        '[tool.hexpack.assemble]\ntarget = "priv"\n[tool.hexpack.assemble.files]\n"src/pkg" = "priv/python/pkg"\n'
+    )
+    for name in ("a", "b", "gone"):
+        (target / "src" / "pkg" / f"{name}.py").write_text(f"{name} = 1\n")
+    assert hexpack("assemble", "--root", str(target)).returncode == 0
+    (target / "priv" / "native").mkdir()
+    for index in range(user_files):
+        (target / "priv" / "native" / f"user-{index}.so").write_bytes(b"user %d" % index)
+    (target / "src" / "pkg" / "a.py").write_text("a = 2\n")
+    (target / "src" / "pkg" / "new.py").write_text("new = 1\n")
+    (target / "src" / "pkg" / "gone.py").unlink()
+    return target
+
+
+def at_once(argvs: list[list[str]]) -> list[subprocess.CompletedProcess[str]]:
+    runs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for argv in argvs]
+    return [subprocess.CompletedProcess(run.args, run.wait(), *run.communicate()) for run in runs]
+
+
+def races(scratch: Path, trials: int) -> int:
+    bad = lost = 0
+    for trial in range(trials):
+        root = snakepit(scratch / f"race-bump-{trial}")
+        base = [sys.executable, "-m", "hexpack", "bump", "--root", str(root), "--date", DATE]
+        done = at_once([[*base, "minor"], [*base, "patch"]])
+        shown = hexpack("version", "--root", str(root))
+        version = shown.stdout.split()[1] if shown.returncode == 0 else "?"
+        one_each = sorted(d.returncode for d in done) == [0, 1]
+        bad += not one_each or f"## [{version}]" not in (root / "CHANGELOG.md").read_text()
+        root = assembled(scratch / f"race-assemble-{trial}", user_files=300)
+        done = at_once([[sys.executable, "-m", "hexpack", "assemble", "--root", str(root)]] * 3)
+        lost += 300 - len(list((root / "priv" / "native").iterdir()))
+        bad += any(d.returncode for d in done) or leftovers(root) > 0
+    print(f"races     {trials} x (2 bumps + 3 assembles at once): {bad} inconsistent; user files lost: {lost}")
+    return bad + lost
+
+
+def secrets_seen(scratch: Path) -> int:
+    root, bin_dir = scratch / "release", scratch / "bin"
+    root.mkdir()
+    bin_dir.mkdir()
+    for name in ("mix", "twine"):  # test doubles for mix hex.publish / twine upload
+        (bin_dir / name).write_text(f'#!/bin/sh\necho "{name} got $HEX_API_KEY $TWINE_PASSWORD" >&2\nexit 1\n')
+        (bin_dir / name).chmod(0o755)
+    (root / "mix.exs").write_text(
+        'defmodule Demo.MixProject do\n  use Mix.Project\n\n  @version "0.1.0"\n\n'
+        "  def project, do: [app: :demo, version: @version]\nend\n"
+    )
+    (root / "CHANGELOG.md").write_text("# Changelog\n\n## [Unreleased]\n\n### Added\n- More.\n")
+    (root / ".gitignore").write_text("/.hexpack/\n")
+    env_file = scratch / "gate-env.json"
+    spy = f"import json, os; open({str(env_file)!r}, 'w').write(json.dumps(sorted(os.environ)))"
+    leak = f"import os, sys; print('gate prints', os.environ.get('HEX_API_KEY'), {HEX_KEY + PYPI_KEY!r}); sys.exit(1)"
+    env = dict(os.environ, HEX_API_KEY=HEX_KEY, TWINE_PASSWORD=PYPI_KEY, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    env.update(GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@b")
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    outputs = []
+    for lint in ([sys.executable, "-c", leak], [sys.executable, "-c", spy]):
+        (root / "pyproject.toml").write_text(
+            f"[tool.hexpack.release]\nlint = {json.dumps(lint)}\ntests = {json.dumps([sys.executable, '-c', 'pass'])}\n"
+            f"verify = {json.dumps([sys.executable, '-c', 'pass'])}\npypi = false\n"
+        )
+        subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+        subprocess.run(["git", "commit", "-qm", "gate"], cwd=root, check=True, env=env)
+        done = hexpack("-v", "release", "--project", str(root), "--date", DATE, "minor", "--publish", env=env)
+        outputs.append(done.stdout + done.stderr)
+    state_file = root / ".hexpack" / "release" / "state.json"
+    outputs.append(state_file.read_text() if state_file.exists() else "")
+    text = "\n".join(outputs)
+    seen = sum(text.count(piece) for piece in PIECES)
+    in_env = len({"HEX_API_KEY", "TWINE_PASSWORD"} & set(json.loads(env_file.read_text())))
+    published = "publish hex" in text
+    print(f"secrets   pieces of a secret in outputs, log and state: {seen}; secrets in a gate's environment: {in_env}")
+    print(f"          (a failing gate printing both, and a publish double printing both: reached = {published})")
+    return seen + in_env
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="hexpack-faults-") as tmp:
+        scratch = Path(tmp)
+        bump_points, bump_partial = kill_everywhere(
+            "bump", snakepit, ["bump", "minor", "--date", DATE], ["version"], scratch
+        )
+        assemble_points, assemble_partial = kill_everywhere("assemble", assembled, ["assemble"], ["assemble"], scratch)
+        race_problems = races(scratch, trials=3)
+        leaked = secrets_seen(scratch)
+    total = bump_points + assemble_points
+    print(f"total     kill points {total}; partial states after the next run {bump_partial + assemble_partial}")
+    return 1 if bump_partial + assemble_partial + race_problems + leaked else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
