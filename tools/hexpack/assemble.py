@@ -22,9 +22,9 @@ call. A run that fails or is killed before that leaves ``priv/`` as it was;
 the next run removes the leftover staging directory. A run with nothing to
 change writes nothing at all.
 
-Concurrency: a run holds the project lock (``fsutil.project_lock``) from
-reading ``priv/`` to the exchange, so a second run at once waits and then
-finds nothing to do. Staging directories carry their run's process id, and
+Concurrency: a run that has something to change holds the project lock
+(``fsutil.project_lock``) from planning again to the exchange, so a second
+run at once waits and then finds nothing to do. Staging directories carry their run's process id, and
 recovery removes only those whose run is gone, never a live run's. A
 read-only directory under ``priv/`` gets its mode back only after the new
 files are in, and leftovers are removed read-only directories and all.
@@ -399,9 +399,12 @@ def manifest_bytes(desired: dict[str, Placement]) -> bytes:
 def assemble(root: str | os.PathLike[str], *, on_phase: Callable[[str], None] | None = None) -> Result:
     """Make the target hold exactly what the mapping places (plus what it does not own)."""
     settings = load_settings(root)
+    result = plan(settings)
+    if result.noop and not _leftovers(settings):  # no lock, no write (the exchange is atomic: this read is whole)
+        return Result(result, changed=False)
     with project_lock(settings.root, "hexpack assemble"):
         recover(settings)
-        result = plan(settings)
+        result = plan(settings)  # again: a run that held the lock before may have done it already
         if result.noop:
             return Result(result, changed=False)
         apply(result, on_phase=on_phase)
@@ -435,11 +438,8 @@ def recover(settings: AssembleSettings) -> None:
     parent = target.parent
     if not parent.is_dir():
         return
-    prefix_stage = f".{target.name}{STAGE_PREFIX}"
     prefix_old = f".{target.name}{OLD_PREFIX}"
-    leftovers = sorted(
-        p for p in parent.iterdir() if p.name.startswith((prefix_stage, prefix_old)) and not _owner_alive(p.name)
-    )
+    leftovers = _leftovers(settings)
     if not os.path.lexists(target):
         # killed between the two renames of the fallback swap: put the old tree back
         old = [p for p in leftovers if p.name.startswith(prefix_old)]
@@ -448,6 +448,17 @@ def recover(settings: AssembleSettings) -> None:
             leftovers.remove(old[-1])
     for path in leftovers:
         remove_tree(path)
+
+
+def _leftovers(settings: AssembleSettings) -> list[Path]:
+    """Staging and old trees beside the target whose run is gone (a killed run's)."""
+    target = settings.target
+    prefixes = (f".{target.name}{STAGE_PREFIX}", f".{target.name}{OLD_PREFIX}")
+    try:
+        found = [p for p in target.parent.iterdir() if p.name.startswith(prefixes) and not _owner_alive(p.name)]
+    except OSError:
+        return []
+    return sorted(found)
 
 
 def _owner_alive(name: str) -> bool:
