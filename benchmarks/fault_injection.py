@@ -2,9 +2,10 @@
 
 * kill points: real `hexpack bump` and `hexpack assemble` runs are SIGKILLed
   at every durable step of their writes (``HEXPACK_TEST_KILL_AT``); a
-  *partial state* is a tree that is neither fully old nor fully new after
-  the next run (for assemble also right after the kill), or that keeps a
-  temporary file, staging directory or journal;
+  *partial state* is a tree that is neither fully old nor fully new. Right
+  after a kill only assemble's single exchange can be whole (bump's files are
+  part-way until the journal is replayed); after the next run nothing may be
+  partial, nor may a temporary file, staging directory or journal remain;
 * races: two bumps at once, and three assembles at once over a priv/ that
   holds 300 files of the user's, several times each;
 * secrets: a release whose lint gate prints HEX_API_KEY and TWINE_PASSWORD
@@ -20,107 +21,52 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from _timing import REPO  # the script's own directory is on sys.path
 
-GOLDEN = REPO / "tests" / "golden" / "snakepit_style" / "input"
-DATE = "2026-11-22"
-LEFTOVERS = (".hexpack-tmp", ".hexpack-stage-", ".hexpack-old-")
+sys.path.insert(0, str(REPO / "tests"))
+# the kill harness and the project makers are the tests' own, so the figures are what the tests check
+from test_fault_injection import (  # noqa: E402
+    DATE,
+    assemble_project,
+    at_once,
+    hexpack,
+    kill_at_every_step,
+    leftovers,
+    snakepit_copy,
+)
+
 HEX_KEY, PYPI_KEY = "Zq7sekritXw9", "sekrit"  # the second is a part of the first
 PIECES = ("Zq7", "sekrit", "Xw9")  # any piece of either secret
 
 
-def hexpack(*argv: str, cwd: Path | None = None, env: dict[str, str] | None = None):
-    return subprocess.run([sys.executable, "-m", "hexpack", *argv], capture_output=True, text=True, cwd=cwd, env=env)
-
-
-def state(root: Path) -> dict[str, bytes | str]:
-    """The tree as a reader sees it: file bytes and link targets, hexpack's lock directory and leftovers aside."""
-    seen: dict[str, bytes | str] = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if rel.startswith(".hexpack") or any(marker in rel for marker in LEFTOVERS):
-            continue
-        if path.is_symlink():
-            seen[rel] = os.readlink(path)
-        elif path.is_file():
-            seen[rel] = path.read_bytes()
-    return seen
-
-
-def leftovers(root: Path) -> int:
-    found = [p for p in root.rglob("*") if any(marker in p.name for marker in LEFTOVERS)]
-    return len(found) + (root / ".hexpack" / "journal.json").exists()
-
-
-def kill_everywhere(name: str, make: Callable[[Path], Path], run: list[str], after: list[str], scratch: Path):
-    old_state = state(make(scratch / f"{name}-old"))
-    new_root = make(scratch / f"{name}-new")
-    assert hexpack(*run, "--root", str(new_root)).returncode == 0
-    new_state = state(new_root)
-    tried = partial_at_kill = partial_after = 0
-    while True:
-        root = make(scratch / f"{name}-{tried + 1}")
-        killed = hexpack(*run, "--root", str(root), env=dict(os.environ, HEXPACK_TEST_KILL_AT=str(tried + 1)))
-        if killed.returncode == 0:
-            break
-        tried += 1
-        partial_at_kill += state(root) not in (old_state, new_state)
-        hexpack(*after, "--root", str(root))
-        partial_after += state(root) not in (old_state, new_state) or leftovers(root) > 0
-        shutil.rmtree(root)
-    print(f"{name:<9} kill points tried {tried:3}; partial states: {partial_at_kill} right after the kill, ", end="")
-    print(f"{partial_after} after the next run")
-    return tried, partial_after
-
-
-def snakepit(target: Path) -> Path:
-    shutil.copytree(GOLDEN, target, symlinks=True)
-    return target
-
-
-def assembled(target: Path, user_files: int = 5) -> Path:
-    (target / "src" / "pkg").mkdir(parents=True)
-    (target / "pyproject.toml").write_text(
-        '[tool.hexpack.assemble]\ntarget = "priv"\n[tool.hexpack.assemble.files]\n"src/pkg" = "priv/python/pkg"\n'
+def kills(name: str, make, run: list[str], after: list[str], scratch: Path) -> tuple[int, int]:
+    report = kill_at_every_step(make, run, after, scratch / name)
+    print(
+        f"{name:<9} kill points tried {report.steps:3}; partial states: {len(report.partial_at_kill)} right after "
+        f"the kill, {len(report.partial_after)} after the next run"
     )
-    for name in ("a", "b", "gone"):
-        (target / "src" / "pkg" / f"{name}.py").write_text(f"{name} = 1\n")
-    assert hexpack("assemble", "--root", str(target)).returncode == 0
-    (target / "priv" / "native").mkdir()
-    for index in range(user_files):
-        (target / "priv" / "native" / f"user-{index}.so").write_bytes(b"user %d" % index)
-    (target / "src" / "pkg" / "a.py").write_text("a = 2\n")
-    (target / "src" / "pkg" / "new.py").write_text("new = 1\n")
-    (target / "src" / "pkg" / "gone.py").unlink()
-    return target
-
-
-def at_once(argvs: list[list[str]]) -> list[subprocess.CompletedProcess[str]]:
-    runs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for argv in argvs]
-    return [subprocess.CompletedProcess(run.args, run.wait(), *run.communicate()) for run in runs]
+    return report.steps, len(report.partial_after)
 
 
 def races(scratch: Path, trials: int) -> int:
     bad = lost = 0
     for trial in range(trials):
-        root = snakepit(scratch / f"race-bump-{trial}")
+        root = snakepit_copy(scratch / f"race-bump-{trial}")
         base = [sys.executable, "-m", "hexpack", "bump", "--root", str(root), "--date", DATE]
         done = at_once([[*base, "minor"], [*base, "patch"]])
         shown = hexpack("version", "--root", str(root))
         version = shown.stdout.split()[1] if shown.returncode == 0 else "?"
-        one_each = sorted(d.returncode for d in done) == [0, 1]
+        one_each = sorted(code for code, _, _ in done) == [0, 1]
         bad += not one_each or f"## [{version}]" not in (root / "CHANGELOG.md").read_text()
-        root = assembled(scratch / f"race-assemble-{trial}", user_files=300)
+        root = assemble_project(scratch / f"race-assemble-{trial}", user_files=300)
         done = at_once([[sys.executable, "-m", "hexpack", "assemble", "--root", str(root)]] * 3)
         lost += 300 - len(list((root / "priv" / "native").iterdir()))
-        bad += any(d.returncode for d in done) or leftovers(root) > 0
+        bad += any(code for code, _, _ in done) or bool(leftovers(root))
     print(f"races     {trials} x (2 bumps + 3 assembles at once): {bad} inconsistent; user files lost: {lost}")
     return bad + lost
 
@@ -168,10 +114,12 @@ def secrets_seen(scratch: Path) -> int:
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="hexpack-faults-") as tmp:
         scratch = Path(tmp)
-        bump_points, bump_partial = kill_everywhere(
-            "bump", snakepit, ["bump", "minor", "--date", DATE], ["version"], scratch
+        (scratch / "bump").mkdir()
+        (scratch / "assemble").mkdir()
+        bump_points, bump_partial = kills(
+            "bump", snakepit_copy, ["bump", "minor", "--date", DATE], ["version"], scratch
         )
-        assemble_points, assemble_partial = kill_everywhere("assemble", assembled, ["assemble"], ["assemble"], scratch)
+        assemble_points, assemble_partial = kills("assemble", assemble_project, ["assemble"], ["assemble"], scratch)
         race_problems = races(scratch, trials=3)
         leaked = secrets_seen(scratch)
     total = bump_points + assemble_points

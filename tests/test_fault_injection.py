@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -50,15 +51,20 @@ def leftovers(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if any(m in p.name for m in LEFTOVER_MARKERS))
 
 
-def kill_at_every_step(
-    make: Callable[[Path], Path], run: list[str], recover: list[str], tmp_path: Path, *, atomic_at_once: bool
-) -> tuple[int, list[str]]:
-    """Kill ``run`` at step 1, 2, ... until it completes; returns (steps killed at, partial states found).
+@dataclass
+class KillReport:
+    steps: int = 0  # kill points tried
+    partial_at_kill: list[str] = field(default_factory=list)  # neither old nor new right after the kill
+    partial_after: list[str] = field(default_factory=list)  # ... after the next run, or leftovers kept
 
-    With ``atomic_at_once`` (assemble's one directory exchange) the tree,
-    leftovers aside, must be fully old or fully new right after the kill;
-    several files (bump) are made so by the next run (``recover``), which
-    must also remove every leftover.
+
+def kill_at_every_step(make: Callable[[Path], Path], run: list[str], recover: list[str], tmp_path: Path) -> KillReport:
+    """Kill ``run`` at step 1, 2, ... until it completes, each time on a fresh ``make``d tree.
+
+    Right after the kill only a single atomic exchange (assemble's) can be
+    whole; several files (bump) are made whole by the next run
+    (``recover``), which must also remove every leftover.
+    (benchmarks/fault_injection.py prints these figures.)
     """
     before_root = make(tmp_path / "before")
     after_root = make(tmp_path / "after")
@@ -66,24 +72,30 @@ def kill_at_every_step(
     assert done.returncode == 0, done.stderr
     before, after = tree(before_root), tree(after_root)
     assert before != after
-    partial = []
-    step = 0
+    report = KillReport()
     while True:
-        step += 1
+        step = report.steps + 1
         assert step < 200, "the run never completed"
         root = make(tmp_path / f"kill-{step}")
         killed = hexpack(*run, "--root", str(root), env=dict(os.environ, HEXPACK_TEST_KILL_AT=str(step)))
         if killed.returncode == 0:
-            break
+            return report
         assert killed.returncode == -9, killed.stderr
-        if atomic_at_once and tree(root) not in (before, after):  # what a reader sees until the next run
-            partial.append(f"step {step}: after the kill")
+        report.steps = step
+        if tree(root) not in (before, after):  # what a reader sees until the next run
+            report.partial_at_kill.append(f"step {step}")
         finished = hexpack(*recover, "--root", str(root))  # the next run finishes or undoes the write
         assert finished.returncode == 0, finished.stderr
         if tree(root) not in (before, after) or leftovers(root) or (root / ".hexpack" / "journal.json").exists():
-            partial.append(f"step {step}: after the next run {leftovers(root)}")
+            report.partial_after.append(f"step {step}: {leftovers(root)}")
         shutil.rmtree(root)
-    return step - 1, partial
+
+
+def at_once(argvs: list[list[str]]) -> list[tuple[int, str, str]]:
+    """Start every command at the same moment; (exit status, stdout, stderr) of each."""
+    runs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for argv in argvs]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    return [(run.returncode, out, err) for run, (out, err) in zip(runs, outputs, strict=True)]
 
 
 # --------------------------------------------------------------------------- bump
@@ -96,11 +108,9 @@ def snakepit_copy(target: Path) -> Path:
 
 @pytest.mark.slow
 def test_bump_killed_at_every_write_leaves_every_file_fully_old_or_fully_new(tmp_path):
-    steps, partial = kill_at_every_step(
-        snakepit_copy, ["bump", "minor", "--date", DATE], ["version"], tmp_path, atomic_at_once=False
-    )
-    assert steps >= 14  # the journal twice, six temporary files, six renames, the journal's removal
-    assert partial == []
+    report = kill_at_every_step(snakepit_copy, ["bump", "minor", "--date", DATE], ["version"], tmp_path)
+    assert report.steps >= 14  # the journal twice, six temporary files, six renames, the journal's removal
+    assert report.partial_after == []  # (right after a kill several files can be part-way: the journal says how)
 
 
 def test_a_killed_bump_is_finished_by_the_next_version_command_and_says_so(tmp_path):
@@ -121,11 +131,7 @@ def test_a_killed_bump_is_finished_by_the_next_version_command_and_says_so(tmp_p
 def test_two_bumps_at_once_run_one_after_the_other(tmp_path):
     root = snakepit_copy(tmp_path / "p")
     argv = [sys.executable, "-m", "hexpack", "bump", "--root", str(root), "--date", DATE]
-    runs = [
-        subprocess.Popen([*argv, part], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for part in ("minor", "patch")
-    ]
-    results = [(run.wait(timeout=60), *run.communicate()) for run in runs]
+    results = at_once([[*argv, "minor"], [*argv, "patch"]])
     codes = sorted(code for code, _, _ in results)
     # the first releases [Unreleased]; the second, run after it, finds it empty and refuses in one line
     assert codes == [0, 1], results
@@ -162,14 +168,10 @@ def test_a_place_linked_outside_the_project_is_refused(tmp_path):
 
 # --------------------------------------------------------------------------- assemble
 
-ASSEMBLE_CONFIG = """\
-[tool.hexpack.assemble]
-target = "priv"
-
-[tool.hexpack.assemble.files]
-"src/grpc_server.py" = "priv/python/grpc_server.py"
-"src/pkg" = "priv/python/pkg"
-"""
+ASSEMBLE_CONFIG = (
+    '[tool.hexpack.assemble.files]\n"src/grpc_server.py" = "priv/python/grpc_server.py"\n'
+    '"src/pkg" = "priv/python/pkg"\n'
+)
 
 
 def assemble_project(target: Path, *, user_files: int = 5) -> Path:
@@ -192,17 +194,15 @@ def assemble_project(target: Path, *, user_files: int = 5) -> Path:
 
 @pytest.mark.slow
 def test_assemble_killed_at_every_write_leaves_priv_fully_old_or_fully_new(tmp_path):
-    steps, partial = kill_at_every_step(assemble_project, ["assemble"], ["assemble"], tmp_path, atomic_at_once=True)
-    assert steps >= 4  # two placed files, the staged tree complete, the exchange
-    assert partial == []
+    report = kill_at_every_step(assemble_project, ["assemble"], ["assemble"], tmp_path)
+    assert report.steps >= 5  # the mirrored tree, two placed files, the staged tree complete, the exchange
+    assert report.partial_at_kill == [] and report.partial_after == []
 
 
 def test_two_assembles_at_once_never_lose_user_files(tmp_path):
     root = assemble_project(tmp_path / "p", user_files=300)
     users = {p.name: p.read_bytes() for p in (root / "priv" / "native").iterdir()}
-    argv = [sys.executable, "-m", "hexpack", "assemble", "--root", str(root)]
-    runs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
-    results = [(run.wait(timeout=60), *run.communicate()) for run in runs]
+    results = at_once([[sys.executable, "-m", "hexpack", "assemble", "--root", str(root)]] * 3)
     assert [code for code, _, _ in results] == [0, 0, 0], results
     assert sum("assembled:" in out for _, out, _ in results) == 1  # one did the work, the others found it done
     assert {p.name: p.read_bytes() for p in (root / "priv" / "native").iterdir()} == users
