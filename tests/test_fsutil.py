@@ -113,8 +113,11 @@ def test_a_second_run_waits_then_refuses_in_one_line_naming_the_holder(tmp_path,
 def test_the_lock_is_reentrant_and_lives_outside_the_tracked_tree(tmp_path):
     assert state_dir(tmp_path) == tmp_path / ".hexpack"
     subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
-    (tmp_path / "repo" / "sub").mkdir()
-    assert state_dir(tmp_path / "repo" / "sub") == tmp_path / "repo" / ".git" / "hexpack"
+    assert state_dir(tmp_path / "repo") == tmp_path / "repo" / ".git" / "hexpack"
+    (tmp_path / "repo" / "a").mkdir()
+    (tmp_path / "repo" / "b").mkdir()
+    in_a, in_b = state_dir(tmp_path / "repo" / "a"), state_dir(tmp_path / "repo" / "b")
+    assert in_a.parent == tmp_path / "repo" / ".git" / "hexpack" / "projects" and in_a != in_b  # one per project
     # a worktree's .git is a file naming its git directory
     (tmp_path / "wt").mkdir()
     (tmp_path / "wt" / ".git").write_text(f"gitdir: {tmp_path / 'repo' / '.git'}\n")
@@ -205,3 +208,21 @@ def test_remove_tree_removes_read_only_directories(tmp_path):
     for directory in (stage / "a" / "b", stage / "a", stage):
         directory.chmod(0o500)
     assert remove_tree(stage) and not stage.exists()
+
+
+def test_a_journal_naming_a_file_outside_the_project_is_refused_untouched(tmp_path):
+    """A project from elsewhere may ship a `.hexpack/journal.json`; recovery must not write where it says."""
+    project, victim = tmp_path / "project", tmp_path / "victim"
+    (project / ".hexpack").mkdir(parents=True)
+    victim.write_text("precious")
+    (tmp_path / ".victim.1-x.hexpack-tmp").write_text("evil")
+    entry = {
+        "target": str(victim),
+        "tmp": str(tmp_path / ".victim.1-x.hexpack-tmp"),
+        "old": None,
+        "new": hashlib.sha256(b"evil").hexdigest(),
+    }
+    (project / ".hexpack" / "journal.json").write_text(json.dumps({"state": "commit", "entries": [entry]}))
+    with pytest.raises(HexpackError, match="journal names a file outside the project"), project_lock(project, "x"):
+        pass
+    assert victim.read_text() == "precious"

@@ -62,8 +62,8 @@ TMP_SUFFIX = ".hexpack-tmp"
 def fault_point() -> None:
     """Count one durable step; under ``HEXPACK_TEST_KILL_AT=N`` die by SIGKILL at the Nth."""
     global _steps_done
-    wanted = os.environ.get(_KILL_AT_ENV)
-    if not wanted:
+    wanted = os.environ.get(_KILL_AT_ENV, "")
+    if not wanted.isdigit():
         return
     _steps_done += 1
     if _steps_done == int(wanted):
@@ -163,21 +163,27 @@ def pid_alive(pid: int) -> bool:
 def state_dir(root: str | os.PathLike[str]) -> Path:
     """Where hexpack keeps its lock and journal for the project at ``root``: never a tracked path.
 
-    ``<git dir>/hexpack`` when ``root`` is in a git work tree (a worktree's or
-    submodule's ``.git`` file is followed), else ``<root>/.hexpack``.
+    ``<git dir>/hexpack`` when ``root`` is a git work tree (a worktree's or
+    submodule's ``.git`` file is followed), ``<git dir>/hexpack/projects/<id>``
+    for a project in a subdirectory of one (each project of a monorepo has its
+    own lock), else ``<root>/.hexpack``.
     """
     start = Path(os.path.realpath(root))
     for directory in (start, *start.parents):
         dot_git = directory / ".git"
+        git_dir = None
         if dot_git.is_dir():
-            return dot_git / "hexpack"
-        if dot_git.is_file():
-            with contextlib.suppress(OSError, UnicodeDecodeError):
+            git_dir = dot_git
+        elif dot_git.is_file():
+            with contextlib.suppress(OSError, UnicodeDecodeError, IndexError):
                 first = dot_git.read_text(encoding="utf-8").splitlines()[0]
                 if first.startswith("gitdir:"):
                     git_dir = (directory / first[len("gitdir:") :].strip()).resolve()
-                    if git_dir.is_dir():
-                        return git_dir / "hexpack"
+        if git_dir is not None and git_dir.is_dir():
+            if directory == start:
+                return git_dir / "hexpack"
+            project = hashlib.sha256(start.relative_to(directory).as_posix().encode()).hexdigest()[:16]
+            return git_dir / "hexpack" / "projects" / project
     return start / ".hexpack"
 
 
@@ -221,7 +227,7 @@ def project_lock(root: str | os.PathLike[str], command: str) -> Iterator[Project
         lock = ProjectLock(Path(os.path.realpath(root)), directory)
         _held[directory] = lock
         try:
-            lock.recovered = recover(directory)
+            lock.recovered = recover(directory, lock.root)
             yield lock
         finally:
             del _held[directory]
@@ -286,8 +292,11 @@ def _restore(target: Path, old: bytes | None) -> None:
         atomic_write_bytes(target, old)
 
 
-def recover(directory: Path) -> str | None:
+def recover(directory: Path, root: Path) -> str | None:
     """Finish the transaction a killed run left in ``directory`` (the lock must be held); what was done.
+
+    Only files inside the project ``root`` are touched: a journal naming
+    anything else (one shipped inside a project from elsewhere) is refused.
 
     ``prepare``: nothing was renamed yet, so the temporary files are deleted
     (fully old). ``commit``: the remaining renames are done (fully new),
@@ -311,6 +320,12 @@ def recover(directory: Path) -> str | None:
             hint="check the files it names with `git status`, then delete it",
         ) from None
     for entry in entries:
+        if not entry.inside(root):
+            raise HexpackError(
+                f"journal names a file outside the project: {entry.target}",
+                subject=str(journal),
+                hint="delete it; hexpack never writes one like it",
+            )
         if state == "commit" and entry.digest not in (entry.new, entry.old_digest):
             raise HexpackError(
                 "changed since an interrupted hexpack run wrote it; its journal cannot be finished",
@@ -357,6 +372,11 @@ class _JournalEntry:
     @property
     def old_digest(self) -> str | None:
         return None if self.old is None else _digest(self.old)
+
+    def inside(self, root: Path) -> bool:
+        """The target lies in ``root`` and the temporary file is the one ``_temp_beside`` names beside it."""
+        tmp_ok = self.tmp.parent == self.target.parent and self.tmp.name.startswith(f".{self.target.name}.")
+        return tmp_ok and self.tmp.name.endswith(TMP_SUFFIX) and root in self.target.parents
 
 
 def finish_interrupted_write(root: str | os.PathLike[str]) -> str | None:
