@@ -407,3 +407,17 @@ def test_a_failed_tag_undoes_the_release_commit_and_the_bump(repo, monkeypatch, 
     assert release(repo, "minor") == 1
     assert "injected tag failure" in capsys.readouterr().err
     assert snapshot(repo) == before
+
+
+def test_a_release_killed_between_its_commit_and_its_tag_is_tagged_by_the_next_run(repo, tmp_path, capsys):
+    """The state a SIGKILL after `git commit` leaves: HEAD is `Release v0.2.0`, no tag, no progress record."""
+    assert release(repo, "minor") == 0
+    message = git(repo, "tag", "-l", "--format=%(contents)", "v0.2.0")
+    git(repo, "tag", "-d", "v0.2.0")
+    (repo / ".hexpack" / "release" / "state.json").unlink()
+    capsys.readouterr()
+    assert release(repo, "--publish") == 0
+    out = capsys.readouterr().out
+    assert "v0.2.0: the release of HEAD was interrupted before its tag; tagged now" in out
+    assert git(repo, "tag", "-l", "--format=%(contents)", "v0.2.0") == message
+    assert [call.split()[0] for call in doubles_calls(tmp_path)] == ["mix", "twine"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from .errors import ProjectError
 
-__all__ = ["Release", "newest_release", "release", "unreleased_body"]
+__all__ = ["Release", "newest_release", "release", "released_section", "unreleased_body"]
 
 _UNRELEASED = re.compile(r"^##[ \t]+\[?unreleased\]?[ \t]*$", re.M | re.I)
 _H2 = re.compile(r"^##[ \t]+", re.M)
@@ -68,6 +68,17 @@ def newest_release(text: str) -> str | None:
     """The version of the first released section (``## [0.6.1] - ...``), or None when there is none."""
     match = _RELEASED.search(text)
     return match["version"] if match else None
+
+
+def released_section(text: str, version: str) -> str | None:
+    """The section that released ``version``, heading included (what its tag message holds), or None."""
+    heading = re.search(rf"^##[ \t]+\[v?{re.escape(version)}\].*$", text, re.M)
+    if heading is None:
+        return None
+    following = _H2.search(text, heading.end())
+    links = _LINK_DEF.search(text, heading.end())
+    end = min(m.start() for m in (following, links) if m) if (following or links) else len(text)
+    return text[heading.start() : end].rstrip("\n") + "\n"
 
 
 def is_empty_body(body: str) -> bool:

@@ -50,6 +50,12 @@ def head(root: Path) -> str:
     return _git(root, "rev-parse", "HEAD").strip()
 
 
+def head_subject(root: Path) -> str | None:
+    """The subject line of HEAD's commit (None when there is no commit yet)."""
+    result = proc.run(["git", "log", "-1", "--format=%s"], cwd=root, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
 def commit_paths(root: Path, paths: list[str], message: str) -> str:
     """Commit exactly ``paths`` (nothing else staged sneaks in); returns the new HEAD."""
     if not paths:

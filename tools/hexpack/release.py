@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import config, git, proc
-from .changelog import is_empty_body, unreleased_body
+from .changelog import is_empty_body, released_section, unreleased_body
 from .errors import CommandFailed, HexpackError, UsageError, raise_together
 from .fsutil import FileTransaction, atomic_write_text, project_lock
 from .secrets import redact, scrub_error, secret_values, without_secrets
@@ -192,6 +192,8 @@ def _release(
     if part is not None:
         _check_part(part)
     settings = ReleaseSettings.load(root)
+    with project_lock(root, "hexpack release"):
+        _tag_an_interrupted_release(root, on_step)
 
     state = PublishState.load(root)
     if (
@@ -267,6 +269,29 @@ def _release(
     if publish:
         result.published = _publish(root, settings, state, environ, on_step)
     return result
+
+
+def _tag_an_interrupted_release(root: Path, on_step: Step) -> None:
+    """A release killed between its commit and its tag is rolled forward: the commit gets its tag.
+
+    Without this, HEAD would be ``Release vX`` with no ``vX``: nothing to
+    publish, and the next bump would build on an untagged release.
+    """
+    if not git.is_repository(root) or not (git.head_subject(root) or "").startswith("Release "):
+        return
+    from . import bump
+
+    report = bump.read_versions(root, audit_files=False)
+    tag = bump.tag_name(report.version)
+    if git.head_subject(root) != f"Release {tag}" or git.tag_exists(root, tag):
+        return
+    try:
+        text = (root / report.config.changelog).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    section = released_section(text, report.version.semver) or ""
+    git.create_annotated_tag(root, tag, f"Release {tag}\n\n{section.strip()}\n")
+    on_step("tag", "pass", f"{tag}: the release of HEAD was interrupted before its tag; tagged now")
 
 
 def _check_part(part: str) -> None:
