@@ -79,7 +79,7 @@ def secrets_seen(scratch: Path) -> int:
         (bin_dir / name).write_text(f'#!/bin/sh\necho "{name} got $HEX_API_KEY $TWINE_PASSWORD" >&2\nexit 1\n')
         (bin_dir / name).chmod(0o755)
     (root / "mix.exs").write_text(
-        'defmodule Demo.MixProject do\n  use Mix.Project\n\n  @version "0.1.0"\n\n'
+        'defmodule Demo.MixProject do\n  use Mix.Project\n\n  @version "1.2.0"\n\n'
         "  def project, do: [app: :demo, version: @version]\nend\n"
     )
     (root / "CHANGELOG.md").write_text("# Changelog\n\n## [Unreleased]\n\n### Added\n- More.\n")
