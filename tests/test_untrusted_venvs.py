@@ -79,3 +79,23 @@ def test_a_venv_that_ran_untrusted_code_is_never_reused(tmp_path):
         [str(legitimate.python), "-c", "import tinypkg; print(tinypkg.GREETING)"], capture_output=True, text=True
     )
     assert clean.stdout == "hello\n"
+
+
+@pytest.mark.parametrize(("given", "untrusted"), [(True, True), (False, False)])
+def test_verify_treats_only_a_given_tarball_as_untrusted(tmp_path, monkeypatch, given, untrusted):
+    """`verify --tarball` hands its venvs out as private copies; verifying the project itself uses the cache."""
+    from conftest import HEX_REFERENCE
+    from hexpack.verify import runner
+
+    made = []
+
+    class Recording(VenvCache):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self.untrusted)
+
+    monkeypatch.setattr(runner, "VenvCache", Recording)
+    tarball = HEX_REFERENCE / "hybrid_globs" / "hex-2.5.1.tar" if given else None
+    skip = frozenset({"smoke", "pydist", "build", "freshness"})
+    runner.verify(runner.Options(root=tmp_path, tarball=tarball, skip=skip, fresh=True))
+    assert made == [untrusted]
