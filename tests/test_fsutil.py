@@ -226,3 +226,23 @@ def test_a_journal_naming_a_file_outside_the_project_is_refused_untouched(tmp_pa
     with pytest.raises(HexpackError, match="journal names a file outside the project"), project_lock(project, "x"):
         pass
     assert victim.read_text() == "precious"
+
+
+def test_another_thread_of_the_same_process_waits_for_the_lock_too(tmp_path, monkeypatch):
+    import threading
+
+    monkeypatch.setenv("HEXPACK_LOCK_WAIT", "0.2")
+    outcome = []
+
+    def second() -> None:
+        try:
+            with project_lock(tmp_path, "second"):
+                outcome.append("held")
+        except HexpackError as exc:
+            outcome.append(exc.what)
+
+    with project_lock(tmp_path, "first"):
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join()
+    assert len(outcome) == 1 and outcome[0].startswith(f"`first` (pid {os.getpid()}) is changing this project")

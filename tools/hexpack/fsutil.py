@@ -26,6 +26,7 @@ import os
 import secrets
 import signal
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -196,15 +197,18 @@ class ProjectLock:
     recovered: str | None = None
 
 
-_held: dict[Path, ProjectLock] = {}  # lock directories this process holds (the lock is re-entrant)
+# Locks this process holds, per thread: re-entrant within a thread (release -> bump), while another
+# thread opens the lock file anew, so its flock waits like another process's would.
+_held: dict[tuple[Path, int], ProjectLock] = {}
 
 
 @contextlib.contextmanager
 def project_lock(root: str | os.PathLike[str], command: str) -> Iterator[ProjectLock]:
     """Hold the project's lock for the block, after finishing any interrupted transaction."""
     directory = state_dir(root)
-    if directory in _held:
-        yield _held[directory]
+    key = (directory, threading.get_ident())
+    if key in _held:
+        yield _held[key]
         return
     try:
         import fcntl
@@ -225,12 +229,12 @@ def project_lock(root: str | os.PathLike[str], command: str) -> Iterator[Project
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()} {command}\n".encode())
         lock = ProjectLock(Path(os.path.realpath(root)), directory)
-        _held[directory] = lock
+        _held[key] = lock
         try:
             lock.recovered = recover(directory, lock.root)
             yield lock
         finally:
-            del _held[directory]
+            del _held[key]
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
     finally:
