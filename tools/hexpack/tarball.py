@@ -312,6 +312,9 @@ def outer_checksum(tarball: bytes) -> str:
 # --------------------------------------------------------------------------
 
 
+_HEADER_ONLY = (b"1", b"2", b"3", b"4", b"5", b"6")
+
+
 @dataclass
 class _RawEntry:
     name: str
@@ -406,11 +409,11 @@ def _read_tar(data: bytes, subject: str, *, limit: int) -> list[_RawEntry]:
                 name = prefix.rstrip("/") + "/" + name
         linkname = _parse_string(block[157:257])
         # header-only types carry no data, whatever their size field says (as erl_tar reads them)
-        body_size = 0 if typeflag in (b"1", b"2", b"3", b"4", b"5", b"6") else size
+        body_size = 0 if typeflag in _HEADER_ONLY else size
         start = pos + BLOCK
         end = start + body_size
         if end > len(data):
-            raise TarballError(f"truncated tar archive: member {name!r} needs {body_size} bytes", subject=subject)
+            raise TarballError(f"truncated tar archive: member {name[:200]!r} needs {body_size} bytes", subject=subject)
         total += body_size
         if total > limit:
             raise TarballError(f"members exceed the limit of {limit} bytes", subject=subject)
@@ -428,6 +431,8 @@ def _read_tar(data: bytes, subject: str, *, limit: int) -> list[_RawEntry]:
             else:
                 gnu_link = value
             continue
+        if "size" in pax and typeflag not in _HEADER_ONLY:
+            _check_pax_size(pax["size"], body_size, name, subject)
         if "path" in pax:
             name = pax["path"]
         elif gnu_name is not None:
@@ -439,6 +444,24 @@ def _read_tar(data: bytes, subject: str, *, limit: int) -> list[_RawEntry]:
         pax, gnu_name, gnu_link = {}, None, None
         entries.append(_RawEntry(name, typeflag, mode, body, linkname))
     return entries
+
+
+def _check_pax_size(record: str, size: int, name: str, subject: str) -> None:
+    """A PAX ``size`` record must agree with the header's size field.
+
+    erl_tar honours the record: read into memory (``hex_tarball:unpack(_, memory)``, what
+    Hex checks and hexpm indexes) a member has the record's size, capped by the header's,
+    while Hex's own copy of erl_tar writes a file on disk from the header's size. A package
+    whose two sizes differ therefore has two different contents; none is described.
+    """
+    if not (record.isascii() and record.isdigit()) or len(record) > 20:
+        raise TarballError(f"member {name[:200]!r} has a malformed PAX size record", subject=subject)
+    if int(record) != size:
+        raise TarballError(
+            f"member {name[:200]!r}: PAX size record says {int(record)} bytes, the header {size}",
+            subject=subject,
+            hint="Hex's readers disagree on such a member; not a package Hex builds",
+        )
 
 
 def _gunzip(blob: bytes, limit: int) -> bytes:
@@ -458,10 +481,19 @@ def _gunzip(blob: bytes, limit: int) -> bytes:
     return out
 
 
+MAX_PATH_LENGTH = 4096  # Linux's PATH_MAX: no longer member path or link target can be written anyway
+_MAX_LINK_HOPS = 40  # Linux's MAXSYMLINKS
+
+
 def _check_path(path: str, subject: str) -> str:
     """A member path must be relative, normalised and inside the package."""
     if not path:
         raise TarballError("member with an empty name", subject=subject)
+    if len(path) > MAX_PATH_LENGTH:
+        raise TarballError(
+            f"member path {path[:60]!r}... is {len(path)} characters, over the limit of {MAX_PATH_LENGTH}",
+            subject=subject,
+        )
     if "\0" in path or "\\" in path:
         raise TarballError(f"unsafe member path {path!r}", subject=subject)
     if path.startswith("/"):
@@ -476,12 +508,34 @@ def _check_path(path: str, subject: str) -> str:
     return "/".join(parts)
 
 
+class _Node:
+    """One path component of the package, for lookups in time linear in a path's length."""
+
+    __slots__ = ("children", "member")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.member: Member | None = None
+
+
+def _tree(members: list[Member]) -> _Node:
+    root = _Node()
+    for member in members:
+        node = root
+        for part in member.path.split("/"):
+            node = node.children.setdefault(part, _Node())
+        node.member = member
+    return root
+
+
 def _check_members(raw: list[_RawEntry]) -> list[Member]:
     subject = "contents.tar.gz"
     members: list[Member] = []
-    seen: dict[str, str] = {}
+    seen: set[str] = set()
     for entry in raw:
         kind: Literal["file", "dir", "symlink"]
+        if len(entry.name) > MAX_PATH_LENGTH:
+            _check_path(entry.name, subject)  # refuses it, without printing all of it
         if entry.typeflag in (b"0", b"\0", b"7"):
             kind = "file"
         elif entry.typeflag == b"5":
@@ -499,62 +553,88 @@ def _check_members(raw: list[_RawEntry]) -> list[Member]:
         path = _check_path(entry.name, subject)
         if path in seen:
             raise TarballError(f"member {path!r} appears twice", subject=subject)
-        seen[path] = kind
+        seen.add(path)
         members.append(Member(path, kind, stat.S_IMODE(entry.mode), entry.data if kind == "file" else b"",
                               entry.linkname if kind == "symlink" else ""))  # fmt: skip
-    links = {m.path for m in members if m.kind == "symlink"}
-    link_targets = {m.path: m.linkname for m in members if m.kind == "symlink"}
-    files = {m.path for m in members if m.kind != "dir"}
+    root = _tree(members)
     for member in members:
-        parts = member.path.split("/")
-        for i in range(1, len(parts)):
-            parent = "/".join(parts[:i])
-            if parent in links:
-                raise TarballError(f"member {member.path!r} lies under the symlink {parent!r}", subject=subject)
-            if parent in files:
-                raise TarballError(f"member {member.path!r} lies under the file {parent!r}", subject=subject)
-        if member.kind == "symlink":
-            _check_link(member, link_targets, subject)
+        node, walked = root, 0
+        for part in member.path.split("/")[:-1]:
+            node = node.children[part]
+            walked += len(part) + 1
+            parent = node.member
+            if parent is not None and parent.kind != "dir":
+                what = "symlink" if parent.kind == "symlink" else "file"
+                raise TarballError(
+                    f"member {member.path!r} lies under the {what} {member.path[: walked - 1]!r}", subject=subject
+                )
+    links = [m for m in members if m.kind == "symlink"]
+    # following links inside links can repeat work: a fixed multiple of the input bounds it all
+    budget = [100_000 + 8 * sum(len(m.path) + len(m.linkname) for m in links)]
+    steps = {m.path: _steps(m.linkname) for m in links}  # split once: a link may be followed many times
+    for member in links:
+        _check_link(member, root, subject, budget, steps)
     return members
 
 
-_MAX_LINK_HOPS = 40  # Linux's MAXSYMLINKS
-
-
-def _check_link(member: Member, links: dict[str, str], subject: str) -> None:
+def _check_link(member: Member, root: _Node, subject: str, budget: list[int], steps: dict[str, list[str]]) -> None:
     """The link must resolve inside the package, following the package's other symlinks as the OS would.
 
     A purely textual check is not enough: with ``b -> .`` a link ``a -> b/b/../..`` looks
-    harmless but climbs out of the package once ``b`` is followed.
+    harmless but climbs out of the package once ``b`` is followed. Each step costs O(1)
+    (a stack of tree nodes, the components to walk kept reversed), so a target is checked in
+    time linear in its length, times at most ``_MAX_LINK_HOPS`` links followed; ``budget``
+    (steps left for the whole package) keeps many such links linear in the package's size.
     """
     target = member.linkname
     outside = TarballError(f"symlink {member.path!r} points outside the package ({target})", subject=subject)
     if not target or "\0" in target:
         raise TarballError(f"symlink {member.path!r} has an empty or invalid target", subject=subject)
+    if len(target) > MAX_PATH_LENGTH:
+        raise TarballError(
+            f"symlink {member.path!r} has a target of {len(target)} characters, over the limit of {MAX_PATH_LENGTH}",
+            subject=subject,
+        )
     if target.startswith("/") or "\\" in target or (len(target) >= 2 and target[1] == ":"):
         raise outside
-    current = member.path.split("/")[:-1]  # the directory holding the link, from the package root
-    queue = target.split("/")
+    # the directories from the package root to where the walk is; None below a name the package lacks
+    current: list[_Node | None] = [root]
+    node: _Node | None = root
+    for part in member.path.split("/")[:-1]:
+        node = node.children.get(part) if node is not None else None
+        current.append(node)
+    pending = list(steps[member.path])
     hops = 0
-    while queue:
-        part = queue.pop(0)
-        if part in ("", "."):
-            continue
+    budget[0] -= len(pending)
+    while pending:
+        part = pending.pop()
         if part == "..":
-            if not current:
+            if len(current) == 1:
                 raise outside
             current.pop()
             continue
-        current.append(part)
-        inner = links.get("/".join(current))
-        if inner is not None:
+        here = current[-1]
+        child = here.children.get(part) if here is not None else None
+        inner = child.member if child is not None else None
+        if inner is not None and inner.kind == "symlink":
             hops += 1
             if hops > _MAX_LINK_HOPS:
                 raise TarballError(f"symlink {member.path!r} is part of a symlink loop", subject=subject)
-            if inner.startswith("/") or "\\" in inner:
+            if inner.linkname.startswith("/") or "\\" in inner.linkname:
                 raise outside
-            current.pop()
-            queue = inner.split("/") + queue
+            more = steps[inner.path]
+            budget[0] -= len(more)
+            if budget[0] < 0:
+                raise TarballError(f"symlink {member.path!r}: the package's symlinks are too tangled to check",
+                                   subject=subject, hint="not a package Hex builds")  # fmt: skip
+            pending.extend(more)
+            continue
+        current.append(child)
+
+
+def _steps(target: str) -> list[str]:
+    """A link target's components to walk, reversed (the next one is popped from the end)."""
+    return [part for part in reversed(target.split("/")) if part not in ("", ".")]
 
 
 def _decode_checksum(text: bytes) -> bytes:

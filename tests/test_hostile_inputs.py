@@ -1,0 +1,202 @@
+"""Hostile packages, metadata and mix.exs: each gives a result or one error line, within fixed caps.
+
+Regression tests for the crashes and hangs issue 11 lists (RecursionError, Python's
+4,300-digit limit, quadratic path checks, a PAX ``size`` record ignored, ...). The timing
+side is measured by ``benchmarks/hostile_inputs.py``; here only the answers are checked.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import pytest
+from hexpack import erlterm
+from hexpack import tarball as T
+from hexpack.cli import main
+from hexpack.errors import ProjectError, TarballError
+from hexpack.mix_static import evaluate_source
+from hexpack.tarball import Member
+from hexpack.terms import MAX_INTEGER_DIGITS, MAX_NESTING, bounds_problem
+
+METADATA = b'{<<"name">>,<<"demo">>}.\n{<<"version">>,<<"1.0.0">>}.\n'
+FILE = Member("lib/a.ex", "file", 0o644, b"x\n")
+
+
+def package(members: list[Member], metadata: bytes = METADATA) -> bytes:
+    return T.outer_tarball(metadata, T.contents_tar_gz(members))
+
+
+def with_extra(value: bytes) -> bytes:
+    return package([FILE], METADATA + b'{<<"extra">>,' + value + b"}.\n")
+
+
+def one_error_line(capsys, argv: list[str]) -> str:
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert code != 0
+    assert "Traceback" not in captured.err
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    return lines[0]
+
+
+# -- metadata terms ----------------------------------------------------------------------------------
+
+
+def test_metadata_nested_past_the_cap_is_one_error_not_a_recursion_error():
+    deep = b"[" * (MAX_NESTING + 1) + b"]" * (MAX_NESTING + 1)
+    with pytest.raises(TarballError, match=f"nested more than {MAX_NESTING} levels"):
+        T.read_package(with_extra(deep))
+    with pytest.raises(TarballError, match="nested"):
+        T.read_package(with_extra(b"{" * 5000 + b"}" * 5000))
+
+
+def test_metadata_nested_up_to_the_cap_is_read_and_printed():
+    ok = b"[" * (MAX_NESTING - 1) + b"]" * (MAX_NESTING - 1)  # inside the {Key, Value} tuple
+    value = T.read_package(with_extra(ok)).meta("extra")
+    assert erlterm.format_term(value).count("[") == MAX_NESTING - 1
+
+
+@pytest.mark.parametrize("literal", [b"9" * 5000, b"-" + b"9" * 5000, b"16#" + b"f" * 5000, b"2#" + b"1" * 20000])
+def test_metadata_integer_over_the_digit_cap_is_one_error(literal):
+    with pytest.raises(TarballError, match=f"at most {MAX_INTEGER_DIGITS} are read"):
+        T.read_package(with_extra(literal))
+
+
+def test_metadata_integer_at_the_cap_round_trips():
+    literal = b"9" * MAX_INTEGER_DIGITS
+    assert T.read_package(with_extra(literal)).meta("extra") == int(literal)
+
+
+@pytest.mark.parametrize("command", ["inspect", "unpack"])
+def test_an_infinite_float_is_refused_by_inspect_and_unpack_alike(command, tmp_path, capsys):
+    """erl_scan refuses 1.0e999 (list_to_float/1 fails), so Hex could not read this metadata."""
+    path = tmp_path / "inf.tar"
+    path.write_bytes(with_extra(b"1.0e999"))
+    argv = [command, str(path)] + (["-o", str(tmp_path / "out")] if command == "unpack" else [])
+    assert "float 1.0e999 is out of range" in one_error_line(capsys, argv)
+    assert not (tmp_path / "out").exists()
+
+
+def test_bounds_problem_walks_any_depth_without_recursion():
+    value: list = []
+    for _ in range(100_000):
+        value = [value]
+    assert bounds_problem(value) == f"nested more than {MAX_NESTING} levels deep"
+    assert bounds_problem({"a": [10 ** (MAX_INTEGER_DIGITS + 5)]}) is not None
+    assert bounds_problem([1, (2, {"k": "v"})]) is None
+
+
+# -- mix.exs -----------------------------------------------------------------------------------------
+
+MIX = """defmodule P.MixProject do
+  use Mix.Project
+  def project do
+    [app: :p, version: "0.1.0", description: "d", package: [licenses: ["MIT"], extra: %{"n" => VALUE}]]
+  end
+end
+"""
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("9" * 5000, "integer literal of 5000 digits"),
+        ("0x" + "f" * 5000, "integer literal of 5000 digits"),
+        ("[" * 300 + "]" * 300, "nested too deeply"),
+        ("[" * (MAX_NESTING + 5) + "]" * (MAX_NESTING + 5), f"nested more than {MAX_NESTING} levels"),
+    ],
+)
+def test_static_reader_refuses_huge_integers_and_deep_nesting_in_one_line(value, message, tmp_path):
+    (tmp_path / "mix.exs").write_text(MIX.replace("VALUE", value))
+    from hexpack.mix_static import read_statically
+
+    with pytest.raises(ProjectError, match=message) as caught:
+        read_statically(tmp_path)
+    assert "\n" not in caught.value.one_line()
+
+
+def test_static_evaluation_of_a_huge_integer_is_a_project_error():
+    with pytest.raises(ProjectError, match="digits"):
+        evaluate_source(MIX.replace("VALUE", "1" * 4400))
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "[" * 300 + "]" * 300])
+def test_elixir_reader_applies_the_same_caps(value, tmp_path, elixir):
+    (tmp_path / "mix.exs").write_text(MIX.replace("VALUE", value))
+    from hexpack.mix_eval import read_with_elixir
+
+    with pytest.raises(ProjectError, match="digits|nested more than"):
+        read_with_elixir(tmp_path)
+
+
+# -- member paths and symlink targets ----------------------------------------------------------------
+
+
+def test_a_pax_path_of_200000_components_is_refused_by_its_length():
+    data = package([Member("a/" * 200_000 + "b", "file", 0o644, b"x")])
+    assert len(data) < 20_000
+    with pytest.raises(TarballError, match=f"over the limit of {T.MAX_PATH_LENGTH}"):
+        T.read_package(data)
+
+
+def test_a_long_symlink_target_is_refused_by_its_length():
+    data = package([FILE, Member("l", "symlink", 0o777, linkname="./" * 100_000 + "lib/a.ex")])
+    with pytest.raises(TarballError, match=f"target of 200008 characters, over the limit of {T.MAX_PATH_LENGTH}"):
+        T.read_package(data)
+
+
+def test_paths_and_targets_up_to_the_cap_are_read():
+    deep = "d/" * 1000 + "f"  # 2001 characters, 1001 components
+    target = "/".join([".."] * 1000) + "/lib/a.ex"
+    data = package([FILE, Member(deep, "file", 0o644, b"x"), Member(deep + "l", "symlink", 0o777, linkname=target)])
+    assert [m.path for m in T.read_package(data).members] == ["lib/a.ex", deep, deep + "l"]
+
+
+def test_a_member_below_a_symlink_is_named_with_the_link():
+    data = package([Member("a/l", "symlink", 0o777, linkname="."), Member("a/l/x/y", "file", 0o644, b"")])
+    with pytest.raises(TarballError, match="member 'a/l/x/y' lies under the symlink 'a/l'"):
+        T.read_package(data)
+
+
+def test_links_following_long_links_stay_within_the_work_budget():
+    """Each link points through the previous one: checking all naively is quadratic."""
+    members = [FILE, Member("l0", "symlink", 0o777, linkname="lib")]
+    long_target = "./" * 2000
+    for index in range(1, 40):
+        members.append(Member(f"l{index}", "symlink", 0o777, linkname=f"{long_target}l{index - 1}"))
+    members += [Member(f"m{n}", "symlink", 0o777, linkname="l39/a.ex") for n in range(3000)]
+    # steps are counted after "." is dropped, so the package is fine ...
+    assert len(T.read_package(package(members)).members) == len(members)
+    # ... while ".." that cannot be dropped makes the chain expensive and hits the budget
+    up = "lib/../" * 500
+    members = [FILE, Member("l0", "symlink", 0o777, linkname="lib")]
+    members += [Member(f"l{i}", "symlink", 0o777, linkname=f"{up}l{i - 1}") for i in range(1, 40)]
+    members += [Member(f"m{n}", "symlink", 0o777, linkname="l39/a.ex") for n in range(300)]
+    with pytest.raises(TarballError, match="too tangled to check"):
+        T.read_package(package(members))
+
+
+# -- PAX size records --------------------------------------------------------------------------------
+
+
+def pax_package(records: dict[str, str], data: bytes = b"hello") -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("lib/a.ex")
+        info.size = len(data)
+        info.pax_headers = records
+        tar.addfile(info, io.BytesIO(data))
+    return T.outer_tarball(METADATA, T.gzip_hex(out.getvalue()))
+
+
+def test_a_pax_size_record_that_disagrees_with_the_header_is_refused():
+    with pytest.raises(TarballError, match="PAX size record says 2 bytes, the header 5"):
+        T.read_package(pax_package({"size": "2"}))
+    with pytest.raises(TarballError, match="malformed PAX size record"):
+        T.read_package(pax_package({"size": "two"}))
+
+
+def test_a_pax_size_record_that_agrees_is_read():
+    assert T.read_package(pax_package({"size": "5"})).members[0].data == b"hello"
