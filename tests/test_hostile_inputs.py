@@ -200,3 +200,82 @@ def test_a_pax_size_record_that_disagrees_with_the_header_is_refused():
 
 def test_a_pax_size_record_that_agrees_is_read():
     assert T.read_package(pax_package({"size": "5"})).members[0].data == b"hello"
+
+
+# -- output a name cannot forge ----------------------------------------------------------------------
+
+FORGING = "lib/x.ex\n  0644  999  lib/forged.ex\x1b[2J\u202e"
+
+
+def test_shown_escapes_control_and_format_characters_only():
+    from hexpack.output import shown
+
+    assert shown("lib/é/中.ex") == "lib/é/中.ex"
+    assert shown(FORGING) == "lib/x.ex\\n  0644  999  lib/forged.ex\\x1b[2J\\u202e"
+
+
+def forging_package() -> bytes:
+    members = [FILE, Member(FORGING, "file", 0o644, b"x"), Member("l", "symlink", 0o777, linkname="lib/a.ex\x1b[31m")]
+    metadata = METADATA + b'{<<"description">>,<<"one\\nlib/evil.ex\\e[2J">>}.\n'
+    return package(members, metadata)
+
+
+@pytest.mark.parametrize("command", ["inspect", "diff", "unpack"])
+def test_member_names_and_metadata_cannot_forge_output(command, tmp_path, capsys):
+    path = tmp_path / "forge.tar"
+    path.write_bytes(forging_package())
+    other = tmp_path / "plain.tar"
+    other.write_bytes(package([FILE]))
+    argv = {
+        "inspect": ["inspect", str(path)],
+        "diff": ["diff", str(other), str(path)],
+        "unpack": ["unpack", str(path), "-o", str(tmp_path / "out")],
+    }[command]
+    main(argv)
+    captured = capsys.readouterr()
+    for stream in (captured.out, captured.err):
+        assert "\x1b" not in stream and "\u202e" not in stream
+        assert "lib/forged.ex" not in stream or "\\n  0644  999  lib/forged.ex" in stream
+        assert not any(line.startswith("  0644  999") for line in stream.splitlines())
+    if command != "unpack":
+        assert "lib/x.ex\\n  0644  999  lib/forged.ex\\x1b[2J\\u202e" in captured.out
+
+
+def test_verify_table_escapes_names(tmp_path, capsys):
+    """verify's gates print through Output.table, which escapes every cell."""
+    from hexpack.output import Output
+
+    stream = io.StringIO()
+    Output(stream=stream).table(("path", "status"), [(FORGING, "fail")], status_column=1)
+    assert "\x1b" not in stream.getvalue() and len(stream.getvalue().splitlines()) == 2
+
+
+# -- verify rules on hostile metadata and links ------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://[bad]x/", "http://host:port/", "https://ok.example/\n"])
+def test_malformed_link_urls_are_findings_not_tracebacks(url):
+    from hexpack.verify import content_rules as rules
+
+    found = rules.check_metadata([("name", "demo"), ("version", "1.0.0"), ("links", [("Source", url)])])
+    assert any("not a well-formed http(s) URL" in f.message for f in found)
+
+
+def test_verify_symlink_rule_is_linear_and_names_each_kind():
+    from hexpack.verify import content_rules as rules
+
+    members = [
+        FILE,
+        Member("in", "symlink", 0o777, linkname="lib/a.ex"),
+        Member("dir", "symlink", 0o777, linkname="lib"),
+        Member("gone", "symlink", 0o777, linkname="lib/missing"),
+        Member("through_file", "symlink", 0o777, linkname="lib/a.ex/../a.ex"),
+        Member("out", "symlink", 0o777, linkname="dir/../.."),
+        Member("abs", "symlink", 0o777, linkname="/etc/passwd"),
+        Member("long", "symlink", 0o777, linkname="d/" * 3000),
+    ]
+    text = "\n".join(f.one_line() for f in rules.check_symlinks(members))
+    assert "gone: dangling symlink" in text and "through_file: dangling symlink" in text
+    assert "out: symlink points outside" in text and "long: symlink points outside" in text
+    assert "abs: symlink to the absolute path /etc/passwd" in text
+    assert "in:" not in text and "dir:" not in text

@@ -47,6 +47,7 @@ __all__ = [
     "Package",
     "contents_from_tree",
     "contents_tar_gz",
+    "link_verdicts",
     "gzip_hex",
     "inner_checksum",
     "outer_checksum",
@@ -556,7 +557,7 @@ def _check_members(raw: list[_RawEntry]) -> list[Member]:
         seen.add(path)
         members.append(Member(path, kind, stat.S_IMODE(entry.mode), entry.data if kind == "file" else b"",
                               entry.linkname if kind == "symlink" else ""))  # fmt: skip
-    root = _tree(members)
+    root, links, budget, steps = _link_context(members)
     for member in members:
         node, walked = root, 0
         for part in member.path.split("/")[:-1]:
@@ -568,35 +569,56 @@ def _check_members(raw: list[_RawEntry]) -> list[Member]:
                 raise TarballError(
                     f"member {member.path!r} lies under the {what} {member.path[: walked - 1]!r}", subject=subject
                 )
-    links = [m for m in members if m.kind == "symlink"]
-    # following links inside links can repeat work: a fixed multiple of the input bounds it all
-    budget = [100_000 + 8 * sum(len(m.path) + len(m.linkname) for m in links)]
-    steps = {m.path: _steps(m.linkname) for m in links}  # split once: a link may be followed many times
     for member in links:
         _check_link(member, root, subject, budget, steps)
     return members
 
 
-def _check_link(member: Member, root: _Node, subject: str, budget: list[int], steps: dict[str, list[str]]) -> None:
-    """The link must resolve inside the package, following the package's other symlinks as the OS would.
+def _link_context(members: list[Member]) -> tuple[_Node, list[Member], list[int], dict[str, list[str]]]:
+    """The member tree, the symlinks, a work budget and each link's steps, for :func:`_check_link`."""
+    links = [m for m in members if m.kind == "symlink"]
+    # following links inside links can repeat work: a fixed multiple of the input bounds it all
+    budget = [100_000 + 8 * sum(len(m.path) + len(m.linkname) for m in links)]
+    steps = {m.path: _steps(m.linkname) for m in links}  # split once: a link may be followed many times
+    return _tree(members), links, budget, steps
 
-    A purely textual check is not enough: with ``b -> .`` a link ``a -> b/b/../..`` looks
-    harmless but climbs out of the package once ``b`` is followed. Each step costs O(1)
-    (a stack of tree nodes, the components to walk kept reversed), so a target is checked in
-    time linear in its length, times at most ``_MAX_LINK_HOPS`` links followed; ``budget``
-    (steps left for the whole package) keeps many such links linear in the package's size.
+
+def _check_link(member: Member, root: _Node, subject: str, budget: list[int], steps: dict[str, list[str]]) -> None:
+    """The link must resolve inside the package (dangling is fine), else TarballError."""
+    verdict = _resolve_link(member, root, budget, steps)
+    if verdict in ("inside", "dangling"):
+        return
+    target = member.linkname
+    messages = {
+        "invalid": f"symlink {member.path!r} has an empty or invalid target",
+        "too long": f"symlink {member.path!r} has a target of {len(target)} characters,"
+        f" over the limit of {MAX_PATH_LENGTH}",
+        "absolute": f"symlink {member.path!r} points outside the package ({target})",
+        "outside": f"symlink {member.path!r} points outside the package ({target})",
+        "loop": f"symlink {member.path!r} is part of a symlink loop",
+        "tangled": f"symlink {member.path!r}: the package's symlinks are too tangled to check",
+    }
+    raise TarballError(messages[verdict], subject=subject)
+
+
+def _resolve_link(member: Member, root: _Node, budget: list[int], steps: dict[str, list[str]]) -> str:
+    """Where the link leads, following the package's other symlinks as the OS would.
+
+    One of "inside", "dangling" (inside, but nothing is there), "outside", "absolute",
+    "loop", "tangled" (over the work budget), "invalid" or "too long". A purely textual
+    check is not enough: with ``b -> .`` a link ``a -> b/b/../..`` looks harmless but
+    climbs out of the package once ``b`` is followed. Each step costs O(1) (a stack of tree
+    nodes, the components to walk kept reversed), so a target is checked in time linear in
+    its length, times at most ``_MAX_LINK_HOPS`` links followed; ``budget`` (steps left for
+    the whole package) keeps many such links linear in the package's size.
     """
     target = member.linkname
-    outside = TarballError(f"symlink {member.path!r} points outside the package ({target})", subject=subject)
     if not target or "\0" in target:
-        raise TarballError(f"symlink {member.path!r} has an empty or invalid target", subject=subject)
+        return "invalid"
     if len(target) > MAX_PATH_LENGTH:
-        raise TarballError(
-            f"symlink {member.path!r} has a target of {len(target)} characters, over the limit of {MAX_PATH_LENGTH}",
-            subject=subject,
-        )
+        return "too long"
     if target.startswith("/") or "\\" in target or (len(target) >= 2 and target[1] == ":"):
-        raise outside
+        return "absolute"
     # the directories from the package root to where the walk is; None below a name the package lacks
     current: list[_Node | None] = [root]
     node: _Node | None = root
@@ -606,30 +628,38 @@ def _check_link(member: Member, root: _Node, subject: str, budget: list[int], st
     pending = list(steps[member.path])
     hops = 0
     budget[0] -= len(pending)
+    broken = False  # the walk went through a name the package lacks, or a file: the OS would stop there
     while pending:
         part = pending.pop()
+        last = current[-1]
+        broken = broken or last is None or (last.member is not None and last.member.kind == "file")
         if part == "..":
             if len(current) == 1:
-                raise outside
+                return "outside"
             current.pop()
             continue
-        here = current[-1]
-        child = here.children.get(part) if here is not None else None
+        child = last.children.get(part) if last is not None else None
         inner = child.member if child is not None else None
         if inner is not None and inner.kind == "symlink":
             hops += 1
             if hops > _MAX_LINK_HOPS:
-                raise TarballError(f"symlink {member.path!r} is part of a symlink loop", subject=subject)
+                return "loop"
             if inner.linkname.startswith("/") or "\\" in inner.linkname:
-                raise outside
+                return "outside"
             more = steps[inner.path]
             budget[0] -= len(more)
             if budget[0] < 0:
-                raise TarballError(f"symlink {member.path!r}: the package's symlinks are too tangled to check",
-                                   subject=subject, hint="not a package Hex builds")  # fmt: skip
+                return "tangled"
             pending.extend(more)
             continue
         current.append(child)
+    return "dangling" if broken or current[-1] is None else "inside"
+
+
+def link_verdicts(members: list[Member]) -> list[tuple[Member, str]]:
+    """Each symlink among ``members`` with where it leads (see :func:`_resolve_link`), in linear time."""
+    root, links, budget, steps = _link_context(members)
+    return [(m, _resolve_link(m, root, budget, steps)) for m in links]
 
 
 def _steps(target: str) -> list[str]:

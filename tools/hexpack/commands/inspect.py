@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..output import shown
 from ..package_diff import describe, load_package, render
 
 HELP = "show a Hex package tarball's metadata, files and checksums (all verified)"
@@ -21,7 +22,7 @@ def run(args, out) -> int:
         out.json(data)
         return status
     meta = dict(package.metadata)
-    out.line(f"Package: {meta.get('name', '?')} {meta.get('version', '?')}  ({label})")
+    out.line(f"Package: {shown(str(meta.get('name', '?')))} {shown(str(meta.get('version', '?')))}  ({shown(label)})")
     out.line(f"VERSION: {package.version}")
     if package.checksum_ok:
         out.line(f"CHECKSUM: {package.inner_checksum}  {out.style('inner checksum OK', 'ok')}")
@@ -31,12 +32,12 @@ def run(args, out) -> int:
     out.line(f"Package checksum: {package.outer_checksum}")
     out.line("Metadata:")
     for key, value in package.metadata:
-        out.line(f"  {key}: {render(value)}")
+        out.line(f"  {shown(key)}: {shown(render(value))}")
     out.line(f"Files ({len(package.members)}):")
     rows = []
     for member in package.members:
         size = str(member.size) if member.kind == "file" else "-"
-        name = member.path + (f" -> {member.linkname}" if member.kind == "symlink" else "")
+        name = shown(member.path) + (f" -> {shown(member.linkname)}" if member.kind == "symlink" else "")
         name += "/" if member.kind == "dir" else ""
         rows.append((f"{member.mode:04o}", size, name))
     width = max((len(r[1]) for r in rows), default=1)
