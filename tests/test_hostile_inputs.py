@@ -8,6 +8,7 @@ side is measured by ``benchmarks/hostile_inputs.py``; here only the answers are 
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 
 import pytest
@@ -279,3 +280,60 @@ def test_verify_symlink_rule_is_linear_and_names_each_kind():
     assert "out: symlink points outside" in text and "long: symlink points outside" in text
     assert "abs: symlink to the absolute path /etc/passwd" in text
     assert "in:" not in text and "dir:" not in text
+
+
+# -- globs, trees and exclude regexes ----------------------------------------------------------------
+
+
+def test_a_glob_of_5000_stars_matches_without_recursion(tmp_path):
+    from hexpack.selection import wildcard
+
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "aaaa.ex").write_text("")
+    assert wildcard(tmp_path, "lib/" + "*" * 4000) == ["lib/aaaa.ex"]
+    assert wildcard(tmp_path, "lib/" + "a*" * 2000 + "x") == []
+    assert wildcard(tmp_path, "lib/" + "{a,a}" * 60 + "*") == []  # 2**60 ways to try, none tried twice
+    assert wildcard(tmp_path, "lib/{a,b}*.{ex,exs}") == ["lib/aaaa.ex"]
+
+
+@pytest.mark.parametrize("pattern, message", [("{a}" * 100, "more than 64 {...} groups"), ("a" * 5000, "longer")])
+def test_oversized_globs_are_one_error(pattern, message, tmp_path):
+    from hexpack.selection import GlobError, wildcard
+
+    with pytest.raises(GlobError, match=message) as caught:
+        wildcard(tmp_path, pattern)
+    assert len(caught.value.one_line()) < 300
+
+
+def test_a_tree_deeper_than_the_recursion_limit_is_walked_in_order(tmp_path):
+    import sys
+
+    from hexpack.selection import select_files
+
+    depth = sys.getrecursionlimit() + 200
+    fd = os.open(tmp_path, os.O_RDONLY)
+    for _ in range(depth):  # relative to a directory fd: the path grows past what one call may name
+        os.mkdir("d", dir_fd=fd)
+        inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(fd)
+    selected = select_files(tmp_path, ["d"])
+    assert len(selected) == depth and selected[1] == "d/d" and selected[-1].count("/") == depth - 1
+    assert len(select_files(tmp_path, ["d/**"])) == depth - 1
+
+
+def test_a_catastrophic_exclude_regex_is_stopped_with_one_error(tmp_path):
+    from hexpack.selection import REGEX_TIME_LIMIT, select_files
+    from hexpack.terms import Regex
+
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / ("a" * 40 + "!")).write_text("")
+    with pytest.raises(ProjectError, match=r"~r/\(a\+\)\+\$/ runs over .* \(catastrophic backtracking\)"):
+        select_files(tmp_path, ["lib"], [Regex("(a+)+$")])
+    assert REGEX_TIME_LIMIT <= 2.0
+    # the timer is gone afterwards and ordinary regexes still work
+    import signal
+
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert select_files(tmp_path, ["lib"], [Regex("!$")]) == ["lib"]
