@@ -21,6 +21,7 @@ from typing import Any
 from . import erlterm, metadata, tarball
 from .errors import PackageError, Problems
 from .mix_project import MixProject, read_project
+from .unsafe_paths import unsafe_entries
 
 __all__ = ["BuildResult", "PackageRefused", "build_package", "build_project"]
 
@@ -95,6 +96,14 @@ def build_project(
     if not files:
         raise PackageRefused(
             [PackageError("Creating tarball failed: File list was empty.")], report_lines=lines, warnings=warnings
+        )
+
+    unsafe = unsafe_entries(base, files)  # Hex's validate_create_files: nothing outside the project is packed
+    if unsafe:
+        raise PackageRefused(
+            [PackageError(f"Creating tarball failed: {problem}") for problem in unsafe],
+            report_lines=lines,
+            warnings=warnings,
         )
 
     pairs = metadata.metadata_pairs(pm.meta)
