@@ -337,3 +337,51 @@ def test_a_catastrophic_exclude_regex_is_stopped_with_one_error(tmp_path):
 
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
     assert select_files(tmp_path, ["lib"], [Regex("!$")]) == ["lib"]
+
+
+# -- project files: unreadable, huge -----------------------------------------------------------------
+
+PROJECT_MIX = MIX.replace(', extra: %{"n" => VALUE}', ', links: %{}, files: ["lib"]')
+
+
+def small_project(tmp_path):
+    project = tmp_path / "project"
+    (project / "lib").mkdir(parents=True)
+    (project / "lib" / "p.ex").write_text("defmodule P do end\n")
+    (project / "mix.exs").write_text(PROJECT_MIX)
+    return project
+
+
+def test_an_unreadable_file_is_one_error_naming_it(tmp_path, capsys, monkeypatch):
+    """Test double: the suite runs as root here, where no file is unreadable, so open() is made to refuse."""
+    project = small_project(tmp_path)
+    real_open = open
+
+    def refusing(path, *args, **kwargs):
+        if str(path).endswith("p.ex"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(T, "open", refusing, raising=False)
+    line = one_error_line(capsys, ["build", "--project", str(project), "--reader", "static"])
+    assert line == f"error: {project}: cannot read lib/p.ex: Permission denied; fix its permissions or exclude it"
+
+
+def test_a_huge_sparse_file_is_refused_before_it_is_read(tmp_path):
+    """1.5 GiB (sparse) under a 700 MiB address-space limit: reading it first would fail with MemoryError."""
+    import subprocess
+    import sys
+
+    project = small_project(tmp_path)
+    with open(project / "lib" / "huge.bin", "wb") as handle:
+        handle.truncate(3 * 2**29)
+    argv = ["build", "--project", str(project), "--reader", "static"]
+    code = (
+        "import resource; resource.setrlimit(resource.RLIMIT_AS, (700 * 2**20, 700 * 2**20)); "
+        f"from hexpack.cli import main; raise SystemExit(main({argv!r}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: Creating tarball failed: package exceeds max uncompressed size 134.217728 MB"
+    )

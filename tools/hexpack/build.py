@@ -110,11 +110,14 @@ def build_project(
     metadata_config = erlterm.format_config(pairs)
     if len(metadata_config) > tarball.MAX_METADATA_SIZE:
         raise _too_big("file too big: metadata.config", lines, warnings)
-    members = tarball.contents_from_tree(base, files)
+    too_big = f"package exceeds max uncompressed size {_megabytes(tarball.MAX_UNCOMPRESSED_SIZE)} MB"
+    try:
+        members = tarball.contents_from_tree(base, files)
+    except tarball.ContentsTooBig:  # refused while reading, before holding it all in memory
+        raise _too_big(too_big, lines, warnings) from None
     contents = tarball.contents_tar_gz(members)
     if _uncompressed_size(members, contents) > tarball.MAX_UNCOMPRESSED_SIZE:
-        size = _megabytes(tarball.MAX_UNCOMPRESSED_SIZE)
-        raise _too_big(f"package exceeds max uncompressed size {size} MB", lines, warnings)
+        raise _too_big(too_big, lines, warnings)
     if _outer_size(metadata_config, contents) > tarball.MAX_OUTER_SIZE:
         size = _megabytes(tarball.MAX_OUTER_SIZE)
         raise _too_big(f"package exceeds max compressed size {size} MB", lines, warnings)

@@ -40,6 +40,7 @@ from .errors import HexpackError, TarballError, UsageError
 
 __all__ = [
     "LIMITS",
+    "ContentsTooBig",
     "MAX_METADATA_SIZE",
     "MAX_OUTER_SIZE",
     "MAX_UNCOMPRESSED_SIZE",
@@ -128,6 +129,7 @@ def contents_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[M
     """
     base = Path(root)
     members: list[Member] = []
+    room = MAX_UNCOMPRESSED_SIZE  # contents still allowed: nothing is read past Hex's limit
     for rel in files:
         path = base / rel
         try:
@@ -143,7 +145,11 @@ def contents_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[M
             if empty:
                 members.append(Member(rel, "dir", perm))
         elif stat.S_ISREG(info.st_mode):
-            members.append(Member(rel, "file", perm, data=path.read_bytes()))
+            if info.st_size > room:  # by its size alone, before reading it (a sparse 1.5 GiB file)
+                raise ContentsTooBig(rel)
+            data = _read_at_most(path, room, rel, base)
+            room -= len(data)
+            members.append(Member(rel, "file", perm, data=data))
         else:
             raise TarballError(
                 f"{rel} is not a regular file, directory or symlink",
@@ -151,6 +157,27 @@ def contents_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[M
                 hint="remove it from the package files",
             )
     return members
+
+
+class ContentsTooBig(TarballError):
+    """The package files hold more than ``MAX_UNCOMPRESSED_SIZE`` bytes (found before reading them all)."""
+
+    def __init__(self, rel: str):
+        super().__init__(f"package files exceed {MAX_UNCOMPRESSED_SIZE} bytes", subject=rel)
+
+
+def _read_at_most(path: Path, room: int, rel: str, base: Path) -> bytes:
+    """A regular file's bytes, never more than ``room`` (a file may grow after its size was read)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(room + 1)
+    except OSError as exc:
+        raise TarballError(
+            f"cannot read {rel}: {exc.strerror or exc}", subject=str(base), hint="fix its permissions or exclude it"
+        ) from None
+    if len(data) > room:
+        raise ContentsTooBig(rel)
+    return data
 
 
 def _octal(value: int, width: int) -> bytes:
