@@ -385,3 +385,31 @@ def test_a_huge_sparse_file_is_refused_before_it_is_read(tmp_path):
     assert done.stderr.strip().splitlines()[-1] == (
         "error: Creating tarball failed: package exceeds max uncompressed size 134.217728 MB"
     )
+
+
+# -- the version audit on hostile trees --------------------------------------------------------------
+
+
+def test_the_version_audit_reads_only_bounded_regular_files(tmp_path):
+    """Tracked symlinks to /dev/zero and to a FIFO were read without end (memory, a hang)."""
+    import shutil
+    import subprocess
+
+    from hexpack.version_places import AUDIT_MAX_SIZE, read_versions
+
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    mix = (
+        'defmodule W.MixProject do\n  use Mix.Project\n  def project do\n    [app: :w, version: "1.3.0"]\n  end\nend\n'
+    )
+    (tmp_path / "mix.exs").write_text(mix)
+    (tmp_path / "notes.md").write_text("widget 1.3.0\n")
+    (tmp_path / "big.txt").write_bytes(b"1.3.0\n" * (AUDIT_MAX_SIZE // 6 + 1))
+    os.symlink("/dev/zero", tmp_path / "zero")
+    os.mkfifo(tmp_path / "fifo_target")
+    os.symlink("fifo_target", tmp_path / "fifo")
+    subprocess.run([git, "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([git, "add", "mix.exs", "notes.md", "big.txt", "zero", "fifo"], cwd=tmp_path, check=True)
+    report = read_versions(tmp_path)
+    assert [o.file for o in report.unexpected] == ["notes.md"]
