@@ -413,3 +413,38 @@ def test_the_version_audit_reads_only_bounded_regular_files(tmp_path):
     subprocess.run([git, "add", "mix.exs", "notes.md", "big.txt", "zero", "fifo"], cwd=tmp_path, check=True)
     report = read_versions(tmp_path)
     assert [o.file for o in report.unexpected] == ["notes.md"]
+
+
+# -- killed unpack runs ------------------------------------------------------------------------------
+
+KILL_MIDWAY = """
+import os, signal, sys
+from hexpack import tarball as T
+real = T._make_dirs
+def dying(root, parts, member):
+    if member == "lib/b/c.ex":  # the temporary directory holds some members: die as `kill -9` would
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(root, parts, member)
+T._make_dirs = dying
+T.unpack(open(sys.argv[1], "rb").read(), sys.argv[2])
+"""
+
+
+def test_the_next_unpack_removes_what_a_killed_run_left(tmp_path):
+    import subprocess
+    import sys
+
+    members = [FILE, Member("lib/b", "dir", 0o555), Member("lib/b/c.ex", "file", 0o444, b"c")]
+    path = tmp_path / "pkg.tar"
+    path.write_bytes(package(members))
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-c", KILL_MIDWAY, str(path), str(out / "first")], timeout=60)
+    assert done.returncode == -9
+    leftovers = [p.name for p in out.iterdir()]
+    assert len(leftovers) == 1 and leftovers[0].startswith(".first.") and leftovers[0].endswith(".hexpack-tmp")
+    # a directory of a live process (this one) is left alone, whatever its name says
+    live = out / f".other.{os.getpid()}.abcd1234.hexpack-tmp"
+    live.mkdir()
+    T.unpack(path.read_bytes(), out / "second")
+    assert sorted(p.name for p in out.iterdir()) == sorted([live.name, "second"])
+    assert (out / "second" / "lib" / "b" / "c.ex").read_bytes() == b"c"

@@ -782,6 +782,61 @@ def _make_dirs(root: Path, parts: list[str], member: str) -> Path:
     return path
 
 
+_TMP_SUFFIX = ".hexpack-tmp"
+
+
+def _remove_leftovers(parent: Path) -> None:
+    """Delete what killed unpack runs left beside their targets: ``.NAME.PID.XXXX.hexpack-tmp``.
+
+    Only directories of this user whose process is gone: a live run's directory (or one
+    whose PID a new process took) is never touched. Names without a PID (older hexpack)
+    cannot be told apart from a live run's and stay.
+    """
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(".") and name.endswith(_TMP_SUFFIX)):
+            continue
+        parts = name[: -len(_TMP_SUFFIX)].rsplit(".", 2)
+        if len(parts) != 3 or not parts[1].isdigit():
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not _process_alive(int(parts[1])):
+            _remove_tree(entry.path)
+
+
+def _remove_tree(top: str) -> None:
+    """``rmtree`` that first gives read-only directories (a package may ship them) their write bit back."""
+    try:
+        os.chmod(top, 0o700)
+        for dirpath, dirnames, _ in os.walk(top):
+            for name in dirnames:
+                path = os.path.join(dirpath, name)
+                if stat.S_ISDIR(os.lstat(path).st_mode):  # never chmod through a symlink
+                    os.chmod(path, 0o700)
+    except OSError:
+        pass
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return True  # not a PID hexpack wrote: leave it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
 def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool = True) -> Package:
     """Verify ``data`` completely, then write its files into ``target``.
 
@@ -800,7 +855,8 @@ def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool =
                            hint="unpack with metadata_file=False")  # fmt: skip
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".hexpack-tmp", dir=dest.parent))
+        _remove_leftovers(dest.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=_TMP_SUFFIX, dir=dest.parent))
     except (FileExistsError, NotADirectoryError):
         raise HexpackError(
             "a file is in the way of the target's directory", subject=str(dest), hint="choose another directory"
@@ -840,14 +896,14 @@ def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool =
             dest.rmdir()
         os.rename(tmp, dest)
     except OSError as exc:  # disk full, name too long, ...: nothing is left behind
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_tree(str(tmp))
         raise HexpackError(
             f"cannot write {Path(exc.filename).name if exc.filename else 'the files'}: {exc.strerror or exc};"
             " nothing was unpacked",
             subject=str(dest),
         ) from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_tree(str(tmp))
         raise
     return package
 

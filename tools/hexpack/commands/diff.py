@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..output import shown
 from ..package_diff import diff_packages, load_package, render
+from . import add_reader_option
 
 HELP = "compare two Hex packages (tarballs or project directories); exit 1 when they differ"
 
@@ -12,11 +13,12 @@ def configure(parser) -> None:
     parser.add_argument("a", metavar="A", help="package tarball or mix project directory")
     parser.add_argument("b", metavar="B", help="package tarball or mix project directory")
     parser.add_argument("--json", action="store_true", help="print one JSON document for machines")
+    add_reader_option(parser)
 
 
 def run(args, out) -> int:
-    a, a_label = load_package(args.a)
-    b, b_label = load_package(args.b)
+    a, a_label = load_package(args.a, reader=args.reader)
+    b, b_label = load_package(args.b, reader=args.reader)
     diff = diff_packages(a, b)
     if args.json:
         data = diff.to_json()

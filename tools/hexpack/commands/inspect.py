@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..output import shown
 from ..package_diff import describe, load_package, render
+from . import add_reader_option
 
 HELP = "show a Hex package tarball's metadata, files and checksums (all verified)"
 
@@ -11,10 +12,11 @@ HELP = "show a Hex package tarball's metadata, files and checksums (all verified
 def configure(parser) -> None:
     parser.add_argument("file", metavar="FILE", help="package tarball (or a mix project directory, built first)")
     parser.add_argument("--json", action="store_true", help="print one JSON document for machines")
+    add_reader_option(parser)
 
 
 def run(args, out) -> int:
-    package, label = load_package(args.file, verify_checksum=False)
+    package, label = load_package(args.file, verify_checksum=False, reader=args.reader)
     status = 0 if package.checksum_ok else 1
     if args.json:
         data = describe(package)
