@@ -284,6 +284,22 @@ def test_links_and_special_files_in_a_source_are_named_not_silently_dropped(proj
     assert (project / "priv/python/mypkg/to_file.py").read_text() == (mypkg / "__init__.py").read_text()
 
 
+def test_a_link_leaving_its_source_is_refused_not_copied(project, tmp_path, capsys):
+    """A link to a secret outside (``/etc/shadow`` in the issue) must not put the secret in priv/."""
+    secret = tmp_path / "outside" / "shadow"
+    write(secret, "root:$6$secret\n")
+    mypkg = project / "src" / "mypkg"
+    (mypkg / "shadow").symlink_to(secret)
+    (mypkg / "up.py").symlink_to("../../pyproject.toml")  # inside the project, but outside the source
+    before = snapshot(project / "priv")
+    code, _, err = hexpack("assemble", "--root", str(project), capsys=capsys)
+    assert code == 1 and "Traceback" not in err
+    assert f"error: src/mypkg/shadow: is a symbolic link to {secret}, outside src/mypkg;" in err
+    assert "error: src/mypkg/up.py: is a symbolic link to ../../pyproject.toml, outside src/mypkg;" in err
+    assert snapshot(project / "priv") == before
+    assert "$6$secret" not in "".join(p.read_text() for p in (project / "priv").rglob("*") if p.is_file())
+
+
 # ----------------------------------------------------------------------------- all or nothing
 
 

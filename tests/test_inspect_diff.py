@@ -224,6 +224,19 @@ def test_diff_against_a_project_directory(capsys, reference_project):
     assert "~ README.md (content differs (8 -> 8 bytes))" in out
 
 
+def test_inspect_and_diff_of_a_directory_take_reader(capsys, reference_project, monkeypatch, tmp_path):
+    """--reader static needs no Elixir; --reader elixir without it on PATH is one error line."""
+    root = reference_project("regex_excludes")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no elixir anywhere
+    code, out, _ = run(capsys, "inspect", str(root), "--reader", "static")
+    assert code == 0 and "(built from source)" in out
+    code, out, _ = run(capsys, "diff", str(REF["regex_excludes"]), str(root), "--reader", "static")
+    assert code == 0 and "identical packages" in out
+    for argv in (["inspect", str(root)], ["diff", str(REF["regex_excludes"]), str(root)]):
+        code, _, err = run(capsys, *argv, "--reader", "elixir")
+        assert code != 0 and len(err.strip().splitlines()) == 1 and "elixir" in err
+
+
 def test_diff_refuses_a_directory_without_mix_exs(capsys, tmp_path):
     code, _, err = run(capsys, "diff", str(REF["hybrid_globs"]), str(tmp_path))
     assert code == 2 and "no mix.exs" in err

@@ -267,6 +267,11 @@ def desired_files(settings: AssembleSettings) -> dict[str, Placement]:
 
     for src, dst in settings.files:
         if src.is_file():
+            if _leaves(src, settings.root):
+                problems.append(
+                    _unplaceable(settings, src, f"a symbolic link to {os.readlink(src)}, outside the project")
+                )
+                continue
             add(src, dst)
         elif src.is_dir():
             for dirpath, dirnames, filenames in os.walk(src):
@@ -280,7 +285,10 @@ def desired_files(settings: AssembleSettings) -> dict[str, Placement]:
                     if _excluded(name, settings.exclude):
                         continue
                     path = base / name
-                    if path.is_file():  # follows a link to a file
+                    if path.is_file() and _leaves(path, src):  # never copy what lies outside, e.g. /etc/shadow
+                        what = f"a symbolic link to {os.readlink(path)}, outside {settings.rel(src)}"
+                        problems.append(_unplaceable(settings, path, what))
+                    elif path.is_file():  # follows a link to a file inside the source
                         add(path, dst / path.relative_to(src))
                     elif path.is_symlink():
                         problems.append(_unplaceable(settings, path, "a dangling or looping symbolic link"))
@@ -294,6 +302,14 @@ def desired_files(settings: AssembleSettings) -> dict[str, Placement]:
             )
     raise_together(problems, summary=_MAPPING_PROBLEMS)
     return desired
+
+
+def _leaves(path: Path, base: Path) -> bool:
+    """``path`` is a symlink whose target (followed all the way) is not below ``base``."""
+    if not path.is_symlink():
+        return False
+    inside = os.path.realpath(base)
+    return not os.path.realpath(path).startswith(inside.rstrip(os.sep) + os.sep)
 
 
 def _unplaceable(settings: AssembleSettings, path: Path, what: str) -> ProjectError:

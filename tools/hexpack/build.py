@@ -21,6 +21,7 @@ from typing import Any
 from . import erlterm, metadata, tarball
 from .errors import PackageError, Problems
 from .mix_project import MixProject, read_project
+from .unsafe_paths import unsafe_entries
 
 __all__ = ["BuildResult", "PackageRefused", "build_package", "build_project"]
 
@@ -97,15 +98,26 @@ def build_project(
             [PackageError("Creating tarball failed: File list was empty.")], report_lines=lines, warnings=warnings
         )
 
+    unsafe = unsafe_entries(base, files)  # Hex's validate_create_files: nothing outside the project is packed
+    if unsafe:
+        raise PackageRefused(
+            [PackageError(f"Creating tarball failed: {problem}") for problem in unsafe],
+            report_lines=lines,
+            warnings=warnings,
+        )
+
     pairs = metadata.metadata_pairs(pm.meta)
     metadata_config = erlterm.format_config(pairs)
     if len(metadata_config) > tarball.MAX_METADATA_SIZE:
         raise _too_big("file too big: metadata.config", lines, warnings)
-    members = tarball.contents_from_tree(base, files)
+    too_big = f"package exceeds max uncompressed size {_megabytes(tarball.MAX_UNCOMPRESSED_SIZE)} MB"
+    try:
+        members = tarball.contents_from_tree(base, files)
+    except tarball.ContentsTooBig:  # refused while reading, before holding it all in memory
+        raise _too_big(too_big, lines, warnings) from None
     contents = tarball.contents_tar_gz(members)
     if _uncompressed_size(members, contents) > tarball.MAX_UNCOMPRESSED_SIZE:
-        size = _megabytes(tarball.MAX_UNCOMPRESSED_SIZE)
-        raise _too_big(f"package exceeds max uncompressed size {size} MB", lines, warnings)
+        raise _too_big(too_big, lines, warnings)
     if _outer_size(metadata_config, contents) > tarball.MAX_OUTER_SIZE:
         size = _megabytes(tarball.MAX_OUTER_SIZE)
         raise _too_big(f"package exceeds max compressed size {size} MB", lines, warnings)

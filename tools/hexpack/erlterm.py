@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import TarballError
-from .terms import Atom
+from .terms import MAX_NESTING, Atom, parse_integer
 
 __all__ = ["format_config", "format_term", "parse_config", "parse_terms"]
 
@@ -446,6 +446,7 @@ class _Parser:
             if kind != "ws":
                 self.tokens.append((kind, match.group()))
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> tuple[str, str]:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else ("eof", "")
@@ -464,11 +465,16 @@ class _Parser:
         if kind == "int":
             if "#" in value:
                 base, _, digits = value.lstrip("-").partition("#")
-                number = int(digits, int(base))
+                if len(base) > 2 or not 2 <= int(base) <= 36:
+                    raise ValueError(f"bad integer base {base}")
+                number = parse_integer(digits, int(base))
                 return -number if value.startswith("-") else number
-            return int(value)
+            return parse_integer(value)
         if kind == "float":
-            return float(value)
+            number = float(value)
+            if math.isinf(number):  # erl_scan refuses it too (list_to_float/1 fails)
+                raise ValueError(f"float {value[:40]} is out of range")
+            return number
         if kind == "char":
             body = value[1:]
             return ord(_unquote(body) if body.startswith("\\") else body)
@@ -477,11 +483,13 @@ class _Parser:
         if kind in ("atom", "qatom"):
             name = value if kind == "atom" else _unquote(value[1:-1])
             return {"true": True, "false": False, "nil": None}.get(name, Atom(name)) if kind == "atom" else Atom(name)
-        if value == "{":
-            items = self.sequence("}")
-            return tuple(items)
-        if value == "[":
-            return self.sequence("]")
+        if value in ("{", "["):
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise ValueError(f"terms nested more than {MAX_NESTING} levels deep")
+            items = self.sequence("}" if value == "{" else "]")
+            self.depth -= 1
+            return tuple(items) if value == "{" else items
         if value == "<<":
             return self.binary()
         raise ValueError(f"unexpected {value!r}")
@@ -518,7 +526,7 @@ class _Parser:
                         raise ValueError("binary string has characters above 255 without /utf8")
                     data += chars.encode("latin-1")
             elif kind == "int":
-                number = int(value)
+                number = parse_integer(value)
                 if not 0 <= number <= 255:
                     raise ValueError(f"byte {number} out of range")
                 data.append(number)

@@ -20,7 +20,7 @@ from typing import Any
 from . import proc
 from .errors import ProjectError
 from .mix_project import MixProject, map_key, project_from_config
-from .terms import Atom, Regex, atom
+from .terms import MAX_NESTING, Atom, Regex, atom
 
 __all__ = ["Opaque", "decode_etf", "read_with_elixir"]
 
@@ -126,14 +126,20 @@ def decode_etf(data: bytes) -> Any:
         raise ProjectError("not an Erlang external term", subject=SCRIPT)
     reader = _Reader(data)
     reader.pos = 1
-    value = _decode(reader)
+    value = _decode(reader, 0)
     if reader.pos != len(data):
         raise ProjectError("trailing bytes after the term", subject=SCRIPT)
     return value
 
 
-def _decode(r: _Reader) -> Any:
+def _decode(r: _Reader, depth: int) -> Any:
     tag = r.u8()
+    if tag in (104, 105, 108, 116):
+        depth += 1
+        if depth > MAX_NESTING:
+            raise ProjectError(
+                f"project/0 returns a value nested more than {MAX_NESTING} levels deep", subject="mix.exs"
+            )
     if tag == 97:  # SMALL_INTEGER_EXT
         return r.u8()
     if tag == 98:  # INTEGER_EXT
@@ -150,7 +156,7 @@ def _decode(r: _Reader) -> Any:
         return atom(raw.decode("latin-1" if tag == 115 else "utf-8"))
     if tag in (104, 105):  # SMALL_TUPLE_EXT, LARGE_TUPLE_EXT
         arity = r.u8() if tag == 104 else r.u32()
-        items = tuple(_decode(r) for _ in range(arity))
+        items = tuple(_decode(r, depth) for _ in range(arity))
         return _untag(items)
     if tag == 106:  # NIL_EXT
         return []
@@ -158,8 +164,8 @@ def _decode(r: _Reader) -> Any:
         return list(r.take(r.u16()))
     if tag == 108:  # LIST_EXT
         length = r.u32()
-        items = [_decode(r) for _ in range(length)]
-        tail = _decode(r)
+        items = [_decode(r, depth) for _ in range(length)]
+        tail = _decode(r, depth)
         if not (isinstance(tail, list) and not tail):
             raise ProjectError("mix.exs returned an improper list, which hexpack cannot represent", subject="mix.exs")
         return items
@@ -178,8 +184,8 @@ def _decode(r: _Reader) -> Any:
         arity = r.u32()
         result: dict[Any, Any] = {}
         for _ in range(arity):
-            key = _decode(r)
-            result[map_key(key)] = _decode(r)
+            key = _decode(r, depth)
+            result[map_key(key)] = _decode(r, depth)
         return result
     if tag == 77:  # BIT_BINARY_EXT
         raise ProjectError("mix.exs returned a bitstring that is not a binary", subject="mix.exs")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import HexpackError, ProjectError, raise_together
-from .terms import Atom, Regex, is_keyword, keyword_get
+from .terms import Atom, Regex, bounds_problem, is_keyword, keyword_get
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,9 @@ def project_from_config(root: str | Path, config: Any, *, reader: str, source: s
     missing and refuses with its own message); a value of the wrong type is a
     ProjectError naming ``source``.
     """
+    too_big = bounds_problem(config)
+    if too_big is not None:  # before anything walks it: every later step may recurse or print it
+        raise ProjectError(f"project/0 returns a value {too_big}", subject=source, hint="simplify mix.exs")
     if not is_keyword(config):
         raise ProjectError(f"project/0 must return a keyword list, got {_short(config)}", subject=source)
     problems: list[HexpackError] = []

@@ -27,7 +27,7 @@ from typing import Any
 
 from .errors import HexpackError, ProjectError, raise_together
 from .mix_project import MixProject, map_key, project_from_config
-from .terms import Atom, Regex, atom, is_keyword
+from .terms import Atom, Regex, atom, is_keyword, parse_integer
 
 __all__ = ["Unreadable", "read_statically", "evaluate_source", "erlang_sort_key"]
 
@@ -190,11 +190,14 @@ class _Tokenizer:
             assert m is not None
             self.pos = m.end()
             text = m.group(0).replace("_", "")
-            if text[:2] in ("0x", "0o", "0b"):
-                return Tok("int", int(text[2:], {"x": 16, "o": 8, "b": 2}[text[1]]), self.line)
-            if m.group("frac"):
-                return Tok("float", float(text), self.line)
-            return Tok("int", int(text), self.line)
+            try:
+                if text[:2] in ("0x", "0o", "0b"):
+                    return Tok("int", parse_integer(text[2:], {"x": 16, "o": 8, "b": 2}[text[1]]), self.line)
+                if m.group("frac"):
+                    return Tok("float", float(text), self.line)
+                return Tok("int", parse_integer(text), self.line)
+            except ValueError as exc:
+                raise _Refusal(self.line, str(exc)) from None
         if src.startswith('"""', pos):
             self.pos += 3
             return Tok("str", self._heredoc('"', interpol=True), self.line)

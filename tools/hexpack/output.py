@@ -16,6 +16,28 @@ from typing import Any, TextIO
 _STYLES = {"pass": "32", "ok": "32", "warn": "33", "fail": "31", "error": "31", "bold": "1"}
 
 
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def shown(text: str) -> str:
+    """``text`` safe to print on one line: control and format characters escaped.
+
+    Names and values from a package are untrusted: a newline would forge rows of a
+    listing, an ANSI sequence would clear or recolour the terminal, a bidi override
+    would reorder what is read. Printable text (any script) is left as it is.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    if ch in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 class Output:
     def __init__(self, stream: TextIO | None = None, err: TextIO | None = None):
         self.stream = stream or sys.stdout
@@ -23,13 +45,14 @@ class Output:
         self.color = _wants_color(self.stream)
 
     def line(self, text: str = "") -> None:
+        """Print ``text`` as it is: pass untrusted parts through :func:`shown` first."""
         print(text, file=self.stream)
 
     def warn(self, text: str) -> None:
-        print(f"{self.style('warning', 'warn')}: {text}", file=self.err)
+        print(f"{self.style('warning', 'warn')}: {shown(text)}", file=self.err)
 
     def error(self, text: str) -> None:
-        print(f"{self.style('error', 'error')}: {text}", file=self.err)
+        print(f"{self.style('error', 'error')}: {shown(text)}", file=self.err)
 
     def style(self, text: str, kind: str) -> str:
         code = _STYLES.get(kind)
@@ -37,7 +60,7 @@ class Output:
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[Any]], *, status_column: int | None = None) -> None:
         """Aligned columns; the status column (pass/warn/fail) is coloured."""
-        cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+        cells = [[shown(str(c)) for c in header]] + [[shown(str(c)) for c in row] for row in rows]
         widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
         for index, row in enumerate(cells):
             parts = []

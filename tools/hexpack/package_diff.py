@@ -31,12 +31,15 @@ __all__ = [
 ]
 
 
-def load_package(source: str | os.PathLike[str], *, verify_checksum: bool = True) -> tuple[Package, str]:
+def load_package(
+    source: str | os.PathLike[str], *, verify_checksum: bool = True, reader: str = "auto"
+) -> tuple[Package, str]:
     """Read a package from a tarball file, or build it from a mix project directory.
 
     Returns the verified package and a label saying where it came from. With
     ``verify_checksum=False`` a wrong CHECKSUM is reported in the package
-    instead of raised (everything else is still verified).
+    instead of raised (everything else is still verified). ``reader`` picks how a
+    project's mix.exs is read ("auto", "elixir" or "static"), as for ``hexpack build``.
     """
     path = Path(source)
     if path.is_dir():
@@ -44,7 +47,7 @@ def load_package(source: str | os.PathLike[str], *, verify_checksum: bool = True
             raise UsageError("directory has no mix.exs", subject=str(path), hint="give a tarball or a mix project")
         from .build import build_package  # imported late: building needs the mix readers, reading does not
 
-        built = build_package(path)
+        built = build_package(path, reader=reader)
         return tarball.read_package(built.tarball, subject=str(path)), f"{path} (built from source)"
     data = tarball.read_file(path)
     return tarball.read_package(data, subject=str(path), verify_checksum=verify_checksum), str(path)

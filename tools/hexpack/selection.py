@@ -27,11 +27,15 @@ root's own path are not expanded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import re
+import signal
 import stat
-from collections.abc import Callable, Iterable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Union
 
@@ -41,10 +45,13 @@ from .terms import Regex
 __all__ = [
     "DEFAULT_FILES",
     "DS_STORE_PATTERN",
+    "MAX_BRACE_GROUPS",
+    "MAX_PATTERN_LENGTH",
     "GlobError",
     "compile_glob",
     "is_excluded",
     "matches_exclude",
+    "regex_time_limit",
     "select_files",
     "wildcard",
 ]
@@ -227,11 +234,26 @@ def compile_glob(pattern: str) -> list[list[Token]]:
     on (an unclosed ``{``, nested braces).
     """
     try:
+        _check_size(pattern)
         return [_compile_part(part, False)[0] for part in _scan(pattern)]
     except _BadPattern as exc:
         raise GlobError(
-            f"invalid pattern {pattern!r}: {exc}", subject="mix.exs files", hint="fix the pattern in package files:"
+            f"invalid pattern {pattern[:100]!r}: {exc}",
+            subject="mix.exs files",
+            hint="fix the pattern in package files:",
         ) from None
+
+
+MAX_PATTERN_LENGTH = 4096  # PATH_MAX: no longer pattern names a file
+MAX_BRACE_GROUPS = 64  # each {..} group nests the compiled pattern one level deeper
+
+
+def _check_size(pattern: str) -> None:
+    """Fixed caps, so compiling and matching a pattern stays bounded (Elixir has none)."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise _BadPattern(f"longer than {MAX_PATTERN_LENGTH} characters")
+    if pattern.count("{") > MAX_BRACE_GROUPS:
+        raise _BadPattern(f"more than {MAX_BRACE_GROUPS} {{...}} groups")
 
 
 def _is_literal(tokens: Sequence[Token]) -> bool:
@@ -239,29 +261,45 @@ def _is_literal(tokens: Sequence[Token]) -> bool:
 
 
 def _match(tokens: Sequence[Token], name: str) -> bool:
-    """Port of ``filelib:match_part/2`` on one directory entry name."""
-    index = 0
-    for position, token in enumerate(tokens):
+    """Port of ``filelib:match_part/2`` on one directory entry name.
+
+    filelib backtracks on every ``*`` (exponential for ``a*a*a*...b``); here the set of
+    positions reachable after each token is carried instead, so a pattern of thousands of
+    stars is matched in time proportional to its length times the name's.
+    """
+    return len(name) in _positions(tokens, name, 0, {})
+
+
+def _positions(tokens: Sequence[Token], name: str, start: int, memo: dict) -> set[int]:
+    """The positions in ``name`` where ``tokens`` (matched from ``start``) can end; len+1 means "all"."""
+    key = (id(tokens), start)
+    if key in memo:
+        return memo[key]
+    end = len(name)
+    reached = {start}
+    for token in tokens:
+        if not reached:
+            break
         if token is _ACCEPT or token is _DOUBLE_STAR:
-            return True
+            reached = {end}
+            break
         if token is _STAR:
-            rest = tokens[position + 1 :]
-            return any(_match(rest, name[start:]) for start in range(index, len(name) + 1))
-        if isinstance(token, _Alt):
-            return any(_match(alt, name[index:]) for alt in token.alternatives)
-        if index >= len(name):
-            return False
-        if token is _QUESTION:
-            index += 1
-        elif isinstance(token, _OneOf):
-            if name[index] not in token.chars:
-                return False
-            index += 1
+            reached = set(range(min(reached), end + 1))
+        elif isinstance(token, _Alt):  # always the last token: each alternative carries the rest
+            reached = {stop for at in reached for alt in token.alternatives for stop in _positions(alt, name, at, memo)}
+            break
         else:
-            if name[index] != token:
-                return False
-            index += 1
-    return index == len(name)
+            reached = {at + 1 for at in reached if at < end and _one(token, name[at])}
+    memo[key] = reached
+    return reached
+
+
+def _one(token: Token, char: str) -> bool:
+    if token is _QUESTION:
+        return True
+    if isinstance(token, _OneOf):
+        return char in token.chars
+    return char == token
 
 
 # ---------------------------------------------------------------------------
@@ -326,46 +364,50 @@ def wildcard(root: str | os.PathLike[str], pattern: str, *, listdir: ListDir = o
         _walk(root, base, parts[index:], results, listdir)
     except _BadPattern as exc:
         raise GlobError(
-            f"invalid pattern {pattern!r}: {exc}", subject="mix.exs files", hint="fix the pattern in package files:"
+            f"invalid pattern {pattern[:100]!r}: {exc}",
+            subject="mix.exs files",
+            hint="fix the pattern in package files:",
         ) from None
     return sorted(results)
 
 
 def _walk(root: str, base: str, rest: Sequence[Sequence[Token]], results: list[str], listdir: ListDir) -> None:
-    if not rest:
-        results.append(base)
-        return
-    tokens, remaining = rest[0], rest[1:]
-    if list(tokens) == [_DOUBLE_STAR]:
-        _double_star(root, base, None, remaining, results, listdir)
-        return
-    if list(tokens) == [".", "."]:
-        # filelib asks Path.Wildcard.read_file_info/1 here, which Elixir 1.14
-        # does not define: Path.wildcard/1 raises.
-        raise _BadPattern("'..' after a wildcard is not supported by Path.wildcard/1")
-    names = _list_visible(root, base, listdir)
-    if names is None:
-        return
-    for name in names:
-        if _match(tokens, name):
-            _walk(root, _fjoin(base, name), remaining, results, listdir)
+    """``filelib:do_wildcard``'s walk, with an explicit stack: a tree of any depth is walked.
 
-
-def _double_star(
-    root: str, base: str, name: str | None, patterns: Sequence[Sequence[Token]], results: list[str], listdir: ListDir
-) -> None:
-    """``filelib:do_double_star/6``: every entry below ``base`` (not base itself)."""
-    full = base if name is None else _fjoin(base, name)
-    names = _list_visible(root, full, listdir)
-    if names is not None:
-        for child in names:
-            _double_star(root, full, child, patterns, results, listdir)
-    if name is None:
-        return
-    if not patterns:
-        results.append(full)
-    elif _match(patterns[0], name):
-        _walk(root, full, patterns[1:], results, listdir)
+    The order found is irrelevant (``wildcard`` sorts); each work item is either
+    ("walk", dir, patterns left) or ("below", dir, entry name, patterns left) for
+    ``filelib:do_double_star/6``: every entry below a directory (not the directory itself).
+    """
+    work: list[tuple] = [("walk", base, tuple(rest))]
+    while work:
+        item = work.pop()
+        if item[0] == "below":
+            _, parent, name, patterns = item
+            full = parent if name is None else _fjoin(parent, name)
+            for child in _list_visible(root, full, listdir) or ():
+                work.append(("below", full, child, patterns))
+            if name is None:
+                continue
+            if not patterns:
+                results.append(full)
+            elif _match(patterns[0], name):
+                work.append(("walk", full, patterns[1:]))
+            continue
+        _, at, patterns = item
+        if not patterns:
+            results.append(at)
+            continue
+        tokens, remaining = patterns[0], patterns[1:]
+        if list(tokens) == [_DOUBLE_STAR]:
+            work.append(("below", at, None, remaining))
+            continue
+        if list(tokens) == [".", "."]:
+            # filelib asks Path.Wildcard.read_file_info/1 here, which Elixir 1.14
+            # does not define: Path.wildcard/1 raises.
+            raise _BadPattern("'..' after a wildcard is not supported by Path.wildcard/1")
+        for name in _list_visible(root, at, listdir) or ():
+            if _match(tokens, name):
+                work.append(("walk", _fjoin(at, name), remaining))
 
 
 # ---------------------------------------------------------------------------
@@ -374,22 +416,29 @@ def _double_star(
 
 
 def _dir_files(root: str, rel: str, listdir: ListDir, out: list[str]) -> None:
-    path = _abs(root, rel)
-    try:
-        is_dir = stat.S_ISDIR(os.lstat(path).st_mode)
-    except OSError:
-        is_dir = False
-    out.append(rel)
-    if not is_dir:
-        return
-    try:
-        names = list(listdir(path))
-    except OSError as exc:
-        raise PackageError(
-            f"cannot list directory: {exc.strerror or exc}", subject=rel, hint="fix its permissions"
-        ) from None
-    for name in names:
-        _dir_files(root, _join(rel, name), listdir, out)
+    """``rel`` and, for a directory, everything below it depth-first in listing order.
+
+    An explicit stack (children pushed in reverse) keeps the order of the recursive walk
+    Hex does, for a tree of any depth.
+    """
+    stack = [rel]
+    while stack:
+        current = stack.pop()
+        path = _abs(root, current)
+        try:
+            is_dir = stat.S_ISDIR(os.lstat(path).st_mode)
+        except OSError:
+            is_dir = False
+        out.append(current)
+        if not is_dir:
+            continue
+        try:
+            names = list(listdir(path))
+        except OSError as exc:
+            raise PackageError(
+                f"cannot list directory: {exc.strerror or exc}", subject=current, hint="fix its permissions"
+            ) from None
+        stack.extend(_join(current, name) for name in reversed(names))
 
 
 def _relative(root: str, rel: str, pattern: str) -> str:
@@ -443,11 +492,18 @@ def _compile_regex(regex: Regex) -> re.Pattern:
 
 
 def matches_exclude(pattern: object, path: str) -> bool:
-    """``path =~ pattern``: substring test for a string, search for a regex."""
+    """``path =~ pattern``: substring test for a string, search for a regex.
+
+    Inside :func:`regex_time_limit` a search running longer than its limit is stopped.
+    """
     if isinstance(pattern, Regex):
         compiled = _compile_regex(pattern)
         subject: str | bytes = path if isinstance(compiled.pattern, str) else path.encode("utf-8", "surrogateescape")
-        return compiled.search(subject) is not None  # type: ignore[arg-type]
+        _searching[:] = [pattern, path, time.monotonic()]
+        try:
+            return compiled.search(subject) is not None  # type: ignore[arg-type]
+        finally:
+            _searching.clear()
     if isinstance(pattern, str):
         return pattern in path
     raise ProjectError(
@@ -455,6 +511,60 @@ def matches_exclude(pattern: object, path: str) -> bool:
         subject="mix.exs exclude_patterns",
         hint='use "substring" or ~r/regex/',
     )
+
+
+REGEX_TIME_LIMIT = 2.0  # seconds for one search; Elixir's PCRE gives up on (a+)+$ in well under one
+_searching: list = []  # [regex, path, start] while matches_exclude runs a search
+_limit_active = False
+
+
+class _RegexTimeout(BaseException):  # BaseException: no `except Exception` on the way swallows it
+    pass
+
+
+@contextlib.contextmanager
+def regex_time_limit(seconds: float = REGEX_TIME_LIMIT) -> Iterator[None]:
+    """Stop an exclude regex that backtracks catastrophically with one ProjectError.
+
+    Python's ``re`` has no step limit (PCRE, which Elixir uses, has one); its matching
+    loop does check for signals, so a periodic SIGALRM looks at the search under way
+    and interrupts it once it has run ``seconds``. This works in the main thread of a
+    POSIX process (where hexpack's commands run); elsewhere, or when the process's
+    real-time timer is already in use, searches run unbounded as before. Re-entrant:
+    an inner use inside an outer one does nothing.
+    """
+    global _limit_active
+    usable = (
+        not _limit_active
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    )
+    if not usable:
+        yield
+        return
+
+    def check(signum, frame) -> None:
+        if _searching and time.monotonic() - _searching[2] > seconds:
+            raise _RegexTimeout(_searching[0], _searching[1])
+
+    previous = signal.signal(signal.SIGALRM, check)
+    _limit_active = True
+    tick = min(0.25, seconds / 4)
+    signal.setitimer(signal.ITIMER_REAL, tick, tick)
+    try:
+        yield
+    except _RegexTimeout as stopped:
+        regex, path = stopped.args
+        raise ProjectError(
+            f"regex {regex} runs over {seconds:g} s on {path[:100]!r} (catastrophic backtracking)",
+            subject="mix.exs exclude_patterns",
+            hint="rewrite it without nested repetition such as (a+)+",
+        ) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, previous)
+        _limit_active = False
 
 
 def is_excluded(path: str, exclude_patterns: Sequence[object]) -> bool:
@@ -479,8 +589,9 @@ def select_files(
     """
     root_abs = posixpath.normpath(os.path.abspath(os.fspath(root)))
     patterns = DEFAULT_FILES if files is None else files
-    for pattern in exclude_patterns:  # fail on a bad pattern even if nothing is selected
-        matches_exclude(pattern, "")
+    with regex_time_limit():
+        for pattern in exclude_patterns:  # fail on a bad pattern even if nothing is selected
+            matches_exclude(pattern, "")
     seen: set[str] = set()
     selected: list[str] = []
     for pattern in patterns:
@@ -491,6 +602,10 @@ def select_files(
                 hint='write "path/or/glob*"',
             )
         for match in wildcard(root_abs, pattern, listdir=listdir):
+            if _relative(root_abs, match, pattern) in seen:
+                # already listed, so already walked (a walk lists a whole subtree at once): walking
+                # it again adds nothing and would make `d/**` over a deep tree quadratic
+                continue
             walked: list[str] = []
             _dir_files(root_abs, match, listdir, walked)
             for rel in walked:
@@ -498,7 +613,8 @@ def select_files(
                 if relative not in seen:
                     seen.add(relative)
                     selected.append(relative)
-    selected = [path for path in selected if not is_excluded(path, exclude_patterns)]
+    with regex_time_limit():
+        selected = [path for path in selected if not is_excluded(path, exclude_patterns)]
     undecodable = [path for path in selected if not _is_utf8(path)]
     if undecodable:  # os.listdir smuggles such bytes in as surrogates; nothing downstream can encode them
         shown = ", ".join(repr(os.fsencode(path))[2:-1] for path in undecodable)

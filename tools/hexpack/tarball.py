@@ -40,6 +40,7 @@ from .errors import HexpackError, TarballError, UsageError
 
 __all__ = [
     "LIMITS",
+    "ContentsTooBig",
     "MAX_METADATA_SIZE",
     "MAX_OUTER_SIZE",
     "MAX_UNCOMPRESSED_SIZE",
@@ -47,6 +48,7 @@ __all__ = [
     "Package",
     "contents_from_tree",
     "contents_tar_gz",
+    "link_verdicts",
     "gzip_hex",
     "inner_checksum",
     "outer_checksum",
@@ -127,6 +129,7 @@ def contents_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[M
     """
     base = Path(root)
     members: list[Member] = []
+    room = MAX_UNCOMPRESSED_SIZE  # contents still allowed: nothing is read past Hex's limit
     for rel in files:
         path = base / rel
         try:
@@ -142,7 +145,11 @@ def contents_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[M
             if empty:
                 members.append(Member(rel, "dir", perm))
         elif stat.S_ISREG(info.st_mode):
-            members.append(Member(rel, "file", perm, data=path.read_bytes()))
+            if info.st_size > room:  # by its size alone, before reading it (a sparse 1.5 GiB file)
+                raise ContentsTooBig(rel)
+            data = _read_at_most(path, room, rel, base)
+            room -= len(data)
+            members.append(Member(rel, "file", perm, data=data))
         else:
             raise TarballError(
                 f"{rel} is not a regular file, directory or symlink",
@@ -150,6 +157,27 @@ def contents_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[M
                 hint="remove it from the package files",
             )
     return members
+
+
+class ContentsTooBig(TarballError):
+    """The package files hold more than ``MAX_UNCOMPRESSED_SIZE`` bytes (found before reading them all)."""
+
+    def __init__(self, rel: str):
+        super().__init__(f"package files exceed {MAX_UNCOMPRESSED_SIZE} bytes", subject=rel)
+
+
+def _read_at_most(path: Path, room: int, rel: str, base: Path) -> bytes:
+    """A regular file's bytes, never more than ``room`` (a file may grow after its size was read)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(room + 1)
+    except OSError as exc:
+        raise TarballError(
+            f"cannot read {rel}: {exc.strerror or exc}", subject=str(base), hint="fix its permissions or exclude it"
+        ) from None
+    if len(data) > room:
+        raise ContentsTooBig(rel)
+    return data
 
 
 def _octal(value: int, width: int) -> bytes:
@@ -312,6 +340,9 @@ def outer_checksum(tarball: bytes) -> str:
 # --------------------------------------------------------------------------
 
 
+_HEADER_ONLY = (b"1", b"2", b"3", b"4", b"5", b"6")
+
+
 @dataclass
 class _RawEntry:
     name: str
@@ -406,11 +437,11 @@ def _read_tar(data: bytes, subject: str, *, limit: int) -> list[_RawEntry]:
                 name = prefix.rstrip("/") + "/" + name
         linkname = _parse_string(block[157:257])
         # header-only types carry no data, whatever their size field says (as erl_tar reads them)
-        body_size = 0 if typeflag in (b"1", b"2", b"3", b"4", b"5", b"6") else size
+        body_size = 0 if typeflag in _HEADER_ONLY else size
         start = pos + BLOCK
         end = start + body_size
         if end > len(data):
-            raise TarballError(f"truncated tar archive: member {name!r} needs {body_size} bytes", subject=subject)
+            raise TarballError(f"truncated tar archive: member {name[:200]!r} needs {body_size} bytes", subject=subject)
         total += body_size
         if total > limit:
             raise TarballError(f"members exceed the limit of {limit} bytes", subject=subject)
@@ -428,6 +459,8 @@ def _read_tar(data: bytes, subject: str, *, limit: int) -> list[_RawEntry]:
             else:
                 gnu_link = value
             continue
+        if "size" in pax and typeflag not in _HEADER_ONLY:
+            _check_pax_size(pax["size"], body_size, name, subject)
         if "path" in pax:
             name = pax["path"]
         elif gnu_name is not None:
@@ -439,6 +472,24 @@ def _read_tar(data: bytes, subject: str, *, limit: int) -> list[_RawEntry]:
         pax, gnu_name, gnu_link = {}, None, None
         entries.append(_RawEntry(name, typeflag, mode, body, linkname))
     return entries
+
+
+def _check_pax_size(record: str, size: int, name: str, subject: str) -> None:
+    """A PAX ``size`` record must agree with the header's size field.
+
+    erl_tar honours the record: read into memory (``hex_tarball:unpack(_, memory)``, what
+    Hex checks and hexpm indexes) a member has the record's size, capped by the header's,
+    while Hex's own copy of erl_tar writes a file on disk from the header's size. A package
+    whose two sizes differ therefore has two different contents; none is described.
+    """
+    if not (record.isascii() and record.isdigit()) or len(record) > 20:
+        raise TarballError(f"member {name[:200]!r} has a malformed PAX size record", subject=subject)
+    if int(record) != size:
+        raise TarballError(
+            f"member {name[:200]!r}: PAX size record says {int(record)} bytes, the header {size}",
+            subject=subject,
+            hint="Hex's readers disagree on such a member; not a package Hex builds",
+        )
 
 
 def _gunzip(blob: bytes, limit: int) -> bytes:
@@ -458,10 +509,19 @@ def _gunzip(blob: bytes, limit: int) -> bytes:
     return out
 
 
+MAX_PATH_LENGTH = 4096  # Linux's PATH_MAX: no longer member path or link target can be written anyway
+_MAX_LINK_HOPS = 40  # Linux's MAXSYMLINKS
+
+
 def _check_path(path: str, subject: str) -> str:
     """A member path must be relative, normalised and inside the package."""
     if not path:
         raise TarballError("member with an empty name", subject=subject)
+    if len(path) > MAX_PATH_LENGTH:
+        raise TarballError(
+            f"member path {path[:60]!r}... is {len(path)} characters, over the limit of {MAX_PATH_LENGTH}",
+            subject=subject,
+        )
     if "\0" in path or "\\" in path:
         raise TarballError(f"unsafe member path {path!r}", subject=subject)
     if path.startswith("/"):
@@ -476,12 +536,34 @@ def _check_path(path: str, subject: str) -> str:
     return "/".join(parts)
 
 
+class _Node:
+    """One path component of the package, for lookups in time linear in a path's length."""
+
+    __slots__ = ("children", "member")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.member: Member | None = None
+
+
+def _tree(members: list[Member]) -> _Node:
+    root = _Node()
+    for member in members:
+        node = root
+        for part in member.path.split("/"):
+            node = node.children.setdefault(part, _Node())
+        node.member = member
+    return root
+
+
 def _check_members(raw: list[_RawEntry]) -> list[Member]:
     subject = "contents.tar.gz"
     members: list[Member] = []
-    seen: dict[str, str] = {}
+    seen: set[str] = set()
     for entry in raw:
         kind: Literal["file", "dir", "symlink"]
+        if len(entry.name) > MAX_PATH_LENGTH:
+            _check_path(entry.name, subject)  # refuses it, without printing all of it
         if entry.typeflag in (b"0", b"\0", b"7"):
             kind = "file"
         elif entry.typeflag == b"5":
@@ -499,62 +581,117 @@ def _check_members(raw: list[_RawEntry]) -> list[Member]:
         path = _check_path(entry.name, subject)
         if path in seen:
             raise TarballError(f"member {path!r} appears twice", subject=subject)
-        seen[path] = kind
+        seen.add(path)
         members.append(Member(path, kind, stat.S_IMODE(entry.mode), entry.data if kind == "file" else b"",
                               entry.linkname if kind == "symlink" else ""))  # fmt: skip
-    links = {m.path for m in members if m.kind == "symlink"}
-    link_targets = {m.path: m.linkname for m in members if m.kind == "symlink"}
-    files = {m.path for m in members if m.kind != "dir"}
+    root, links, budget, steps = _link_context(members)
     for member in members:
-        parts = member.path.split("/")
-        for i in range(1, len(parts)):
-            parent = "/".join(parts[:i])
-            if parent in links:
-                raise TarballError(f"member {member.path!r} lies under the symlink {parent!r}", subject=subject)
-            if parent in files:
-                raise TarballError(f"member {member.path!r} lies under the file {parent!r}", subject=subject)
-        if member.kind == "symlink":
-            _check_link(member, link_targets, subject)
+        node, walked = root, 0
+        for part in member.path.split("/")[:-1]:
+            node = node.children[part]
+            walked += len(part) + 1
+            parent = node.member
+            if parent is not None and parent.kind != "dir":
+                what = "symlink" if parent.kind == "symlink" else "file"
+                raise TarballError(
+                    f"member {member.path!r} lies under the {what} {member.path[: walked - 1]!r}", subject=subject
+                )
+    for member in links:
+        _check_link(member, root, subject, budget, steps)
     return members
 
 
-_MAX_LINK_HOPS = 40  # Linux's MAXSYMLINKS
+def _link_context(members: list[Member]) -> tuple[_Node, list[Member], list[int], dict[str, list[str]]]:
+    """The member tree, the symlinks, a work budget and each link's steps, for :func:`_check_link`."""
+    links = [m for m in members if m.kind == "symlink"]
+    # following links inside links can repeat work: a fixed multiple of the input bounds it all
+    budget = [100_000 + 8 * sum(len(m.path) + len(m.linkname) for m in links)]
+    steps = {m.path: _steps(m.linkname) for m in links}  # split once: a link may be followed many times
+    return _tree(members), links, budget, steps
 
 
-def _check_link(member: Member, links: dict[str, str], subject: str) -> None:
-    """The link must resolve inside the package, following the package's other symlinks as the OS would.
+def _check_link(member: Member, root: _Node, subject: str, budget: list[int], steps: dict[str, list[str]]) -> None:
+    """The link must resolve inside the package (dangling is fine), else TarballError."""
+    verdict = _resolve_link(member, root, budget, steps)
+    if verdict in ("inside", "dangling"):
+        return
+    target = member.linkname
+    messages = {
+        "invalid": f"symlink {member.path!r} has an empty or invalid target",
+        "too long": f"symlink {member.path!r} has a target of {len(target)} characters,"
+        f" over the limit of {MAX_PATH_LENGTH}",
+        "absolute": f"symlink {member.path!r} points outside the package ({target})",
+        "outside": f"symlink {member.path!r} points outside the package ({target})",
+        "loop": f"symlink {member.path!r} is part of a symlink loop",
+        "tangled": f"symlink {member.path!r}: the package's symlinks are too tangled to check",
+    }
+    raise TarballError(messages[verdict], subject=subject)
 
-    A purely textual check is not enough: with ``b -> .`` a link ``a -> b/b/../..`` looks
-    harmless but climbs out of the package once ``b`` is followed.
+
+def _resolve_link(member: Member, root: _Node, budget: list[int], steps: dict[str, list[str]]) -> str:
+    """Where the link leads, following the package's other symlinks as the OS would.
+
+    One of "inside", "dangling" (inside, but nothing is there), "outside", "absolute",
+    "loop", "tangled" (over the work budget), "invalid" or "too long". A purely textual
+    check is not enough: with ``b -> .`` a link ``a -> b/b/../..`` looks harmless but
+    climbs out of the package once ``b`` is followed. Each step costs O(1) (a stack of tree
+    nodes, the components to walk kept reversed), so a target is checked in time linear in
+    its length, times at most ``_MAX_LINK_HOPS`` links followed; ``budget`` (steps left for
+    the whole package) keeps many such links linear in the package's size.
     """
     target = member.linkname
-    outside = TarballError(f"symlink {member.path!r} points outside the package ({target})", subject=subject)
     if not target or "\0" in target:
-        raise TarballError(f"symlink {member.path!r} has an empty or invalid target", subject=subject)
+        return "invalid"
+    if len(target) > MAX_PATH_LENGTH:
+        return "too long"
     if target.startswith("/") or "\\" in target or (len(target) >= 2 and target[1] == ":"):
-        raise outside
-    current = member.path.split("/")[:-1]  # the directory holding the link, from the package root
-    queue = target.split("/")
+        return "absolute"
+    # the directories from the package root to where the walk is; None below a name the package lacks
+    current: list[_Node | None] = [root]
+    node: _Node | None = root
+    for part in member.path.split("/")[:-1]:
+        node = node.children.get(part) if node is not None else None
+        current.append(node)
+    pending = list(steps[member.path])
     hops = 0
-    while queue:
-        part = queue.pop(0)
-        if part in ("", "."):
-            continue
+    budget[0] -= len(pending)
+    broken = False  # the walk went through a name the package lacks, or a file: the OS would stop there
+    while pending:
+        part = pending.pop()
+        last = current[-1]
+        broken = broken or last is None or (last.member is not None and last.member.kind == "file")
         if part == "..":
-            if not current:
-                raise outside
+            if len(current) == 1:
+                return "outside"
             current.pop()
             continue
-        current.append(part)
-        inner = links.get("/".join(current))
-        if inner is not None:
+        child = last.children.get(part) if last is not None else None
+        inner = child.member if child is not None else None
+        if inner is not None and inner.kind == "symlink":
             hops += 1
             if hops > _MAX_LINK_HOPS:
-                raise TarballError(f"symlink {member.path!r} is part of a symlink loop", subject=subject)
-            if inner.startswith("/") or "\\" in inner:
-                raise outside
-            current.pop()
-            queue = inner.split("/") + queue
+                return "loop"
+            if inner.linkname.startswith("/") or "\\" in inner.linkname:
+                return "outside"
+            more = steps[inner.path]
+            budget[0] -= len(more)
+            if budget[0] < 0:
+                return "tangled"
+            pending.extend(more)
+            continue
+        current.append(child)
+    return "dangling" if broken or current[-1] is None else "inside"
+
+
+def link_verdicts(members: list[Member]) -> list[tuple[Member, str]]:
+    """Each symlink among ``members`` with where it leads (see :func:`_resolve_link`), in linear time."""
+    root, links, budget, steps = _link_context(members)
+    return [(m, _resolve_link(m, root, budget, steps)) for m in links]
+
+
+def _steps(target: str) -> list[str]:
+    """A link target's components to walk, reversed (the next one is popped from the end)."""
+    return [part for part in reversed(target.split("/")) if part not in ("", ".")]
 
 
 def _decode_checksum(text: bytes) -> bytes:
@@ -645,6 +782,61 @@ def _make_dirs(root: Path, parts: list[str], member: str) -> Path:
     return path
 
 
+_TMP_SUFFIX = ".hexpack-tmp"
+
+
+def _remove_leftovers(parent: Path) -> None:
+    """Delete what killed unpack runs left beside their targets: ``.NAME.PID.XXXX.hexpack-tmp``.
+
+    Only directories of this user whose process is gone: a live run's directory (or one
+    whose PID a new process took) is never touched. Names without a PID (older hexpack)
+    cannot be told apart from a live run's and stay.
+    """
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(".") and name.endswith(_TMP_SUFFIX)):
+            continue
+        parts = name[: -len(_TMP_SUFFIX)].rsplit(".", 2)
+        if len(parts) != 3 or not parts[1].isdigit():
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not _process_alive(int(parts[1])):
+            _remove_tree(entry.path)
+
+
+def _remove_tree(top: str) -> None:
+    """``rmtree`` that first gives read-only directories (a package may ship them) their write bit back."""
+    try:
+        os.chmod(top, 0o700)
+        for dirpath, dirnames, _ in os.walk(top):
+            for name in dirnames:
+                path = os.path.join(dirpath, name)
+                if stat.S_ISDIR(os.lstat(path).st_mode):  # never chmod through a symlink
+                    os.chmod(path, 0o700)
+    except OSError:
+        pass
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return True  # not a PID hexpack wrote: leave it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
 def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool = True) -> Package:
     """Verify ``data`` completely, then write its files into ``target``.
 
@@ -663,7 +855,8 @@ def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool =
                            hint="unpack with metadata_file=False")  # fmt: skip
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".hexpack-tmp", dir=dest.parent))
+        _remove_leftovers(dest.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=_TMP_SUFFIX, dir=dest.parent))
     except (FileExistsError, NotADirectoryError):
         raise HexpackError(
             "a file is in the way of the target's directory", subject=str(dest), hint="choose another directory"
@@ -703,14 +896,14 @@ def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool =
             dest.rmdir()
         os.rename(tmp, dest)
     except OSError as exc:  # disk full, name too long, ...: nothing is left behind
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_tree(str(tmp))
         raise HexpackError(
             f"cannot write {Path(exc.filename).name if exc.filename else 'the files'}: {exc.strerror or exc};"
             " nothing was unpacked",
             subject=str(dest),
         ) from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_tree(str(tmp))
         raise
     return package
 

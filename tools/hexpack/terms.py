@@ -13,6 +13,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+#: Fixed caps on untrusted terms (metadata.config, mix.exs values), so that every reader and
+#: printer works in bounded time and stack: no Hex metadata comes near either.
+MAX_NESTING = 100
+MAX_INTEGER_DIGITS = 1000
+
 
 class Atom(str):
     """An Elixir atom, e.g. ``:dev`` is ``Atom("dev")``."""
@@ -69,3 +74,32 @@ def keyword_get(keyword: list[tuple[Atom, Any]], key: str, default: Any = None) 
         if k == key:
             return v
     return default
+
+
+def parse_integer(digits: str, base: int = 10) -> int:
+    """``int(digits, base)`` refusing (ValueError) a literal longer than ``MAX_INTEGER_DIGITS``.
+
+    Python itself refuses decimal text over 4,300 digits with a message about its own
+    limit; this bound is lower, applies to every base and says what is wrong.
+    """
+    if len(digits.lstrip("+-")) > MAX_INTEGER_DIGITS:
+        raise ValueError(f"integer literal of {len(digits)} digits (at most {MAX_INTEGER_DIGITS} are read)")
+    return int(digits, base)
+
+
+def bounds_problem(value: Any) -> str | None:
+    """Why ``value`` is over the caps (nesting deeper than ``MAX_NESTING``, an integer over
+    ``MAX_INTEGER_DIGITS`` digits), or None. Iterative: a term of any depth is checked."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    # 2**(digits * log2(10)) > 10**digits: compare bit lengths, never convert to text
+    max_bits = int(MAX_INTEGER_DIGITS * 3.3219280948873626) + 1
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, tuple, dict)):
+            if depth >= MAX_NESTING:
+                return f"nested more than {MAX_NESTING} levels deep"
+            children = [x for pair in item.items() for x in pair] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(item, int) and not isinstance(item, bool) and item.bit_length() > max_bits:
+            return f"holding an integer of more than {MAX_INTEGER_DIGITS} digits"
+    return None

@@ -42,6 +42,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -493,6 +494,31 @@ def _allowed(rel: str, globs: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(rel, g) or (g.endswith("/**") and rel.startswith(g[:-2])) for g in globs)
 
 
+AUDIT_MAX_SIZE = 8 * 1024 * 1024  # a file this big is data, not a place a version is written by hand
+
+
+def _audited_bytes(path: Path) -> bytes | None:
+    """A tracked file's bytes for the audit, or None to skip it.
+
+    Only a regular file (a tracked symlink may point at ``/dev/zero`` or a FIFO: checked on the
+    open descriptor, opened without blocking), and only up to ``AUDIT_MAX_SIZE``. Deleted but
+    still tracked, a submodule, unreadable: skipped.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > AUDIT_MAX_SIZE:
+            return None
+        try:
+            data = handle.read(AUDIT_MAX_SIZE + 1)
+        except OSError:
+            return None
+    return data if len(data) <= AUDIT_MAX_SIZE else None
+
+
 def audit(root: Path, app: str, version: Version, places: list[Place], cfg: VersionConfig) -> list[Occurrence]:
     """Occurrences of the current version that no place manages (see module doc)."""
     forms = sorted({version.semver, version.pep440}, key=len, reverse=True)
@@ -508,10 +534,9 @@ def audit(root: Path, app: str, version: Version, places: list[Place], cfg: Vers
         if _allowed(rel, allow):
             continue
         path = root / rel
-        try:
-            data = path.read_bytes()
-        except (FileNotFoundError, IsADirectoryError, PermissionError):
-            continue  # deleted but still tracked, a submodule, unreadable
+        data = _audited_bytes(path)
+        if data is None:
+            continue
         if b"\0" in data[:8192]:
             continue  # binary
         try:

@@ -29,3 +29,13 @@ def add_project_option(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="project root (default: current directory)",
     )
+
+
+def add_reader_option(parser: argparse.ArgumentParser) -> None:
+    """``--reader``: how a project's mix.exs is read (build, and inspect/diff of a project directory)."""
+    parser.add_argument(
+        "--reader",
+        choices=("auto", "elixir", "static"),
+        default="auto",
+        help="how to read mix.exs: with elixir, statically, or elixir when installed (default)",
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..build import PackageRefused, build_package
 from ..errors import HexpackError, UsageError
 from ..fsutil import atomic_write_bytes
+from . import add_reader_option
 
 HELP = "build the Hex package tarball exactly as `mix hex.build` does (no Hex needed)"
 
@@ -17,12 +18,7 @@ def configure(parser) -> None:
     parser.add_argument(
         "-o", "--output", default=None, metavar="FILE", help="tarball path (default: DIR/<name>-<version>.tar)"
     )
-    parser.add_argument(
-        "--reader",
-        choices=("auto", "elixir", "static"),
-        default="auto",
-        help="how to read mix.exs: with elixir, statically, or elixir when installed (default)",
-    )
+    add_reader_option(parser)
 
 
 def run(args, out) -> int:

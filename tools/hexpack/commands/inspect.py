@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ..output import shown
 from ..package_diff import describe, load_package, render
+from . import add_reader_option
 
 HELP = "show a Hex package tarball's metadata, files and checksums (all verified)"
 
@@ -10,10 +12,11 @@ HELP = "show a Hex package tarball's metadata, files and checksums (all verified
 def configure(parser) -> None:
     parser.add_argument("file", metavar="FILE", help="package tarball (or a mix project directory, built first)")
     parser.add_argument("--json", action="store_true", help="print one JSON document for machines")
+    add_reader_option(parser)
 
 
 def run(args, out) -> int:
-    package, label = load_package(args.file, verify_checksum=False)
+    package, label = load_package(args.file, verify_checksum=False, reader=args.reader)
     status = 0 if package.checksum_ok else 1
     if args.json:
         data = describe(package)
@@ -21,7 +24,7 @@ def run(args, out) -> int:
         out.json(data)
         return status
     meta = dict(package.metadata)
-    out.line(f"Package: {meta.get('name', '?')} {meta.get('version', '?')}  ({label})")
+    out.line(f"Package: {shown(str(meta.get('name', '?')))} {shown(str(meta.get('version', '?')))}  ({shown(label)})")
     out.line(f"VERSION: {package.version}")
     if package.checksum_ok:
         out.line(f"CHECKSUM: {package.inner_checksum}  {out.style('inner checksum OK', 'ok')}")
@@ -31,12 +34,12 @@ def run(args, out) -> int:
     out.line(f"Package checksum: {package.outer_checksum}")
     out.line("Metadata:")
     for key, value in package.metadata:
-        out.line(f"  {key}: {render(value)}")
+        out.line(f"  {shown(key)}: {shown(render(value))}")
     out.line(f"Files ({len(package.members)}):")
     rows = []
     for member in package.members:
         size = str(member.size) if member.kind == "file" else "-"
-        name = member.path + (f" -> {member.linkname}" if member.kind == "symlink" else "")
+        name = shown(member.path) + (f" -> {shown(member.linkname)}" if member.kind == "symlink" else "")
         name += "/" if member.kind == "dir" else ""
         rows.append((f"{member.mode:04o}", size, name))
     width = max((len(r[1]) for r in rows), default=1)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .. import tarball
 from ..errors import UsageError
+from ..output import shown
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*\Z")
 
@@ -39,7 +40,6 @@ def run(args, out) -> int:
     tarball.unpack(data, target, metadata_file=not args.no_metadata)
     files = sum(1 for m in package.members if m.kind == "file")
     links = sum(1 for m in package.members if m.kind == "symlink")
-    out.line(
-        f"Unpacked {meta.get('name', '?')} {meta.get('version', '?')} to {target} ({files} files, {links} symlinks)"
-    )
+    what = shown(f"{meta.get('name', '?')} {meta.get('version', '?')}")
+    out.line(f"Unpacked {what} to {shown(str(target))} ({files} files, {links} symlinks)")
     return 0

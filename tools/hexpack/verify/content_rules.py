@@ -274,53 +274,36 @@ def check_forbidden(members: Sequence[Any], ctx: Context) -> list[Finding]:
 
 
 def check_symlinks(members: Sequence[Any]) -> list[Finding]:
-    by_path = {_clean(m.path): m for m in members}
-    dirs = set()
-    for path in by_path:
-        parts = path.split("/")
-        dirs.update("/".join(parts[:n]) for n in range(1, len(parts)))
+    """Every symlink must lead to something inside the package (linear in the package's size)."""
+    from ..tarball import Member, link_verdicts
+
+    shaped = [Member(_clean(m.path), kind_of(m), 0, linkname=m.linkname or "") for m in members]  # type: ignore[arg-type]
     found: list[Finding] = []
-    count = 0
-    for path, member in by_path.items():
-        if kind_of(member) != "symlink":
-            continue
-        count += 1
-        target = member.linkname or ""
-        current, hops = path, 0
-        while True:
-            if target.startswith("/"):
-                found.append(
-                    fail(
-                        f"symlink to the absolute path {target}",
-                        subject=path,
-                        hint="ship the file itself or a relative link",
-                    )
+    verdicts = link_verdicts(shaped)
+    for member, verdict in verdicts:
+        path, target = member.path, member.linkname
+        if verdict == "absolute":
+            found.append(
+                fail(
+                    f"symlink to the absolute path {target}",
+                    subject=path,
+                    hint="ship the file itself or a relative link",
                 )
-                break
-            joined = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
-            if joined == ".." or joined.startswith("../"):
-                found.append(
-                    fail(
-                        f"symlink points outside the package ({member.linkname})",
-                        subject=path,
-                        hint="ship the file itself",
-                    )
+            )
+        elif verdict in ("outside", "too long", "tangled", "invalid"):
+            found.append(
+                fail(f"symlink points outside the package ({target})", subject=path, hint="ship the file itself")
+            )
+        elif verdict in ("dangling", "loop"):
+            found.append(
+                fail(
+                    f"dangling symlink: {target} is not in the package",
+                    subject=path,
+                    hint="remove the link or add its target to package files: in mix.exs",
                 )
-                break
-            nxt = by_path.get(joined)
-            if nxt is not None and kind_of(nxt) == "symlink" and hops < 40:
-                current, target, hops = joined, nxt.linkname or "", hops + 1
-                continue
-            if nxt is None and joined not in dirs:
-                found.append(
-                    fail(
-                        f"dangling symlink: {member.linkname} is not in the package",
-                        subject=path,
-                        hint="remove the link or add its target to package files: in mix.exs",
-                    )
-                )
-            break
+            )
     if not found:
+        count = len(verdicts)
         found.append(note(f"{count} symlink(s), all inside the package" if count else "no symlinks"))
     return found
 
@@ -441,10 +424,9 @@ def check_metadata(metadata: Any, project: Any | None = None) -> list[Finding]:
             )
         else:
             for name, url in pairs:
-                parsed = urlparse(str(url))
                 if not str(name).strip():
                     found.append(fail(f"link to {url} has an empty name", subject="metadata.config links"))
-                if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in str(url):
+                if not _is_web_url(str(url)):
                     found.append(
                         fail(
                             f"link {name!s} is not a well-formed http(s) URL: {url!s}",
@@ -456,6 +438,15 @@ def check_metadata(metadata: Any, project: Any | None = None) -> list[Finding]:
         count = len(_pairs(links) or []) if links is not None else 0
         found.append(note(f"version {version}, {len(licenses or [])} license(s), {count} link(s)"))
     return found
+
+
+def _is_web_url(url: str) -> bool:
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018 (parses the port: "http://h:x" raises here)
+    except ValueError:  # "http://[::1" : Invalid IPv6 URL
+        return False
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc) and url.isprintable() and " " not in url
 
 
 # ---------------------------------------------------------------- stub floors

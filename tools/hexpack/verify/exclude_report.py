@@ -73,11 +73,14 @@ def analyse(patterns: Sequence[Any], candidates: Sequence[str] | None) -> list[P
     (files and directories, relative to the project); None when unknown, in
     which case only the glob check runs.
     """
+    from ..selection import regex_time_limit
+
     reports = []
     for pattern in patterns:
         report = PatternReport(pattern)
         if candidates is not None:
-            report.removed = [p for p in candidates if hex_excludes(p, pattern)]
+            with regex_time_limit():
+                report.removed = [p for p in candidates if hex_excludes(p, pattern)]
         if not isinstance(pattern, Regex) and looks_like_glob(str(pattern)):
             report.glob_like = True
             report.suggestion = glob_to_elixir_regex(str(pattern))
