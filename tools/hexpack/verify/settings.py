@@ -6,6 +6,7 @@ Every key is optional::
     python_root = "priv/python"                  # the Python side inside the Hex package
     proto_root = "priv/proto"                    # the shipped .proto files
     server = "priv/python/grpc_server.py"        # started by the Elixir side; must ship
+                                                 # (false: no server of its own, e.g. snakebridge)
     requirements = "priv/python/requirements.txt"
     required = []            # more paths or globs that must be in the tarball
     forbidden = []           # more patterns that must not be (added to the defaults)
@@ -17,6 +18,8 @@ Every key is optional::
     smoke_timeout = 60       # seconds for one smoke test (venv + server + Ping)
     cache_dir = ""           # venv cache, relative to the project; "" = ~/.cache/hexpack/verify
                              # ($XDG_CACHE_HOME); the HEXPACK_VERIFY_CACHE variable overrides both
+    [tool.hexpack.verify.smoke]       # how the server starts and proves it serves (see .smoke_settings)
+    [tool.hexpack.verify.consumer]    # the Elixir snippet of the consumer gate
 
 Patterns (``forbidden``, ``allow``) use a small glob dialect: ``name/`` matches
 a directory anywhere in the path, a pattern without ``/`` matches any path
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProjectError
+from .smoke_settings import ConsumerSettings, SmokeSettings, consumer_from_table, smoke_from_table
 
 # (pattern, why it must not ship)
 DEFAULT_FORBIDDEN: tuple[tuple[str, str], ...] = (
@@ -81,7 +85,18 @@ class VerifySettings:
     smoke_timeout: float = 60.0
     cache_dir: str = ""
     pythons: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13")
+    smoke: SmokeSettings = SmokeSettings()
+    consumer: ConsumerSettings = ConsumerSettings()
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_server(self) -> bool:
+        """False for ``server = false``: a package whose Python runs under another package's server."""
+        return bool(self.server)
+
+    @property
+    def smoke_seconds(self) -> float:
+        return self.smoke.timeout if self.smoke.timeout is not None else self.smoke_timeout
 
     def cache_path(self, root: Path) -> Path:
         """Where cached venvs live. Shared by default (the key covers every input,
@@ -109,6 +124,8 @@ _KNOWN = {
     "smoke_resolutions",
     "smoke_timeout",
     "cache_dir",
+    "smoke",
+    "consumer",
 }
 
 
@@ -146,7 +163,13 @@ def from_table(
         ("engine", "auto"),
     ):
         kwargs[key] = string(key, default)
-    kwargs["server"] = string("server", f"{kwargs['python_root']}/grpc_server.py")
+    if table.get("server") is False:
+        kwargs["server"] = ""
+    elif table.get("server") in ("", True):
+        problems.append("server must be the path of the server script, or false for a package without one")
+        kwargs["server"] = ""
+    else:
+        kwargs["server"] = string("server", f"{kwargs['python_root']}/grpc_server.py")
     kwargs["requirements"] = string("requirements", f"{kwargs['python_root']}/requirements.txt")
     kwargs["required"] = strings("required")
     kwargs["allow"] = strings("allow")
@@ -166,6 +189,8 @@ def from_table(
             problems.append(f"{key} must be a positive number")
             value = default
         kwargs[key] = float(value)
+    kwargs["smoke"] = smoke_from_table(table.get("smoke", {}), problems)
+    kwargs["consumer"] = consumer_from_table(table.get("consumer", {}), problems)
     if problems:
         raise ProjectError("; ".join(problems), subject=subject, hint="see `hexpack verify --help` for the settings")
     if pythons:
