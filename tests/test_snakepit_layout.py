@@ -142,15 +142,18 @@ message ExecuteResponse {
 }
 """
 
-SERVER = '''#!/usr/bin/env python3
-"""Snakepit's Python bridge: ``python3 priv/python/grpc_server.py [--host H] [--port P] [--exit-on-stdin-eof]``.
+SERVER = """#!/usr/bin/env python3
+\"\"\"Snakepit's Python bridge, with the command line of snakepit v0.13.0's priv/python/grpc_server.py.
 
-Serves snakepit.bridge.BridgeService and grpc.health.v1.Health, prints one
-``READY <port>`` line on stdout once serving, and exits 0 on SIGTERM/SIGINT
-(or, with --exit-on-stdin-eof, when the Elixir side closes stdin).
-"""
+``grpc_server.py --adapter MODULE.CLASS --port 0 --elixir-address HOST:PORT [--snakepit-run-id ID]``:
+waits until the Elixir side answers ``BridgeService.Ping`` at ``--elixir-address``, serves
+snakepit.bridge.BridgeService on ``[::]:port`` (no grpc.health.v1), writes the bound port to
+the file named by ``SNAKEPIT_READY_FILE`` (``.tmp`` then rename) and exits 0 on SIGTERM.
+``--health-check`` imports the adapter and exits (0: importable).
+\"\"\"
 
 import argparse
+import importlib
 import os
 import signal
 import sys
@@ -158,74 +161,113 @@ import threading
 import time
 from concurrent import futures
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
+sys.path.insert(0, ".")
 
 import grpc  # noqa: E402
-import snakepit_bridge_pb2  # noqa: E402
-import snakepit_bridge_pb2_grpc  # noqa: E402
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc  # noqa: E402
+import snakepit_bridge_pb2 as pb2  # noqa: E402
+import snakepit_bridge_pb2_grpc as pb2_grpc  # noqa: E402
 
 from snakepit_bridge import __version__  # noqa: E402
-from snakepit_bridge.adapter import execute_tool  # noqa: E402
 
 
-class BridgeServicer(snakepit_bridge_pb2_grpc.BridgeServiceServicer):
+def run_health_check(adapter_path):
+    try:
+        module_name, _, class_name = adapter_path.rpartition(".")
+        getattr(importlib.import_module(module_name), class_name)
+    except Exception as exc:
+        print(f"Health check failed to import adapter {adapter_path!r}: {exc}", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(0)
+
+
+def _signal_ready(actual_port):
+    ready_file = os.environ.get("SNAKEPIT_READY_FILE")
+    if not ready_file:
+        return
+    tmp_path = f"{ready_file}.tmp"
+    with open(tmp_path, "w", encoding="utf-8") as handle:
+        handle.write(str(actual_port))
+    os.replace(tmp_path, ready_file)
+
+
+def wait_for_elixir_server(elixir_address, max_retries=40):
+    delay = 0.05
+    for _attempt in range(max_retries):
+        try:
+            with grpc.insecure_channel(elixir_address) as channel:
+                pb2_grpc.BridgeServiceStub(channel).Ping(pb2.PingRequest(message="connection_test"), timeout=1.0)
+            return True
+        except grpc.RpcError:
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+    return False
+
+
+class BridgeServiceServicer(pb2_grpc.BridgeServiceServicer):
+    def __init__(self, adapter_class):
+        self.adapter = adapter_class()
+
     def Ping(self, request, context):
-        return snakepit_bridge_pb2.PingResponse(
-            message=f"pong: {request.message}", version=__version__, server_time_ms=int(time.time() * 1000)
+        return pb2.PingResponse(
+            message=f"Pong from Python: {request.message}", version=__version__, server_time_ms=int(time.time() * 1000)
         )
 
     def Execute(self, request, context):
-        ok, payload = execute_tool(request.tool, request.arguments_json)
+        ok, payload = self.adapter.execute_tool(request.tool, request.arguments_json)
         if ok:
-            return snakepit_bridge_pb2.ExecuteResponse(success=True, result_json=payload)
-        return snakepit_bridge_pb2.ExecuteResponse(success=False, error=payload)
+            return pb2.ExecuteResponse(success=True, result_json=payload)
+        return pb2.ExecuteResponse(success=False, error=payload)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="snakepit Python bridge")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--exit-on-stdin-eof", action="store_true", help="stop when stdin closes")
-    args = parser.parse_args(argv)
+def main():
+    parser = argparse.ArgumentParser(description="Snakepit gRPC Bridge Server")
+    parser.add_argument("--port", type=int, default=0, help="Port to listen on (0 for dynamic allocation)")
+    parser.add_argument("--adapter", type=str, required=False, help="Python module path to adapter class")
+    parser.add_argument(
+        "--elixir-address",
+        type=str,
+        required=False,
+        default=os.environ.get("SNAKEPIT_GRPC_ADDRESS"),
+        help="Address of the Elixir gRPC server",
+    )
+    parser.add_argument("--snakepit-run-id", type=str, default="", help="Snakepit run ID for process cleanup")
+    parser.add_argument("--heartbeat-enabled", action="store_true", help="Enable Python heartbeat client")
+    parser.add_argument("--health-check", action="store_true", help="Verify dependencies and exit")
+    args = parser.parse_args()
+
+    if args.health_check:
+        run_health_check(args.adapter or "snakepit_bridge.adapters.showcase.ShowcaseAdapter")
+        return 0
+    if not args.adapter:
+        parser.error("--adapter is required (try --adapter snakepit_bridge.adapters.showcase.ShowcaseAdapter)")
+    if not args.elixir_address:
+        parser.error("--elixir-address is required (set --elixir-address or SNAKEPIT_GRPC_ADDRESS)")
+
+    if not wait_for_elixir_server(args.elixir_address):
+        print(f"Cannot start Python worker: Elixir server at {args.elixir_address} is not available", file=sys.stderr)
+        return 1
+    module_name, _, class_name = args.adapter.rpartition(".")
+    adapter_class = getattr(importlib.import_module(module_name), class_name)
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    snakepit_bridge_pb2_grpc.add_BridgeServiceServicer_to_server(BridgeServicer(), server)
-    health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    port = server.add_insecure_port(f"{args.host}:{args.port}")
-    if port == 0:
-        print(f"cannot bind {args.host}:{args.port}", file=sys.stderr)
-        return 1
+    pb2_grpc.add_BridgeServiceServicer_to_server(BridgeServiceServicer(adapter_class), server)
+    actual_port = server.add_insecure_port(f"[::]:{args.port}")
     server.start()
-    for name in ("", "snakepit.bridge.BridgeService"):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    _signal_ready(actual_port)
+    print(f"gRPC server started on port {actual_port}", file=sys.stderr, flush=True)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    if args.exit_on_stdin_eof:
-
-        def watch_stdin():
-            while sys.stdin.read(4096):
-                pass
-            stop.set()
-
-        threading.Thread(target=watch_stdin, daemon=True).start()
-
-    print(f"READY {port}", flush=True)
     while not stop.wait(0.2):
         pass
-    health_servicer.enter_graceful_shutdown()
     server.stop(grace=2).wait()
     return 0
 
 
 if __name__ == "__main__":
     sys.exit(main())
-'''
+"""
 
 BRIDGE_INIT = '''"""snakepit_bridge: the Python side of snakepit's gRPC bridge."""
 
@@ -266,6 +308,16 @@ def execute_tool(name, arguments_json):
         return True, json.dumps(function(**arguments))
     except Exception as exc:  # reported to the caller, not raised into gRPC
         return False, f"{type(exc).__name__}: {exc}"
+'''
+
+SHOWCASE = '''"""The adapter snakepit starts by default (``--adapter ...showcase.ShowcaseAdapter``)."""
+
+from snakepit_bridge.adapter import execute_tool
+
+
+class ShowcaseAdapter:
+    def execute_tool(self, name, arguments_json):
+        return execute_tool(name, arguments_json)
 '''
 
 PY_CONFTEST = """import os
@@ -363,7 +415,6 @@ __pycache__/
 # Read off the stubs grpcio-tools 1.85.1 generates (ValidateProtobufRuntimeVersion, GRPC_GENERATED_VERSION).
 REQUIREMENTS = """# The Python bridge's runtime dependencies (pip install -r priv/python/requirements.txt).
 grpcio>=1.85.1
-grpcio-health-checking>=1.85.1
 protobuf>=7.35.1,<8
 """
 
@@ -383,6 +434,8 @@ def make_snakepit(root: Path, *, commit: bool = True) -> Path:
         "priv/python/requirements.txt": REQUIREMENTS,
         "priv/python/snakepit_bridge/__init__.py": BRIDGE_INIT,
         "priv/python/snakepit_bridge/adapter.py": ADAPTER,
+        "priv/python/snakepit_bridge/adapters/__init__.py": "",
+        "priv/python/snakepit_bridge/adapters/showcase.py": SHOWCASE,
         "priv/python/tests/conftest.py": PY_CONFTEST,
         "priv/python/tests/test_adapter.py": PY_TEST,
         "README.md": README,
@@ -444,6 +497,57 @@ def gate(data: dict, name: str) -> dict:
     return next(g for g in data["gates"] if g["name"] == name)
 
 
+SMOKE = {
+    "command": [
+        "{python}",
+        "{server}",
+        "--adapter",
+        "snakepit_bridge.adapters.showcase.ShowcaseAdapter",
+        "--port",
+        "0",
+        "--elixir-address",
+        "{peer}",
+    ],
+    "peer": "snakepit.bridge.BridgeService",
+    "ready": "file",
+    "ready_file_env": "SNAKEPIT_READY_FILE",
+    "preflight": [
+        "{python}",
+        "{server}",
+        "--health-check",
+        "--adapter",
+        "snakepit_bridge.adapters.showcase.ShowcaseAdapter",
+    ],
+    "rpc": "snakepit.bridge.BridgeService/Ping",
+    "health": False,
+}
+
+
+def adopt_smoke(root: Path) -> None:
+    """[verify.smoke] as smoke_detect reads it off the server (unless init already wrote it)."""
+    import tomlkit
+    from hexpack.verify import smoke_detect
+
+    path = root / "hexpack.toml"
+    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    verify_table = doc.setdefault("verify", tomlkit.table())
+    if "smoke" not in verify_table:
+        for key, value in smoke_detect.detect(root).table.items():
+            verify_table[key] = value
+    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+
+
+def add_release_gates(root: Path) -> None:
+    import tomlkit
+
+    path = root / "hexpack.toml"
+    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    release = doc.setdefault("release", tomlkit.table())
+    for key, value in tomlkit.parse(RELEASE_GATES).items():
+        release[key] = value
+    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def adopted(tmp_path_factory) -> Path:
     """snakepit after `hexpack init` and `hexpack stubs`, release gates configured, committed.
@@ -458,8 +562,8 @@ def adopted(tmp_path_factory) -> Path:
     root = make_snakepit(tmp_path_factory.mktemp("adopted") / "snakepit")
     init.apply(init.plan(root))
     stubs.generate(root)
-    with (root / "hexpack.toml").open("a", encoding="utf-8") as handle:
-        handle.write(RELEASE_GATES)
+    adopt_smoke(root)
+    add_release_gates(root)
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Adopt hexpack")
     return root
@@ -626,7 +730,7 @@ def floor_above_requirements(root: Path) -> None:
             floor_above_requirements,
             {
                 name: [
-                    "priv/python/requirements.txt:4: protobuf<8,>=5.26 allows versions older than 7.35.1 that "
+                    "priv/python/requirements.txt:3: protobuf<8,>=5.26 allows versions older than 7.35.1 that "
                     "priv/python/snakepit_bridge_pb2.py requires; raise the floor to protobuf>=7.35.1"
                 ]
                 for name in ("stubs --check", "stub floors")
@@ -653,7 +757,7 @@ def test_stubs_in_a_subpackage_are_found_where_stubs_put_them(snakepit, capsys, 
     (snakepit / "priv/python/snakepit_bridge/grpc/__init__.py").write_text("")
     server = snakepit / "priv/python/grpc_server.py"
     for module in ("snakepit_bridge_pb2", "snakepit_bridge_pb2_grpc"):
-        edit(server, f"import {module}  #", f"from snakepit_bridge.grpc import {module}  #")
+        edit(server, f"import {module} as", f"from snakepit_bridge.grpc import {module} as")
     assert hexpack(capsys, "stubs")[0] == 0
     code, out, data = verify(capsys, snakepit, *FAST)
     assert code == 0, out
@@ -670,7 +774,8 @@ def test_stubs_in_a_subpackage_are_found_where_stubs_put_them(snakepit, capsys, 
 
 @pytest.mark.slow
 def test_full_verify_with_the_smoke_test(snakepit, capsys):
-    """The real thing: the tarball unpacked, the server started from it in uv venvs (latest and floors)."""
+    """The real thing: the tarball unpacked, the server started from it in uv venvs (latest and floors)
+    with snakepit's command line, its ready file, the --health-check preflight and a stand-in Elixir peer."""
     require_program("uv")
     code, out, data = verify(capsys, snakepit, "--python", "3.12")
     assert code == 0, out
@@ -678,10 +783,57 @@ def test_full_verify_with_the_smoke_test(snakepit, capsys):
     assert sorted(smoke) == ["python 3.12 floors", "python 3.12 latest"]
     for result in smoke.values():
         assert result["status"] == "pass", result
-        assert result["details"]["client"]["service"] == "snakepit.bridge.BridgeService"
-        assert result["details"]["client"]["reply"]["version"] == VERSION
+        client = result["details"]["client"]
+        assert client["service"] == "snakepit.bridge.BridgeService"
+        assert client["health"] is None  # snakepit serves no grpc.health.v1; health = false
+        assert client["reply"]["version"] == VERSION
+        assert client["reply"]["message"] == "Pong from Python: hexpack verify"
         assert result["details"]["exit_code"] == 0
+        (line,) = [f["message"] for f in result["findings"]]
+        assert "ready (writing its port to $SNAKEPIT_READY_FILE, port " in line
+        assert "peer snakepit.bridge.BridgeService stood in" in line
+        assert "snakepit.bridge.BridgeService/Ping -> 0.6.1" in line
     assert smoke["python 3.12 floors"]["details"]["installed"]["protobuf"] == "7.35.1"
+
+
+def smoke_lines(data: dict) -> list[str]:
+    return [line for name, lines in problems(data).items() if name.startswith("python 3.12") for line in lines]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'peer = "snakepit.bridge.BridgeService"\n',
+            "",
+            "priv/python/grpc_server.py: server exited with status 2 before writing its port to $SNAKEPIT_READY_FILE: "
+            "...error: --elixir-address is required (set --elixir-address or SNAKEPIT_GRPC_ADDRESS)",
+        ),
+        (
+            '"--health-check", "--adapter", "snakepit_bridge.adapters.showcase.ShowcaseAdapter"',
+            '"--health-check", "--adapter", "snakepit_bridge.adapters.missing.Adapter"',
+            "priv/python/grpc_server.py: preflight `python grpc_server.py --health-check --adapter "
+            "snakepit_bridge.adapters.missing.Adapter` exited with status 1: Health check failed to import adapter "
+            "'snakepit_bridge.adapters.missing.Adapter': No module named 'snakepit_bridge.adapters.missing'",
+        ),
+        (
+            'ready_file_env = "SNAKEPIT_READY_FILE"',
+            'ready_file_env = "SNAKEPIT_READY"',
+            "priv/python/grpc_server.py: no port written to $SNAKEPIT_READY within 8 s",
+        ),
+    ],
+    ids=["no peer", "preflight fails", "wrong ready variable"],
+)
+def test_smoke_names_what_keeps_snakepits_server_from_serving(snakepit, capsys, old, new, expected):
+    edit(snakepit / "hexpack.toml", old, new)
+    if "READY" in new:
+        edit(snakepit / "hexpack.toml", "[verify.smoke]\n", "[verify.smoke]\ntimeout = 8\n")
+    code, out, data = verify(capsys, snakepit, "--python", "3.12", "--resolution", "latest", "--skip", "pydist")
+    assert code == 1, out
+    (line,) = smoke_lines(data)
+    head, _, tail = expected.partition("...")  # "...": the usage lines argparse prints before its error
+    assert line.startswith(head) and line.endswith(tail), line
 
 
 @pytest.mark.slow

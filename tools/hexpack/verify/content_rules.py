@@ -206,10 +206,10 @@ def expected_protos(
 def check_required(members: Sequence[Any], ctx: Context) -> list[Finding]:
     settings = ctx.settings
     present = {_clean(m.path) for m in members}
-    required: list[tuple[str, str]] = [
-        (settings.server, "the server the Elixir side starts"),
-        (settings.requirements, "the Python requirements"),
-    ]
+    required: list[tuple[str, str]] = []
+    if settings.has_server:
+        required.append((settings.server, "the server the Elixir side starts"))
+    required.append((settings.requirements, "the Python requirements"))
     configured = configured_stubs(ctx.root, settings)
     protos = expected_protos(present, settings, ctx.root, configured)
     for proto in protos:
@@ -234,6 +234,8 @@ def check_required(members: Sequence[Any], ctx: Context) -> list[Finding]:
             )
     if not found:
         found.append(note(f"all {len(seen) + len(settings.required)} present ({len(protos)} .proto)"))
+        if not settings.has_server:
+            found.append(note("no server required (server = false)"))
     return found
 
 

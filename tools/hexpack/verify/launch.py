@@ -1,4 +1,8 @@
-"""Start a bridge server, wait for ``READY <port>``, call it, stop it.
+"""Start a bridge server, wait until it is ready, call it, stop it.
+
+Readiness is a ``READY <port>`` line on stdout by default, or another pattern,
+a file the server writes its port to, or a command that exits 0 (see
+:class:`Readiness`).
 
 The server runs as a long-lived child, which ``proc.run`` (run to completion)
 does not cover; this module resolves the executable the same way and keeps
@@ -10,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import re
 import signal
 import subprocess
 import threading
@@ -45,9 +50,97 @@ class ServerCheck:
         }
 
 
-def _tail(text: str, lines: int = 3) -> str:
+def last_lines(text: str, lines: int = 3) -> str:
     kept = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return " | ".join(kept[-lines:])[:400]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """How a started server says that it serves, and on which port (``[verify.smoke] ready``)."""
+
+    mode: str = "stdout"  # stdout | file | command
+    pattern: str = r"READY (\d+)"  # stdout: group 1 is the port
+    file: Path | None = None  # file: where the server writes its port
+    file_env: str = ""  # file: the variable that names it (for messages)
+    command: tuple[str, ...] = ()  # command: exit 0 means ready
+    port: int | None = None  # command: the port the server was told to use
+
+    def awaited(self) -> str:
+        """What readiness looks like, for messages: ``server exited ... before <awaited>``."""
+        if self.mode == "file":
+            return f"writing its port to ${self.file_env or 'READY_FILE'}"
+        if self.mode == "command":
+            return f"`{' '.join(Path(a).name if '/' in a else a for a in self.command[:4])}` exited 0"
+        return "`READY <port>`" if self.pattern == r"READY (\d+)" else f"a line matching `{self.pattern}`"
+
+    def missing(self) -> str:
+        """``<missing> within N s``."""
+        if self.mode == "file":
+            return f"no port written to ${self.file_env or 'READY_FILE'}"
+        if self.mode == "command":
+            return f"no zero exit of {self.awaited().removesuffix(' exited 0')}"
+        return "no `READY <port>` line" if self.pattern == r"READY (\d+)" else f"no line matching `{self.pattern}`"
+
+
+STDOUT = Readiness()
+
+
+class Output:
+    """A started process's merged stdout/stderr, read by a thread: every line kept, and queued for waiting."""
+
+    def __init__(self, process: subprocess.Popen[str]):
+        self.process = process
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.kept: list[str] = []
+        self.closed = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.kept.append(line)
+            self.lines.put(line)
+        self.closed.set()
+        self.lines.put(None)
+
+    def join(self) -> None:
+        self._reader.join(timeout=5)
+
+    def text(self) -> str:
+        return "".join(self.kept)
+
+    def wait_line(self, pattern: str, deadline: float) -> int | None:
+        """The port in the first line matching ``pattern`` (group 1), or None at EOF or the deadline."""
+        regex = re.compile(pattern)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                return None
+            if line is None:
+                return None
+            match = regex.search(line.strip())
+            if match and match.group(1).isdigit():
+                return int(match.group(1))
+
+
+def stop_process(process: subprocess.Popen[str], output: Output | None) -> None:
+    """Kill ``process`` if it still runs, close its pipes and wait for its reader."""
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    if process.stdin:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+    if output is not None:
+        output.join()
+    if process.stdout:
+        process.stdout.close()
 
 
 def check_server(
@@ -59,8 +152,10 @@ def check_server(
     cwd: Path,
     subject: str,
     timeout: float = 30.0,
+    ready: Readiness = STDOUT,
+    health: bool = True,
 ) -> ServerCheck:
-    """Run ``server_argv``; on ``READY <port>`` run the smoke client; SIGTERM; expect exit 0.
+    """Run ``server_argv``; once ``ready`` says it serves, run the smoke client; SIGTERM; expect exit 0.
 
     The server and the client never get the publishing secrets, whatever ``env`` holds.
     """
@@ -72,72 +167,62 @@ def check_server(
     except HexpackError as exc:
         result.findings.append(fail(f"cannot start the server: {exc.what}", subject=subject))
         return result
-    lines: queue.Queue[str | None] = queue.Queue()
-    output_lines: list[str] = []  # everything the server printed (stderr is merged into stdout)
-
-    closed = threading.Event()
-
-    def read_output() -> None:
-        assert server.stdout is not None
-        for line in server.stdout:
-            output_lines.append(line)
-            lines.put(line)
-        closed.set()
-        lines.put(None)
-
-    readers = [threading.Thread(target=read_output, daemon=True)]
-    for reader in readers:
-        reader.start()
+    output = Output(server)
     try:
-        result.port = _wait_ready(lines, start + timeout)
+        result.port = _wait_ready(server, output, ready, start + timeout, env, cwd)
         result.ready_seconds = time.monotonic() - start
         if result.port is None:
-            if server.poll() is None and closed.is_set():
+            if server.poll() is None and output.closed.is_set():
                 with contextlib.suppress(subprocess.TimeoutExpired):  # stdout closed: let it exit
                     server.wait(timeout=2)
             if server.poll() is None:
-                result.findings.append(fail(f"no `READY <port>` line within {timeout:.0f} s", subject=subject))
+                result.findings.append(fail(f"{ready.missing()} within {timeout:.0f} s", subject=subject))
             else:
-                _join(readers)
-                why = _tail("".join(output_lines))
+                output.join()
+                why = last_lines(output.text())
                 result.findings.append(
-                    fail(f"server exited with status {server.returncode} before `READY <port>`: {why}", subject=subject)
+                    fail(
+                        f"server exited with status {server.returncode} before {ready.awaited()}: {why}",
+                        subject=subject,
+                    )
                 )
             return result
         result.client = _run_client(client_python, client_args, result.port, env, cwd, start + timeout, subject, result)
+        if result.client is not None and health and result.client.get("health") != "SERVING":
+            result.findings.append(
+                fail(f"health check answered {result.client.get('health')}, not SERVING", subject=subject)
+            )
         _stop(server, result, subject)
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-        if server.stdin:
-            server.stdin.close()
-        _join(readers)
-        if server.stdout:
-            server.stdout.close()
-        result.output = "".join(output_lines)
+        stop_process(server, output)
+        result.output = output.text()
     return result
 
 
-def _join(readers: list[threading.Thread]) -> None:
-    for reader in readers:
-        reader.join(timeout=5)
-
-
-def _wait_ready(lines: queue.Queue[str | None], deadline: float) -> int | None:
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        try:
-            line = lines.get(timeout=remaining)
-        except queue.Empty:
-            return None
-        if line is None:
-            return None
-        parts = line.split()
-        if len(parts) == 2 and parts[0] == "READY" and parts[1].isdigit():
-            return int(parts[1])
+def _wait_ready(
+    server: subprocess.Popen[str],
+    output: Output,
+    ready: Readiness,
+    deadline: float,
+    env: Mapping[str, str],
+    cwd: Path,
+) -> int | None:
+    if ready.mode == "stdout":
+        return output.wait_line(ready.pattern, deadline)
+    while time.monotonic() < deadline and server.poll() is None:
+        if ready.mode == "file" and ready.file is not None:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                written = ready.file.read_text(encoding="utf-8").strip()
+                if written.isdigit():
+                    return int(written)
+        elif ready.mode == "command" and ready.command:
+            remaining = max(1.0, deadline - time.monotonic())
+            with contextlib.suppress(HexpackError):
+                done = proc.run(list(ready.command), env=dict(env), cwd=cwd, timeout=remaining, check=False)
+                if done.returncode == 0:
+                    return ready.port
+        time.sleep(0.05)
+    return None
 
 
 def _run_client(
@@ -160,7 +245,7 @@ def _run_client(
     if done.returncode != 0:
         result.findings.append(
             fail(
-                f"health check / Ping failed (exit {done.returncode}): {_tail(done.stderr + done.stdout)}",
+                f"health check / Ping failed (exit {done.returncode}): {last_lines(done.stderr + done.stdout)}",
                 subject=subject,
             )
         )
@@ -169,11 +254,9 @@ def _run_client(
         reply = json.loads(done.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         result.findings.append(
-            fail(f"smoke client printed no result: {_tail(done.stdout + done.stderr)}", subject=subject)
+            fail(f"smoke client printed no result: {last_lines(done.stdout + done.stderr)}", subject=subject)
         )
         return None
-    if reply.get("health") != "SERVING":
-        result.findings.append(fail(f"health check answered {reply.get('health')}, not SERVING", subject=subject))
     return reply
 
 

@@ -192,8 +192,11 @@ def run(
         with contents.timed():
             contents.extend(wheel_contents(wheel, src, settings))
             contents.extend(sdist_contents(sdist, settings))
-        with served.timed():
-            _serve(wheel, settings, cache, python, served, Path(tmp))
+        if not settings.has_server:
+            served.skipped = "no server ([tool.hexpack.verify] server = false)"
+        else:
+            with served.timed():
+                _serve(wheel, settings, cache, python, served, Path(tmp))
         if keep is not None and all(g.status.value == "pass" for g in gates):
             keep.mkdir(parents=True, exist_ok=True)
             for made in (sdist, wheel):
@@ -227,7 +230,7 @@ def _serve(wheel: Path, settings: VerifySettings, cache: VenvCache, python: Path
         env=clean_env(),
         cwd=tmp,
         subject=script,
-        timeout=settings.smoke_timeout,
+        timeout=settings.smoke_seconds,
     )
     gate.extend(check.findings)
     gate.details.update({"script": script, "venv": str(venv.path), "venv_reused": venv.reused, **check.to_json()})

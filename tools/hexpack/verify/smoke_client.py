@@ -6,8 +6,12 @@ and what that venv has installed (grpcio and protobuf), plus the stubs found
 on ``--stubs`` (the unpacked ``priv/python``) or installed (the wheel).
 
 It checks ``grpc.health.v1.Health/Check`` (raw bytes, so it needs no
-grpcio-health-checking) and calls ``--method`` (``Ping``) through the stub
-class of the shipped ``*_pb2_grpc`` module, then prints one JSON line.
+grpcio-health-checking; ``--no-health`` skips it) and calls ``--method``
+(``Ping``) of ``--service`` (or of the first service that has it) through the
+stub class of the shipped ``*_pb2_grpc`` module, then prints one JSON line.
+
+With ``--imports a,b`` it instead imports those modules (a package without a
+server of its own) and prints which failed and why.
 """
 
 from __future__ import annotations
@@ -47,13 +51,15 @@ def _grpc_modules(stubs: str | None, package: str | None) -> list[str]:
     return names
 
 
-def _call(channel, method: str, modules: list[str], timeout: float) -> dict:
+def _call(channel, method: str, modules: list[str], timeout: float, wanted: str = "") -> dict:
     tried = []
     for grpc_name in modules:
         grpc_module = importlib.import_module(grpc_name)
         pb2 = importlib.import_module(grpc_name[: -len("_grpc")])
         for service in pb2.DESCRIPTOR.services_by_name.values():
             tried.append(service.full_name)
+            if wanted and service.full_name != wanted:
+                continue
             descriptor = service.methods_by_name.get(method)
             if descriptor is None:
                 continue
@@ -71,14 +77,29 @@ def _call(channel, method: str, modules: list[str], timeout: float) -> dict:
                 "module_file": grpc_module.__file__,
                 "reply": json_format.MessageToDict(reply),
             }
-    raise SystemExit(
-        f"no service with a {method} method in {', '.join(modules) or 'no *_pb2_grpc module'} ({', '.join(tried)})"
-    )
+    looked_for = wanted or f"with a {method} method"
+    where = ", ".join(modules) or "no *_pb2_grpc module"
+    raise SystemExit(f"no service {looked_for} in {where} ({', '.join(tried)})")
+
+
+def _imports(modules: list[str]) -> int:
+    """Import each module; one JSON line with what failed (the exception's type and message)."""
+    failed = {}
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # SystemExit at import time is a failure to report too
+            failed[name] = f"{type(exc).__name__}: {exc}".strip()
+    print(json.dumps({"python": sys.version.split()[0], "imported": modules, "failed": failed}))
+    return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--service", default="", help="the full name of the service to call (default: any)")
+    parser.add_argument("--no-health", action="store_true", help="skip the grpc.health.v1 check")
+    parser.add_argument("--imports", help="comma-separated modules to import instead of calling a server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--stubs", help="directory holding the shipped stub modules (priv/python)")
     parser.add_argument("--package", help="an installed package holding the stub modules")
@@ -87,13 +108,17 @@ def main() -> int:
     args = parser.parse_args()
     if args.stubs:
         sys.path.insert(0, args.stubs)
+    if args.imports is not None:
+        return _imports([m for m in args.imports.split(",") if m])
+    if args.port is None:
+        parser.error("--port is required")
 
     import grpc
 
     with grpc.insecure_channel(f"{args.host}:{args.port}") as channel:
         grpc.channel_ready_future(channel).result(timeout=args.timeout)
-        health = _health(grpc, channel, args.timeout)
-        call = _call(channel, args.method, _grpc_modules(args.stubs, args.package), args.timeout)
+        health = None if args.no_health else _health(grpc, channel, args.timeout)
+        call = _call(channel, args.method, _grpc_modules(args.stubs, args.package), args.timeout, args.service)
     versions = {}
     for dist in ("grpcio", "protobuf", "grpcio-health-checking"):
         try:

@@ -57,7 +57,9 @@ class _Option:
     required: bool
 
 
-def detect(root: str | Path, *, python_root: str = "priv/python", server: str | None = None) -> Detection:
+def detect(
+    root: str | Path, *, python_root: str = "priv/python", server: str | None = None, proto_root: str = "priv/proto"
+) -> Detection:
     """The smoke configuration of the project at ``root`` (see the module doc)."""
     root = Path(root)
     server = server if server is not None else f"{python_root}/grpc_server.py"
@@ -71,7 +73,7 @@ def detect(root: str | Path, *, python_root: str = "priv/python", server: str | 
         return Detection(assumed=(f"{server} could not be read ({exc}); the default smoke contract is assumed",))
     options = _options(tree)
     by_name = {name: option for option in options for name in option.names}
-    services = shipped_services(root / python_root)
+    services = shipped_services(root / python_root) or proto_services(root / proto_root)
     found: list[str] = []
     assumed: list[str] = []
     prints_ready = bool(re.search(r"READY[ {]", source))
@@ -156,6 +158,29 @@ def shipped_services(python_root: Path) -> dict[str, list[str]]:
             methods = services.setdefault(service, [])
             if (service, method) in unary and method not in methods:
                 methods.append(method)
+    return services
+
+
+_PROTO_PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.MULTILINE)
+_PROTO_SERVICE = re.compile(r"service\s+(\w+)\s*\{(.*?)\n\}", re.DOTALL)
+_PROTO_RPC = re.compile(r"rpc\s+(\w+)\s*\(\s*(stream\s+)?[\w.]+\s*\)\s*returns\s*\(\s*(stream\s+)?[\w.]+\s*\)")
+
+
+def proto_services(proto_root: Path) -> dict[str, list[str]]:
+    """Like :func:`shipped_services`, read from the ``.proto`` files (before any stub is generated)."""
+    services: dict[str, list[str]] = {}
+    if not proto_root.is_dir():
+        return services
+    for proto in sorted(proto_root.rglob("*.proto")):
+        try:
+            text = re.sub(r"//[^\n]*", "", proto.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
+        package = _PROTO_PACKAGE.search(text)
+        prefix = f"{package.group(1)}." if package else ""
+        for name, body in _PROTO_SERVICE.findall(text):
+            unary = [m for m, cstream, sstream in _PROTO_RPC.findall(body) if not cstream and not sstream]
+            services[prefix + name] = unary
     return services
 
 
