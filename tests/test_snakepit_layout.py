@@ -849,3 +849,149 @@ def test_release_dry_run_passes_every_gate_and_changes_nothing(snakepit, capsys,
     assert git(snakepit, "rev-parse", "HEAD") == head
     assert git(snakepit, "status", "--porcelain") == ""
     assert git(snakepit, "tag") == ""
+
+
+# ----------------------------------------------------------------------------- snakebridge: no server of its own
+
+SNAKEBRIDGE_MIX_EXS = r"""defmodule SnakeBridge.MixProject do
+  use Mix.Project
+
+  @version "0.16.0"
+
+  def project do
+    [
+      app: :snakebridge,
+      version: @version,
+      elixir: "~> 1.14",
+      deps: [{:snakepit, "~> 0.6.1"}],
+      description: "Generate Elixir bindings for Python libraries, run through snakepit's bridge.",
+      package: [
+        name: "snakebridge",
+        files: ~w(lib priv/python mix.exs README.md LICENSE CHANGELOG.md),
+        exclude_patterns: [~r/__pycache__/, ~r/\.pyc$/],
+        licenses: ["MIT"],
+        links: %{"GitHub" => "https://github.com/nshkrdotcom/snakebridge"}
+      ]
+    ]
+  end
+end
+"""
+
+SNAKEBRIDGE_FILES = {
+    "lib/snakebridge.ex": 'defmodule SnakeBridge do\n  @moduledoc "Python calls through snakepit."\nend\n',
+    # what the adapter needs of its own; grpcio and protobuf come with snakepit's server
+    "priv/python/requirements.txt": "typing-extensions>=4.6\n",
+    "priv/python/snakebridge_adapter.py": '"""Called by snakepit\'s server."""\n\nimport json\n\n\n'
+    "def snakebridge_call(module, function, args):\n    return json.dumps([module, function, args])\n",
+    "priv/python/snakebridge_types.py": "from typing_extensions import TypedDict\n\n\n"
+    "class Ref(TypedDict):\n    id: str\n",
+    "priv/python/snakebridge_client.py": "import grpc\n\nimport snakepit_bridge_pb2 as pb2\n"
+    "import snakepit_bridge_pb2_grpc as pb2_grpc\n\nCHANNEL = grpc.insecure_channel\n",
+    "priv/python/test_snakebridge_types.py": "from snakebridge_types import Ref\n\n\ndef test_ref():\n    assert Ref\n",
+    "priv/python/helpers/graceful_serialization_test_helper.py": "import pytest  # only under pytest\n",
+    "README.md": "# SnakeBridge\n",
+    "CHANGELOG.md": "# Changelog\n\n## [Unreleased]\n\n## [0.16.0] - 2026-01-01\n\n- First.\n",
+    "LICENSE": LICENSE,
+    ".gitignore": GITIGNORE,
+}
+
+
+def make_snakebridge(root: Path) -> Path:
+    """A snakebridge-like mix project: Python in priv/python (with snakepit's stubs, generated here), no server."""
+    from grpc_tools import protoc
+
+    for rel, text in {"mix.exs": SNAKEBRIDGE_MIX_EXS, **SNAKEBRIDGE_FILES}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    proto_dir = root.parent / f"{root.name}-snakepit-proto"
+    proto_dir.mkdir()
+    (proto_dir / "snakepit_bridge.proto").write_text(PROTO, encoding="utf-8")
+    out = str(root / "priv/python")
+    assert (
+        protoc.main(
+            ["protoc", f"-I{proto_dir}", f"--python_out={out}", f"--grpc_python_out={out}", "snakepit_bridge.proto"]
+        )
+        == 0
+    )
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "maintainer@example.com")
+    git(root, "config", "user.name", "Maintainer")
+    git(root, "config", "commit.gpgsign", "false")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "snakebridge before hexpack")
+    return root
+
+
+def stub_floor_requirements(python_root: Path) -> list[str]:
+    from hexpack import floors
+
+    return [f"{f.package}>={f.version}" for f in floors.strictest(floors.stub_floors(python_root)).values()]
+
+
+@pytest.fixture
+def snakebridge(tmp_path) -> Path:
+    """snakebridge after `hexpack init` and the smoke settings smoke_detect reads off it."""
+    require_program("elixir")
+    require_program("git")
+    pytest.importorskip("grpc_tools", reason="grpcio-tools generates snakepit's stubs that snakebridge ships")
+    from hexpack import init
+
+    root = make_snakebridge(tmp_path / "snakebridge")
+    init.apply(init.plan(root))
+    adopt_smoke(root)
+    return root
+
+
+def test_detect_tells_a_package_without_a_server(tmp_path):
+    pytest.importorskip("grpc_tools", reason="grpcio-tools generates snakepit's stubs that snakebridge ships")
+    require_program("git")
+    from hexpack.verify import smoke_detect
+
+    root = make_snakebridge(tmp_path / "snakebridge")
+    found = smoke_detect.detect(root)
+    floors_needed = stub_floor_requirements(root / "priv/python")
+    assert sorted(floors_needed) == ["grpcio>=1.85.1", "protobuf>=7.35.1"]
+    assert found.table == {"server": False, "smoke": {"requirements": floors_needed}}
+    assert found.found[0] == (
+        "no server: priv/python/grpc_server.py does not exist; verify installs and imports priv/python instead "
+        "(server = false)"
+    )
+
+
+def test_detect_reads_snakepits_server_contract(tmp_path):
+    """Before any stub exists (init runs first), the services come from the .proto files."""
+    from hexpack.verify import smoke_detect
+
+    root = make_snakepit(tmp_path / "snakepit", commit=False)
+    found = smoke_detect.detect(root)
+    assert found.table == {"smoke": SMOKE}
+    assert found.assumed == ()
+    assert "smoke: priv/python/grpc_server.py writes its port to the file named by $SNAKEPIT_READY_FILE" in found.found
+
+
+@pytest.mark.slow
+def test_snakebridge_verifies_by_importing_its_python(snakebridge, capsys):
+    require_program("uv")
+    code, out, data = verify(capsys, snakebridge, "--python", "3.12")
+    assert code == 0, out
+    assert gate(data, "required files")["findings"][-1]["message"] == "no server required (server = false)"
+    modules = (
+        "snakebridge_adapter, snakebridge_client, snakebridge_types, snakepit_bridge_pb2, snakepit_bridge_pb2_grpc"
+    )
+    for name in ("python 3.12 latest", "python 3.12 floors"):
+        (finding,) = gate(data, name)["findings"]
+        assert finding["message"].endswith(f": imported 5 module(s): {modules}; no server")
+    installed = gate(data, "python 3.12 floors")["details"]["installed"]
+    assert (installed["grpcio"], installed["protobuf"]) == ("1.85.1", "7.35.1")  # [verify.smoke] requirements' floors
+
+    edit(snakebridge / "priv/python/snakebridge_client.py", "import grpc\n", "import grpc\nimport orjson\n")
+    git(snakebridge, "commit", "-qam", "orjson")
+    code, out, data = verify(capsys, snakebridge, "--python", "3.12", "--resolution", "latest")
+    assert code == 1, out
+    assert problems(data) == {
+        "python 3.12 latest": [
+            "priv/python/snakebridge_client: import snakebridge_client failed: ModuleNotFoundError: No module named "
+            "'orjson'; add what it needs to the shipped requirements (or to [verify.smoke] requirements when another "
+            "package's server installs it)"
+        ]
+    }

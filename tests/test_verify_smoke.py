@@ -125,3 +125,229 @@ def test_nox_install_once_skips_an_unchanged_install(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\ndependencies = ['packaging']\n")
     install_once(session, tmp_path, "grpcio-tools==1.86.0")  # pyproject changed: install again
     assert len(calls) == 3
+
+
+# ----------------------------------------------------------------------------- [verify.smoke]
+
+
+def test_smoke_settings_report_every_problem_at_once():
+    from hexpack.errors import ProjectError
+    from hexpack.verify.settings import from_table
+
+    table = {
+        "server": "",
+        "smoke": {
+            "command": "python grpc_server.py",
+            "ready": "socket",
+            "ready_pattern": "READY",
+            "rpc": "Ping",
+            "health": "yes",
+            "env": {"A": 1},
+            "timeout": 0,
+            "colour": "blue",
+            "preflight": ["{pythn}", "--check"],
+            "peer": "not a service!",
+        },
+    }
+    with pytest.raises(ProjectError) as caught:
+        from_table(table)
+    assert caught.value.one_line() == (
+        "pyproject.toml [tool.hexpack.verify]: "
+        "server must be the path of the server script, or false for a package without one; "
+        "unknown smoke key(s) colour; "
+        "smoke.command must be a list of strings (an argv, no shell); "
+        "smoke.preflight uses unknown placeholder(s) {pythn} "
+        "(known: python, server, port, peer, ready_file, package, python_root); "
+        'smoke.env must be a table of strings (e.g. { SNAKEPIT_LOG_LEVEL = "info" }); '
+        "smoke.ready must be one of stdout, file, command, not 'socket'; "
+        "smoke.ready_pattern 'READY' has no group; write the port as group 1: 'READY (\\d+)'; "
+        "smoke.rpc 'Ping' must read \"package.Service/Method\"; "
+        "smoke.peer 'not a service!' must be a service name such as \"package.Service\"; "
+        "smoke.health must be true or false; "
+        "smoke.timeout must be a positive number of seconds; "
+        "see `hexpack verify --help` for the settings"
+    )
+    with pytest.raises(ProjectError, match='smoke.ready = "file" needs ready_file_env'):
+        from_table({"smoke": {"ready": "file"}})
+    with pytest.raises(ProjectError, match='smoke.ready = "command" needs ready_command'):
+        from_table({"smoke": {"ready": "command"}})
+
+
+def test_server_false_and_the_templates(tmp_path):
+    from hexpack.verify.settings import from_table
+
+    assert not from_table({"server": False}).has_server
+    assert from_table({}).has_server
+    settings = from_table(
+        {
+            "smoke": {
+                "command": ["{python}", "{server}", "--port", "{port}", "--peer", "{peer}"],
+                "env": {"APP_HOME": "{package}", "LOG": "info"},
+                "ready": "file",
+                "ready_file_env": "APP_READY",
+                "timeout": 5,
+            }
+        }
+    )
+    values = smoke.template_values(
+        Path("/v/bin/python"), tmp_path, settings, port="4000", peer="127.0.0.1:1", ready_file="/r"
+    )
+    argv, env = smoke.server_command(Path("/v/bin/python"), tmp_path, settings, values)
+    assert argv == [
+        "/v/bin/python",
+        str(tmp_path / "priv/python/grpc_server.py"),
+        "--port",
+        "4000",
+        "--peer",
+        "127.0.0.1:1",
+    ]
+    assert env == {
+        "PYTHONPATH": str(tmp_path / "priv/python"),
+        "PYTHONUNBUFFERED": "1",
+        "APP_HOME": str(tmp_path),
+        "LOG": "info",
+        "APP_READY": "/r",
+    }
+    assert settings.smoke_seconds == 5.0
+
+
+# A server with the repository's own bridge (priv/python/hexpack_bridge), started however a test asks.
+CONTRACT_SERVER = """import os, socket, sys, threading, signal
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import grpc
+from hexpack_bridge import bridge_pb2, bridge_pb2_grpc
+from hexpack_bridge.server import start_server
+
+mode, port = sys.argv[1], int(sys.argv[2])
+if len(sys.argv) > 3:  # --peer ADDRESS: the caller must answer Ping first, as snakepit's Elixir side must
+    with grpc.insecure_channel(sys.argv[3]) as channel:
+        try:
+            bridge_pb2_grpc.BridgeStub(channel).Ping(bridge_pb2.PingRequest(message="hello"), timeout=5)
+        except grpc.RpcError as exc:
+            sys.exit(f"peer at {sys.argv[3]} did not answer: {exc.code()}")
+running = start_server(port=port)
+if mode == "file":
+    with open(os.environ["APP_READY"] + ".tmp", "w") as handle:
+        handle.write(str(running.port))
+    os.replace(os.environ["APP_READY"] + ".tmp", os.environ["APP_READY"])
+elif mode == "pattern":
+    print(f"listening on port {running.port}", flush=True)
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+while not stop.wait(0.1):
+    pass
+running.stop()
+"""
+
+
+def contract_package(tmp_path: Path) -> Path:
+    """A package root whose priv/python is this repository's, plus CONTRACT_SERVER as app.py."""
+    import shutil
+
+    root = tmp_path / "package"
+    shutil.copytree(
+        Path(__file__).resolve().parent.parent / "priv/python",
+        root / "priv/python",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (root / "priv/python/app.py").write_text(CONTRACT_SERVER)
+    return root
+
+
+def serve(tmp_path: Path, smoke_table: dict):
+    """smoke._serve on the contract server, with this interpreter standing in for the venv (it has grpcio)."""
+    from hexpack.verify.gates import Gate
+    from hexpack.verify.settings import from_table
+    from hexpack.verify.venvs import Venv
+
+    pytest.importorskip("grpc_health", reason="the repository's bridge serves grpc.health.v1")
+    root = contract_package(tmp_path)
+    settings = from_table({"server": "priv/python/app.py", "smoke": smoke_table})
+    gate = Gate("python here", "4 smoke")
+    with gate.timed():  # as run_one: a HexpackError becomes the gate's failure
+        smoke._serve(gate, Venv(Path(sys.prefix), Path(sys.executable), False, (), 0.0), root, settings)
+    return gate
+
+
+def test_ready_file_with_a_stand_in_peer(tmp_path):
+    gate = serve(
+        tmp_path,
+        {
+            "command": ["{python}", "{server}", "file", "0", "{peer}"],
+            "ready": "file",
+            "ready_file_env": "APP_READY",
+            "peer": "hexpack_bridge.Bridge",
+            "rpc": "hexpack_bridge.Bridge/Ping",
+            "preflight": ["{python}", "-c", "import grpc_health"],
+            "timeout": 20,
+        },
+    )
+    assert gate.status.value == "pass", gate.reasons()
+    (line,) = gate.reasons()
+    assert line.startswith("Python 3.") and "ready (writing its port to $APP_READY, port " in line
+    assert "health SERVING, peer hexpack_bridge.Bridge stood in, hexpack_bridge.Bridge/Ping -> " in line
+    assert gate.details["client"]["reply"]["message"] == "hexpack verify"
+    assert gate.details["exit_code"] == 0
+
+
+def test_without_its_peer_the_server_fails_and_says_why(tmp_path):
+    gate = serve(
+        tmp_path,
+        {
+            "command": ["{python}", "{server}", "file", "0", "127.0.0.1:1"],
+            "ready": "file",
+            "ready_file_env": "APP_READY",
+        },
+    )
+    (line,) = gate.reasons()
+    assert line.startswith(
+        "fail: priv/python/app.py: server exited with status 1 before writing its port to $APP_READY: "
+        "peer at 127.0.0.1:1 did not answer: StatusCode.UNAVAILABLE"
+    ), line
+
+
+def test_ready_by_pattern_and_by_command(tmp_path):
+    gate = serve(
+        tmp_path / "pattern",
+        {
+            "command": ["{python}", "{server}", "pattern", "0"],
+            "ready_pattern": r"listening on port (\d+)",
+            "health": False,
+        },
+    )
+    assert gate.status.value == "pass", gate.reasons()
+    assert gate.details["client"]["health"] is None
+    probe = "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1)"
+    gate = serve(
+        tmp_path / "command",
+        {
+            "command": ["{python}", "{server}", "quiet", "{port}"],
+            "ready": "command",
+            "ready_command": ["{python}", "-c", probe, "{port}"],
+        },
+    )
+    assert gate.status.value == "pass", gate.reasons()
+    line = gate.reasons()[0]
+    assert "ready (`python -c import socket, sys; socket.create_connection" in line and "` exited 0, port " in line
+
+
+def test_a_failing_preflight_stops_before_the_server_starts(tmp_path):
+    gate = serve(
+        tmp_path,
+        {
+            "command": ["{python}", "{server}", "pattern", "0"],
+            "preflight": ["{python}", "-c", "import sys; sys.exit('deps missing')"],
+        },
+    )
+    assert gate.reasons() == [
+        "fail: priv/python/app.py: preflight `python -c import sys; sys.exit('deps missing')` "
+        "exited with status 1: deps missing"
+    ]
+    assert "client" not in gate.details
+
+
+def test_a_peer_for_a_service_the_stubs_lack_is_named(tmp_path):
+    gate = serve(tmp_path, {"command": ["{python}", "{server}", "pattern", "0"], "peer": "other.Service"})
+    (line,) = gate.reasons()
+    assert line.startswith("fail: [verify.smoke] peer: the stand-in peer for other.Service did not start: ")
+    assert "no service other.Service in the *_pb2.py stubs" in line

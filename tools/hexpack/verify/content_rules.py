@@ -185,9 +185,12 @@ def expected_protos(
 ) -> list[str]:
     """Every .proto that should ship: the shipped ones, those on disk under
     ``proto_root`` in the project, and those implied by shipped ``_pb2.py`` stubs
-    that no known proto accounts for."""
+    that no known proto accounts for (unless ``server = false``: a package that
+    runs under another package's server ships that package's stubs, not its protos)."""
     paths = list(paths)
     protos = {path for path in paths if path.endswith(".proto")}
+    if not settings.has_server and not configured:
+        paths = [path for path in paths if not path.endswith("_pb2.py")]
     if root is not None and (root / settings.proto_root).is_dir():
         for found in (root / settings.proto_root).rglob("*.proto"):
             protos.add(found.relative_to(root).as_posix())
@@ -486,7 +489,11 @@ def check_stub_floors(
         for path, member in wanted.items():
             target = base.joinpath(*path.split("/"))
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(member.data)
+            data = member.data
+            if path == settings.requirements and settings.smoke.requirements:  # installed next to it by the smoke test
+                extra = "\n".join(("", "# [verify.smoke] requirements", *settings.smoke.requirements, ""))
+                data = data.rstrip(b"\n") + extra.encode()
+            target.write_bytes(data)
         try:
             found = floors.stub_floors(base / settings.python_root)
             problems = floors.check_floors(found, [base / settings.requirements], root=base)
