@@ -351,3 +351,73 @@ def test_a_peer_for_a_service_the_stubs_lack_is_named(tmp_path):
     (line,) = gate.reasons()
     assert line.startswith("fail: [verify.smoke] peer: the stand-in peer for other.Service did not start: ")
     assert "no service other.Service in the *_pb2.py stubs" in line
+
+
+# ----------------------------------------------------------------------------- the consumer's view
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def lent_venv(status: str = "pass"):
+    """A smoke gate that passed in this interpreter's environment (it has grpcio and grpcio-health-checking)."""
+    from hexpack.verify.gates import Gate, fail, note
+
+    gate = Gate("python 3.x latest", "4 smoke", details={"venv": sys.prefix})
+    gate.add(note("served") if status == "pass" else fail("did not serve"))
+    return gate
+
+
+def test_consumer_gate_says_why_it_does_not_run(tmp_path):
+    from hexpack.verify import consumer
+    from hexpack.verify.settings import from_table
+
+    configured = from_table({"consumer": {"snippet": "IO.puts(:ok)"}})
+    app = {"app": "snakepit", "requirements": []}
+    cases = [
+        (from_table({}), app, [lent_venv()], "no [tool.hexpack.verify.consumer] snippet"),
+        (
+            configured,
+            {**app, "requirements": [[("app", "grpc"), ("name", "grpc")], [("app", "jason")]]},
+            [lent_venv()],
+            "the package depends on Hex packages (grpc, jason); a path dependency would fetch them",
+        ),
+        (configured, app, [lent_venv("fail")], "no passing `latest` smoke job to lend its venv"),
+    ]
+    for settings, metadata, smoke_gates, why in cases:
+        gate = consumer.run(tmp_path, settings, metadata, smoke_gates)
+        assert (gate.status.value, gate.skipped) == ("skip", why)
+
+
+@pytest.mark.slow
+def test_consumer_project_starts_the_server_through_the_packages_elixir_api(tmp_path):
+    """This repository's tarball, unpacked; a mix project with a path dep on it runs the configured snippet."""
+    require_program("mix")
+    pytest.importorskip("grpc_health", reason="the repository's bridge serves grpc.health.v1")
+    from dataclasses import replace
+
+    from hexpack.build import build_project
+    from hexpack.mix_project import read_project
+    from hexpack.tarball import unpack
+    from hexpack.verify import consumer
+    from hexpack.verify.settings import load
+    from hexpack.verify.smoke_settings import ConsumerSettings
+
+    built = build_project(read_project(REPO), root=REPO)
+    unpack(built.tarball, tmp_path / "package")
+    settings = load(REPO)
+    assert "HexpackBridge.start(" in settings.consumer.snippet  # the repository configures its own API
+    gate = consumer.run(tmp_path / "package", settings, {"app": "hexpack_bridge", "requirements": []}, [lent_venv()])
+    (line,) = gate.reasons()
+    assert gate.status.value == "pass", line
+    assert line.startswith("{:hexpack_bridge, path: <unpacked tarball>} compiled; the snippet ran with the python 3.x")
+    assert "HexpackBridge.start/1 served on port " in line
+    assert sorted(p.name for p in (tmp_path / "package").iterdir()) == sorted(
+        ["CHANGELOG.md", "LICENSE", "README.md", "hex_metadata.config", "lib", "mix.exs", "priv"]
+    )  # the consumer builds in its own project, never in the unpacked package
+
+    (tmp_path / "package/priv/python/grpc_server.py").unlink()  # the seed report: a package without its server
+    gate = consumer.run(tmp_path / "package", settings, {"app": "hexpack_bridge", "requirements": []}, [lent_venv()])
+    (line,) = gate.reasons()
+    assert line.startswith("fail: [tool.hexpack.verify.consumer] snippet: the snippet exited with status 1: ")
+    assert "grpc_server.py" in line, line
+    assert replace(settings, consumer=ConsumerSettings()).consumer.snippet == ""

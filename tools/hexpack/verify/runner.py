@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config, proc
-from . import content_rules, exclude_report, pydist, smoke
+from . import consumer, content_rules, exclude_report, pydist, smoke
 from .gates import Gate, Report, fail, note, warn
 from .settings import VerifySettings
 from .settings import load as load_settings
@@ -365,16 +365,16 @@ def _chain(
         unpack(data, unpacked)
     if unpack_gate.findings:
         return gates + [unpack_gate]
-    gates.extend(
-        smoke.run_all(
-            unpacked,
-            settings,
-            cache,
-            interpreters=interpreters.get(),
-            resolutions=options.resolutions,
-            workers=options.workers,
-        )
+    smoke_gates = smoke.run_all(
+        unpacked,
+        settings,
+        cache,
+        interpreters=interpreters.get(),
+        resolutions=options.resolutions,
+        workers=options.workers,
     )
+    gates.extend(smoke_gates)
+    gates.append(consumer.run(unpacked, settings, content_rules.metadata_dict(package.metadata), smoke_gates))
     return gates
 
 
