@@ -27,7 +27,7 @@ from .settings import VerifySettings
 from .settings import load as load_settings
 from .venvs import VenvCache
 
-GATE_GROUPS = ("freshness", "build", "tarball", "smoke", "pydist")
+GATE_GROUPS = ("freshness", "build", "tarball", "smoke", "consumer", "pydist")
 
 
 @dataclass(frozen=True)
@@ -374,7 +374,10 @@ def _chain(
         workers=options.workers,
     )
     gates.extend(smoke_gates)
-    gates.append(consumer.run(unpacked, settings, content_rules.metadata_dict(package.metadata), smoke_gates))
+    if "consumer" in skip:
+        gates.append(Gate(consumer.NAME, consumer.GROUP, skipped="--skip consumer"))
+    else:
+        gates.append(consumer.run(unpacked, settings, content_rules.metadata_dict(package.metadata), smoke_gates))
     return gates
 
 
