@@ -449,13 +449,18 @@ def make_snakepit(root: Path, *, commit: bool = True) -> Path:
         path.write_text(text, encoding="utf-8")
     (root / "priv/python/grpc_server.py").chmod(0o755)
     if commit:
-        git(root, "init", "-q", "-b", "main")
-        git(root, "config", "user.email", "maintainer@example.com")
-        git(root, "config", "user.name", "Maintainer")
-        git(root, "config", "commit.gpgsign", "false")
-        git(root, "add", "-A")
-        git(root, "commit", "-q", "-m", "snakepit before hexpack")
+        commit_all(root, "snakepit before hexpack")
     return root
+
+
+def commit_all(root: Path, message: str) -> None:
+    """A new repository at ``root`` with everything in it committed."""
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "maintainer@example.com")
+    git(root, "config", "user.name", "Maintainer")
+    git(root, "config", "commit.gpgsign", "false")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -914,12 +919,7 @@ def make_snakebridge(root: Path) -> Path:
         )
         == 0
     )
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "maintainer@example.com")
-    git(root, "config", "user.name", "Maintainer")
-    git(root, "config", "commit.gpgsign", "false")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "snakebridge before hexpack")
+    commit_all(root, "snakebridge before hexpack")
     return root
 
 
