@@ -371,20 +371,17 @@ def test_consumer_gate_says_why_it_does_not_run(tmp_path):
     from hexpack.verify import consumer
     from hexpack.verify.settings import from_table
 
+    require_program("mix")  # the reasons below are checked once Elixir is found
     configured = from_table({"consumer": {"snippet": "IO.puts(:ok)"}})
     app = {"app": "snakepit", "requirements": []}
+    deps = {**app, "requirements": [[("app", "grpc"), ("name", "grpc")], [("app", "jason")]]}
     cases = [
-        (from_table({}), app, [lent_venv()], "no [tool.hexpack.verify.consumer] snippet"),
-        (
-            configured,
-            {**app, "requirements": [[("app", "grpc"), ("name", "grpc")], [("app", "jason")]]},
-            [lent_venv()],
-            "the package depends on Hex packages (grpc, jason); a path dependency would fetch them",
-        ),
-        (configured, app, [lent_venv("fail")], "no passing `latest` smoke job to lend its venv"),
+        (from_table({}), app, "no [tool.hexpack.verify.consumer] snippet"),
+        (configured, deps, "the package depends on Hex packages (grpc, jason); a path dependency would fetch them"),
+        (configured, {"requirements": []}, "the tarball's metadata names no app"),
     ]
-    for settings, metadata, smoke_gates, why in cases:
-        gate = consumer.run(tmp_path, settings, metadata, smoke_gates)
+    for settings, metadata, why in cases:
+        gate = consumer.run(tmp_path, settings, metadata, [lent_venv()])
         assert (gate.status.value, gate.skipped) == ("skip", why)
 
 
@@ -421,3 +418,8 @@ def test_consumer_project_starts_the_server_through_the_packages_elixir_api(tmp_
     assert line.startswith("fail: [tool.hexpack.verify.consumer] snippet: the snippet exited with status 1: ")
     assert "grpc_server.py" in line, line
     assert replace(settings, consumer=ConsumerSettings()).consumer.snippet == ""
+
+    gate = consumer.run(
+        tmp_path / "package", settings, {"app": "hexpack_bridge", "requirements": []}, [lent_venv("fail")]
+    )
+    assert gate.skipped == "compiled; no passing `latest` smoke job to lend its venv for the snippet"

@@ -16,7 +16,9 @@ them fetched), or when no smoke venv passed.
 from __future__ import annotations
 
 import re
+import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,66 +74,111 @@ def _said(output: str) -> str:
     return lines[-1][:200] if lines else ""
 
 
-def run(package_root: Path, settings: VerifySettings, metadata: dict[str, Any], smoke_gates: Sequence[Gate]) -> Gate:
-    gate = Gate(NAME, GROUP)
-    snippet = settings.consumer.snippet.strip()
-    app = metadata.get("app")
-    requirements = metadata.get("requirements") or []
-    lender = _python(smoke_gates)
-    if not snippet:
-        gate.skipped = "no [tool.hexpack.verify.consumer] snippet"
-    elif proc.which("mix") is None:
-        gate.skipped = "Elixir is not installed (mix not found)"
-    elif requirements:
-        names = ", ".join(sorted(str(r.get("app", r.get("name", "?"))) for r in _as_dicts(requirements)))
-        gate.skipped = f"the package depends on Hex packages ({names}); a path dependency would fetch them"
-    elif not isinstance(app, str) or not app:
-        gate.skipped = "the tarball's metadata names no app"
-    elif lender is None:
-        gate.skipped = "no passing `latest` smoke job to lend its venv"
-    if gate.skipped or lender is None:
-        return gate
-    python, job = lender
-    start = time.monotonic()
-    try:
-        with tempfile.TemporaryDirectory(prefix="hexpack-consumer-") as tmp:
-            project = Path(tmp)
-            (project / "mix.exs").write_text(MIX_EXS.format(app=app, path=_elixir_string(str(package_root))))
-            env = clean_env(HEXPACK_PYTHON=str(python), MIX_ENV="dev")
-            compiled = proc.run(["mix", "compile"], cwd=project, env=env, timeout=TIMEOUT, check=False)
-            if compiled.returncode != 0:
-                gate.add(
-                    fail(
-                        f"`mix compile` of a project depending on the package failed: "
-                        f"{last_lines(compiled.stdout + compiled.stderr)}",
-                        subject=f"{{:{app}, path: ...}}",
-                    )
-                )
-                return gate
-            ran = proc.run(
-                ["mix", "run", "--no-compile", "-e", snippet], cwd=project, env=env, timeout=TIMEOUT, check=False
+class Consumer:
+    """The consumer gate in two halves: ``mix compile`` starts at once (in a thread, beside the smoke
+    jobs, as it needs no venv); :meth:`finish` runs the snippet with a smoke venv and cleans up."""
+
+    def __init__(self, package_root: Path, settings: VerifySettings, metadata: dict[str, Any]):
+        self.gate = Gate(NAME, GROUP)
+        self.snippet = settings.consumer.snippet.strip()
+        self.app = metadata.get("app")
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._compile: threading.Thread | None = None
+        self._compiled: subprocess.CompletedProcess[str] | HexpackError | None = None
+        requirements = metadata.get("requirements") or []
+        if not self.snippet:
+            self.gate.skipped = "no [tool.hexpack.verify.consumer] snippet"
+        elif proc.which("mix") is None:
+            self.gate.skipped = "Elixir is not installed (mix not found)"
+        elif requirements:
+            names = ", ".join(sorted(str(r.get("app", r.get("name", "?"))) for r in _as_dicts(requirements)))
+            self.gate.skipped = f"the package depends on Hex packages ({names}); a path dependency would fetch them"
+        elif not isinstance(self.app, str) or not self.app:
+            self.gate.skipped = "the tarball's metadata names no app"
+        if self.gate.skipped:
+            return
+        self._start = time.monotonic()
+        self._tmp = tempfile.TemporaryDirectory(prefix="hexpack-consumer-")
+        self.project = Path(self._tmp.name)
+        (self.project / "mix.exs").write_text(MIX_EXS.format(app=self.app, path=_elixir_string(str(package_root))))
+        self._compile = threading.Thread(target=self._run_compile, name="consumer-compile", daemon=True)
+        self._compile.start()
+
+    def _env(self, **extra: str) -> dict[str, str]:
+        return clean_env(MIX_ENV="dev", **extra)
+
+    def _run_compile(self) -> None:
+        try:
+            self._compiled = proc.run(
+                ["mix", "compile"], cwd=self.project, env=self._env(), timeout=TIMEOUT, check=False
             )
-            gate.details.update({"python": str(python), "output": (ran.stdout + ran.stderr)[-2000:]})
-            if ran.returncode != 0:
-                gate.add(
-                    fail(
-                        f"the snippet exited with status {ran.returncode}: {_raised(ran.stdout + ran.stderr)}",
-                        subject="[tool.hexpack.verify.consumer] snippet",
-                    )
-                )
-                return gate
-            said = _said(ran.stdout)
+        except HexpackError as exc:
+            self._compiled = exc
+
+    def finish(self, smoke_gates: Sequence[Gate]) -> Gate:
+        """The gate, once the snippet ran with the newest passing ``latest`` smoke venv."""
+        if self._tmp is None:
+            return self.gate
+        try:
+            self._finish(smoke_gates)
+        except HexpackError as exc:
+            self.gate.extend(findings_from_error(exc))
+        finally:
+            if self._compile is not None:
+                self._compile.join()
+            self._tmp.cleanup()
+            self.gate.seconds = time.monotonic() - self._start
+        return self.gate
+
+    def _finish(self, smoke_gates: Sequence[Gate]) -> None:
+        gate, app = self.gate, self.app
+        assert self._compile is not None
+        self._compile.join()
+        compiled = self._compiled
+        if isinstance(compiled, HexpackError):
+            raise compiled
+        if compiled is None or compiled.returncode != 0:
+            said = last_lines(compiled.stdout + compiled.stderr) if compiled else "no result"
             gate.add(
-                note(
-                    f"{{:{app}, path: <unpacked tarball>}} compiled; the snippet ran with the {job} venv"
-                    + (f": {said}" if said else "")
+                fail(
+                    f"`mix compile` of a project depending on the package failed: {said}",
+                    subject=f"{{:{app}, path: ...}}",
                 )
             )
-    except HexpackError as exc:
-        gate.extend(findings_from_error(exc))
-    finally:
-        gate.seconds = time.monotonic() - start
-    return gate
+            return
+        lender = _python(smoke_gates)
+        if lender is None:
+            gate.skipped = "compiled; no passing `latest` smoke job to lend its venv for the snippet"
+            return
+        python, job = lender
+        ran = proc.run(
+            ["mix", "run", "--no-compile", "-e", self.snippet],
+            cwd=self.project,
+            env=self._env(HEXPACK_PYTHON=str(python)),
+            timeout=TIMEOUT,
+            check=False,
+        )
+        gate.details.update({"python": str(python), "output": (ran.stdout + ran.stderr)[-2000:]})
+        if ran.returncode != 0:
+            gate.add(
+                fail(
+                    f"the snippet exited with status {ran.returncode}: {_raised(ran.stdout + ran.stderr)}",
+                    subject="[tool.hexpack.verify.consumer] snippet",
+                )
+            )
+            return
+        said = _said(ran.stdout)
+        gate.add(
+            note(
+                f"{{:{app}, path: <unpacked tarball>}} compiled; the snippet ran with the {job} venv"
+                + (f": {said}" if said else "")
+            )
+        )
+
+
+def run(package_root: Path, settings: VerifySettings, metadata: dict[str, Any], smoke_gates: Sequence[Gate]) -> Gate:
+    """The whole gate at once (compile, then the snippet)."""
+    return Consumer(package_root, settings, metadata).finish(smoke_gates)
 
 
 def _as_dicts(requirements: Any) -> list[dict[str, Any]]:

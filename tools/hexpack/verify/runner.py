@@ -365,20 +365,27 @@ def _chain(
         unpack(data, unpacked)
     if unpack_gate.findings:
         return gates + [unpack_gate]
-    smoke_gates = smoke.run_all(
-        unpacked,
-        settings,
-        cache,
-        interpreters=interpreters.get(),
-        resolutions=options.resolutions,
-        workers=options.workers,
+    # the consumer project compiles beside the smoke jobs; its snippet then borrows a smoke venv
+    pending = (
+        None
+        if "consumer" in skip
+        else consumer.Consumer(unpacked, settings, content_rules.metadata_dict(package.metadata))
     )
-    gates.extend(smoke_gates)
-    if "consumer" in skip:
-        gates.append(Gate(consumer.NAME, consumer.GROUP, skipped="--skip consumer"))
-    else:
-        gates.append(consumer.run(unpacked, settings, content_rules.metadata_dict(package.metadata), smoke_gates))
-    return gates
+    smoke_gates: list[Gate] = []
+    try:
+        smoke_gates = smoke.run_all(
+            unpacked,
+            settings,
+            cache,
+            interpreters=interpreters.get(),
+            resolutions=options.resolutions,
+            workers=options.workers,
+        )
+    finally:
+        consumer_gate = (
+            pending.finish(smoke_gates) if pending else Gate(consumer.NAME, consumer.GROUP, skipped="--skip consumer")
+        )
+    return gates + smoke_gates + [consumer_gate]
 
 
 class _Interpreters:
