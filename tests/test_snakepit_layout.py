@@ -1,14 +1,21 @@
-"""hexpack adopted by a snakepit-like project, end to end.
+"""hexpack adopted by a snakepit-like project and by a snakebridge-like one, end to end.
 
 The guide promises that hexpack works on layouts other than this
 repository's, such as snakepit's, where the Python lives directly in
 ``priv/python/`` (protos in ``priv/proto``, flat stubs imported top-level as
 ``import snakepit_bridge_pb2_grpc``), configured in a top-level
 ``hexpack.toml`` and with no assemble mapping. ``make_snakepit`` writes such a
-project (a generator, not a committed copy of snakepit) and the tests walk it
-the way a maintainer adopting hexpack would: init, stubs, stubs --check,
-verify, version, bump, release --dry-run; then break it the classic ways and
-check that verify names each cause.
+project (a generator, not a committed copy of snakepit) whose
+``grpc_server.py`` has the command line and behaviour of snakepit v0.13.0's:
+``--adapter``/``--port``/``--elixir-address``/``--health-check`` options, a
+wait for the Elixir side's ``BridgeService.Ping`` before serving, the bound
+port written to ``$SNAKEPIT_READY_FILE``, no ``grpc.health.v1``. The tests walk
+it the way a maintainer adopting hexpack would: init, stubs, stubs --check,
+the smoke settings ``smoke_detect`` reads off the server, verify (whose smoke
+jobs run that server unchanged, with a stand-in peer), version, bump, release
+--dry-run; then break it the classic ways and check that verify names each
+cause. ``make_snakebridge`` writes a package with no server of its own
+(``server = false``) whose shipped Python is installed and imported instead.
 
 Real parts throughout: elixir reads mix.exs, grpcio-tools generates the
 stubs, the smoke test starts the real server in a uv venv. The Hex deps

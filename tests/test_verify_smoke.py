@@ -423,3 +423,19 @@ def test_consumer_project_starts_the_server_through_the_packages_elixir_api(tmp_
         tmp_path / "package", settings, {"app": "hexpack_bridge", "requirements": []}, [lent_venv("fail")]
     )
     assert gate.skipped == "compiled; no passing `latest` smoke job to lend its venv for the snippet"
+
+
+def test_an_rpc_the_stubs_lack_is_named(tmp_path):
+    gate = serve(
+        tmp_path,
+        {
+            "command": ["{python}", "{server}", "pattern", "0"],
+            "ready_pattern": r"port (\d+)",
+            "rpc": "hexpack_bridge.Nope/Ping",
+        },
+    )
+    (line,) = gate.reasons()
+    assert line == (
+        "fail: priv/python/app.py: calling the server failed (exit 1): "
+        "no service hexpack_bridge.Nope in hexpack_bridge.bridge_pb2_grpc (hexpack_bridge.Bridge)"
+    )

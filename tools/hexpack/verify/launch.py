@@ -245,7 +245,7 @@ def _run_client(
     if done.returncode != 0:
         result.findings.append(
             fail(
-                f"health check / Ping failed (exit {done.returncode}): {last_lines(done.stderr + done.stdout)}",
+                f"calling the server failed (exit {done.returncode}): {last_lines(done.stderr + done.stdout)}",
                 subject=subject,
             )
         )
