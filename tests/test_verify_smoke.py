@@ -439,3 +439,29 @@ def test_an_rpc_the_stubs_lack_is_named(tmp_path):
         "fail: priv/python/app.py: calling the server failed (exit 1): "
         "no service hexpack_bridge.Nope in hexpack_bridge.bridge_pb2_grpc (hexpack_bridge.Bridge)"
     )
+
+
+def test_detect_keeps_the_default_contract_and_says_what_it_assumed(tmp_path):
+    from hexpack.verify import smoke_detect
+
+    server = tmp_path / "priv/python/grpc_server.py"
+    server.parent.mkdir(parents=True)
+    server.write_text(
+        "import argparse\np = argparse.ArgumentParser()\np.add_argument('--host')\np.add_argument('--port', type=int)\n"
+        "p.add_argument('--exit-on-stdin-eof', action='store_true')\nprint(f'READY {port}')\n"
+    )
+    found = smoke_detect.detect(tmp_path)
+    assert (found.table, found.assumed) == ({}, ())
+    assert found.found == (
+        "smoke: priv/python/grpc_server.py takes --host/--port/--exit-on-stdin-eof and prints READY <port> "
+        "(the default)",
+    )
+    server.write_text("from app.launcher import main\nmain()\n")  # a wrapper: nothing to read
+    assert smoke_detect.detect(tmp_path).assumed == (
+        "smoke: priv/python/grpc_server.py defines no options itself (it delegates); the default contract is assumed",
+    )
+    server.write_text("def broken(:\n")
+    (assumed,) = smoke_detect.detect(tmp_path).assumed
+    assert assumed.startswith("priv/python/grpc_server.py could not be read (") and "default smoke contract" in assumed
+    server.unlink()
+    assert smoke_detect.detect(tmp_path) == smoke_detect.Detection()  # no Python at all: nothing to say
