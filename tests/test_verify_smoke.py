@@ -465,3 +465,11 @@ def test_detect_keeps_the_default_contract_and_says_what_it_assumed(tmp_path):
     assert assumed.startswith("priv/python/grpc_server.py could not be read (") and "default smoke contract" in assumed
     server.unlink()
     assert smoke_detect.detect(tmp_path) == smoke_detect.Detection()  # no Python at all: nothing to say
+
+
+def test_a_flood_of_output_is_bounded(tmp_path):
+    """A server that prints 200k lines and never gets ready: the check ends in time, keeping only the last lines."""
+    check = start(tmp_path, "import sys\nfor i in range(200_000):\n    print('spam', i)\nsys.exit(4)\n", timeout=20)
+    (finding,) = check.findings
+    assert finding.one_line().endswith("before `READY <port>`: spam 199997 | spam 199998 | spam 199999")
+    assert len(check.output.splitlines()) == launch.Output.KEPT

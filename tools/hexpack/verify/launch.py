@@ -11,6 +11,7 @@ the same rules: argv lists only, output captured and shown on failure.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import queue
@@ -87,12 +88,19 @@ STDOUT = Readiness()
 
 
 class Output:
-    """A started process's merged stdout/stderr, read by a thread: every line kept, and queued for waiting."""
+    """A started process's merged stdout/stderr, read by a thread: the last lines kept, and queued for waiting.
+
+    Both are bounded (a package is hostile until proven otherwise): ``KEPT`` lines are kept for
+    messages, and lines nobody waits for (readiness by file or command) are dropped once ``QUEUED`` wait.
+    """
+
+    KEPT = 500
+    QUEUED = 10_000
 
     def __init__(self, process: subprocess.Popen[str]):
         self.process = process
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.kept: list[str] = []
+        self.lines: queue.Queue[str | None] = queue.Queue(maxsize=self.QUEUED)
+        self.kept: collections.deque[str] = collections.deque(maxlen=self.KEPT)
         self.closed = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -101,9 +109,16 @@ class Output:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.kept.append(line)
-            self.lines.put(line)
+            with contextlib.suppress(queue.Full):
+                self.lines.put_nowait(line)
         self.closed.set()
-        self.lines.put(None)
+        while True:  # the end marker always gets in: make room by dropping the oldest unread line
+            try:
+                self.lines.put_nowait(None)
+                return
+            except queue.Full:
+                with contextlib.suppress(queue.Empty):
+                    self.lines.get_nowait()
 
     def join(self) -> None:
         self._reader.join(timeout=5)
