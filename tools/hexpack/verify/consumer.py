@@ -8,9 +8,9 @@ server through the package's own Elixir API. The snippet sees
 ``HEXPACK_PYTHON``: the python of the newest passing ``latest`` smoke venv,
 where the shipped requirements are installed.
 
-Skipped, with the reason, when no snippet is configured, when Elixir is not
-installed, when the package has Hex dependencies (a path dependency would need
-them fetched), or when no smoke venv passed.
+Skipped, with the reason, when the package has Hex dependencies (a path
+dependency would need them fetched), when no snippet is configured, when
+Elixir is not installed, or when no smoke venv passed.
 """
 
 from __future__ import annotations
@@ -86,13 +86,13 @@ class Consumer:
         self._compile: threading.Thread | None = None
         self._compiled: subprocess.CompletedProcess[str] | HexpackError | None = None
         requirements = metadata.get("requirements") or []
-        if not self.snippet:
+        if requirements:
+            names = ", ".join(sorted(str(r.get("app", r.get("name", "?"))) for r in _as_dicts(requirements)))
+            self.gate.skipped = f"the package depends on Hex packages ({names}); a path dependency would fetch them"
+        elif not self.snippet:
             self.gate.skipped = "no [tool.hexpack.verify.consumer] snippet"
         elif proc.which("mix") is None:
             self.gate.skipped = "Elixir is not installed (mix not found)"
-        elif requirements:
-            names = ", ".join(sorted(str(r.get("app", r.get("name", "?"))) for r in _as_dicts(requirements)))
-            self.gate.skipped = f"the package depends on Hex packages ({names}); a path dependency would fetch them"
         elif not isinstance(self.app, str) or not self.app:
             self.gate.skipped = "the tarball's metadata names no app"
         if self.gate.skipped:
