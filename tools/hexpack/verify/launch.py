@@ -56,6 +56,11 @@ def last_lines(text: str, lines: int = 3) -> str:
     return " | ".join(kept[-lines:])[:400]
 
 
+def shown_argv(argv: Sequence[str]) -> str:
+    """``argv`` for a message, paths cut to their last part (no temporary directories in reports)."""
+    return " ".join(Path(a).name if "/" in a else a for a in argv)
+
+
 @dataclass(frozen=True)
 class Readiness:
     """How a started server says that it serves, and on which port (``[verify.smoke] ready``)."""
@@ -72,7 +77,7 @@ class Readiness:
         if self.mode == "file":
             return f"writing its port to ${self.file_env or 'READY_FILE'}"
         if self.mode == "command":
-            return f"`{' '.join(Path(a).name if '/' in a else a for a in self.command[:4])}` exited 0"
+            return f"`{shown_argv(self.command[:4])}` exited 0"
         return "`READY <port>`" if self.pattern == r"READY (\d+)" else f"a line matching `{self.pattern}`"
 
     def missing(self) -> str:
@@ -169,14 +174,18 @@ def check_server(
     timeout: float = 30.0,
     ready: Readiness = STDOUT,
     health: bool = True,
+    deadline: float | None = None,
 ) -> ServerCheck:
     """Run ``server_argv``; once ``ready`` says it serves, run the smoke client; SIGTERM; expect exit 0.
 
+    ``deadline`` (``time.monotonic()``) ends the wait instead of now + ``timeout`` when steps before
+    this one used part of the budget; messages still name ``timeout``, the budget as configured.
     The server and the client never get the publishing secrets, whatever ``env`` holds.
     """
     env = without_secrets(env)
     result = ServerCheck()
     start = time.monotonic()
+    end = deadline if deadline is not None else start + timeout
     try:
         server = proc.start(server_argv, cwd=cwd, env=env)
     except HexpackError as exc:
@@ -184,7 +193,7 @@ def check_server(
         return result
     output = Output(server)
     try:
-        result.port = _wait_ready(server, output, ready, start + timeout, env, cwd)
+        result.port = _wait_ready(server, output, ready, end, env, cwd)
         result.ready_seconds = time.monotonic() - start
         if result.port is None:
             if server.poll() is None and output.closed.is_set():
@@ -202,7 +211,7 @@ def check_server(
                     )
                 )
             return result
-        result.client = _run_client(client_python, client_args, result.port, env, cwd, start + timeout, subject, result)
+        result.client = _run_client(client_python, client_args, result.port, env, cwd, end, subject, result)
         if result.client is not None and health and result.client.get("health") != "SERVING":
             result.findings.append(
                 fail(f"health check answered {result.client.get('health')}, not SERVING", subject=subject)

@@ -37,7 +37,7 @@ from .. import proc, pythons
 from ..errors import HexpackError
 from . import peer
 from .gates import Gate, fail, findings_from_error, note
-from .launch import CLIENT, Readiness, check_server, last_lines
+from .launch import CLIENT, Readiness, check_server, last_lines, shown_argv
 from .settings import VerifySettings
 from .smoke_settings import fill
 from .venvs import Venv, VenvCache, clean_env
@@ -190,7 +190,11 @@ def run_one(job: SmokeJob, package_root: Path, settings: VerifySettings, cache: 
 def _serve(gate: Gate, venv: Venv, package_root: Path, settings: VerifySettings) -> None:
     """The server started from the package, proven ready and called; every finding lands in ``gate``."""
     smoke_settings = settings.smoke
-    timeout = settings.smoke_seconds
+    deadline = time.monotonic() + settings.smoke_seconds  # peer, preflight and server share the budget
+
+    def left() -> float:
+        return max(1.0, deadline - time.monotonic())
+
     stubs = package_root / settings.python_root
     base_env = clean_env(PYTHONPATH=str(stubs), PYTHONUNBUFFERED="1")
     with tempfile.TemporaryDirectory(prefix="hexpack-smoke-") as tmp, contextlib.ExitStack() as stack:
@@ -199,18 +203,18 @@ def _serve(gate: Gate, venv: Venv, package_root: Path, settings: VerifySettings)
             runtime["ready_file"] = str(Path(tmp) / "ready")
         if smoke_settings.peer:
             runtime["peer"] = stack.enter_context(
-                peer.serving(venv.python, stubs, smoke_settings.peer, env=base_env, cwd=package_root, timeout=timeout)
+                peer.serving(venv.python, stubs, smoke_settings.peer, env=base_env, cwd=package_root, timeout=left())
             )
         values = template_values(venv.python, package_root, settings, **runtime)
         argv, extra = server_command(venv.python, package_root, settings, values)
         env = clean_env(**extra)
         if smoke_settings.preflight:
             preflight = [fill(part, values) for part in smoke_settings.preflight]
-            done = proc.run(preflight, env=env, cwd=package_root, timeout=timeout, check=False)
+            done = proc.run(preflight, env=env, cwd=package_root, timeout=left(), check=False)
             if done.returncode != 0:
                 gate.add(
                     fail(
-                        f"preflight `{_shown(preflight)}` exited with status {done.returncode}: "
+                        f"preflight `{shown_argv(preflight)}` exited with status {done.returncode}: "
                         f"{last_lines(done.stdout + done.stderr) or 'no output'}",
                         subject=settings.server,
                     )
@@ -236,7 +240,8 @@ def _serve(gate: Gate, venv: Venv, package_root: Path, settings: VerifySettings)
             env=env,
             cwd=package_root,
             subject=settings.server,
-            timeout=timeout,
+            timeout=settings.smoke_seconds,
+            deadline=deadline,
             ready=ready,
             health=smoke_settings.health,
         )
@@ -261,10 +266,6 @@ def _serve(gate: Gate, venv: Venv, package_root: Path, settings: VerifySettings)
 def _uses_port(smoke_settings) -> bool:
     templates = [*smoke_settings.command, *(v for _, v in smoke_settings.env)]
     return any("{port}" in part for part in templates) or smoke_settings.ready == "command"
-
-
-def _shown(argv: Sequence[str]) -> str:
-    return " ".join(Path(a).name if "/" in a else a for a in argv)
 
 
 def _import(gate: Gate, venv: Venv, package_root: Path, settings: VerifySettings) -> None:
