@@ -1,7 +1,7 @@
 """The release flow in temporary git repositories.
 
 Test doubles, named as such: ``mix`` (standing in for ``mix hex.publish``,
-since Hex cannot be installed here) and ``twine`` (standing in for
+since Hex cannot be installed here; any other mix command runs the real mix) and ``twine`` (standing in for
 ``twine upload``, since PyPI must not be uploaded to) are small scripts put
 first on PATH. They record their calls and can be told to fail. The lint,
 tests and verify gates run real commands configured in the project's
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -71,6 +72,9 @@ def write_doubles(bin_dir: Path) -> None:
             textwrap.dedent(
                 f"""\
                 #!/bin/sh
+                if [ "{name}" = mix ] && [ "$1" != hex.publish ] && [ -n "$REAL_MIX" ]; then
+                  exec "$REAL_MIX" "$@"  # only publishing is doubled (verify's consumer project compiles for real)
+                fi
                 echo "{name} $*" >> "$DOUBLES_LOG"
                 echo "using key $HEX_API_KEY $TWINE_PASSWORD"
                 if [ -e "$DOUBLES_FAIL_{name.upper()}" ]; then
@@ -86,6 +90,7 @@ def write_doubles(bin_dir: Path) -> None:
 def use_publish_doubles(tmp_path: Path, monkeypatch) -> None:
     """Put the doubles first on PATH, with their log and failure switches, and the tokens set."""
     write_doubles(tmp_path / "bin")
+    monkeypatch.setenv("REAL_MIX", shutil.which("mix") or "")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("DOUBLES_LOG", str(tmp_path / "doubles.log"))
     monkeypatch.setenv("DOUBLES_FAIL_MIX", str(tmp_path / "fail-mix"))

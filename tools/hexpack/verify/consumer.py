@@ -91,8 +91,8 @@ class Consumer:
             self.gate.skipped = f"the package depends on Hex packages ({names}); a path dependency would fetch them"
         elif not self.snippet:
             self.gate.skipped = "no [tool.hexpack.verify.consumer] snippet"
-        elif proc.which("mix") is None:
-            self.gate.skipped = "Elixir is not installed (mix not found)"
+        elif proc.which("elixir") is None or proc.which("mix") is None:
+            self.gate.skipped = "Elixir is not installed (elixir or mix not found)"
         elif not isinstance(self.app, str) or not self.app:
             self.gate.skipped = "the tarball's metadata names no app"
         if self.gate.skipped:
