@@ -165,7 +165,7 @@ def test_smoke_settings_report_every_problem_at_once():
         "smoke.peer 'not a service!' must be a service name such as \"package.Service\"; "
         "smoke.health must be true or false; "
         "smoke.timeout must be a positive number of seconds; "
-        "see `hexpack verify --help` for the settings"
+        'see the settings in README, "Proving the artefacts work"'
     )
     with pytest.raises(ProjectError, match='smoke.ready = "file" needs ready_file_env'):
         from_table({"smoke": {"ready": "file"}})

@@ -192,7 +192,9 @@ def from_table(
     kwargs["smoke"] = smoke_from_table(table.get("smoke", {}), problems)
     kwargs["consumer"] = consumer_from_table(table.get("consumer", {}), problems)
     if problems:
-        raise ProjectError("; ".join(problems), subject=subject, hint="see `hexpack verify --help` for the settings")
+        raise ProjectError(
+            "; ".join(problems), subject=subject, hint='see the settings in README, "Proving the artefacts work"'
+        )
     if pythons:
         kwargs["pythons"] = tuple(pythons)
     return VerifySettings(**kwargs)
