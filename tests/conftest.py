@@ -36,6 +36,27 @@ def require_program(name: str) -> str:
     return found
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that takes the ``elixir`` fixture tests what Elixir does, whatever Python runs it."""
+    for item in items:
+        if "elixir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.interpreter_independent)
+
+
+@pytest.fixture(scope="session")
+def _no_mix_archives(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("mix-archives-none")
+
+
+@pytest.fixture(autouse=True)
+def _built_in_engine_unless_engine_choice(request, _no_mix_archives, monkeypatch) -> None:
+    """Every test sees Mix without Hex, so verify's ``auto`` engine is the built-in one and no
+    ``mix hex.build`` or ``mix hex.info`` runs, whether or not this machine has Hex (issue 12).
+    Tests marked ``engine_choice`` see the machine as it is."""
+    if request.node.get_closest_marker("engine_choice") is None:
+        monkeypatch.setenv("MIX_ARCHIVES", str(_no_mix_archives))
+
+
 @pytest.fixture
 def elixir() -> str:
     return require_program("elixir")

@@ -100,6 +100,8 @@ def test_without_elixir_the_built_in_engine_is_the_fallback(tmp_path):
     assert {c.status for c in doctor.check_elixir(True, {"PATH": str(tmp_path)})} == {"fail"}
 
 
+@pytest.mark.engine_choice
+@pytest.mark.interpreter_independent
 def test_elixir_mix_and_hex_on_this_machine():
     require_program("elixir")
     checks = by_name(doctor.check_elixir(False, os.environ))
@@ -140,6 +142,7 @@ def test_several_stubs_settings_problems_stay_on_the_one_table_row(tmp_path):
     assert "got 1.85" in check.found and "out must be a path" in check.found
 
 
+@pytest.mark.interpreter_independent
 def test_a_missing_targeted_python_fails_with_the_install_command(repo, capsys):
     code = cli.main(["doctor", "--root", str(repo)])
     captured = capsys.readouterr()
@@ -149,6 +152,7 @@ def test_a_missing_targeted_python_fails_with_the_install_command(repo, capsys):
     assert "error: 1 gap(s) would stop a release: python 3.99;" in captured.err
 
 
+@pytest.mark.interpreter_independent
 def test_doctor_on_this_repository_finds_every_targeted_python(capsys):
     code = cli.main(["doctor", "--root", str(REPO), "--json"])
     report = json.loads(capsys.readouterr().out)
