@@ -11,7 +11,8 @@ import logging
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .errors import CommandFailed, CommandNotFound, HexpackError
@@ -63,13 +64,16 @@ def run(
     input: str | None = None,
     hint: str | None = None,
     redact: Sequence[str] = (),
+    on_line: Callable[[str], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` and return the completed process with text stdout/stderr.
 
     ``extra_env`` is layered over ``env`` (default: this process's
     environment). ``redact`` lists secret values that must never appear in
     logs or in an error's output. Standard input is closed unless ``input`` is
-    given, so nothing ever waits on a prompt.
+    given, so nothing ever waits on a prompt. ``on_line`` is given each line of
+    the output (stderr merged into stdout, redacted) as it is written, so a
+    long command can show progress; it cannot be combined with ``input``.
     """
     args = [os.fspath(a) for a in argv]
     args[0] = resolve(args[0])
@@ -78,19 +82,22 @@ def run(
         full_env.update(extra_env)
     log.debug("run: %s (cwd=%s)", _redacted(" ".join(args), redact), cwd or ".")
     try:
-        proc = subprocess.run(
-            args,
-            cwd=cwd,
-            env=full_env,
-            # bytes that are not UTF-8 (a file name git lists, a tool's stray output) round-trip as surrogates
-            # instead of ending the run in a UnicodeDecodeError
-            encoding="utf-8",
-            errors="surrogateescape",
-            capture_output=True,
-            timeout=timeout,
-            input=input,
-            stdin=None if input is not None else subprocess.DEVNULL,
-        )
+        if on_line is not None:
+            proc = _run_streaming(args, cwd, full_env, timeout, lambda line: on_line(_redacted(line, redact)))
+        else:
+            proc = subprocess.run(
+                args,
+                cwd=cwd,
+                env=full_env,
+                # bytes that are not UTF-8 (a file name git lists, a tool's stray output) round-trip as surrogates
+                # instead of ending the run in a UnicodeDecodeError
+                encoding="utf-8",
+                errors="surrogateescape",
+                capture_output=True,
+                timeout=timeout,
+                input=input,
+                stdin=None if input is not None else subprocess.DEVNULL,
+            )
     except subprocess.TimeoutExpired as exc:
         output = _redacted(_text(exc.stdout) + _text(exc.stderr), redact)
         raise CommandFailed(
@@ -107,6 +114,41 @@ def run(
         output = _redacted((proc.stdout or "") + (proc.stderr or ""), redact)
         raise CommandFailed(_redacted_argv(args, redact), proc.returncode, output, hint=hint)
     return proc
+
+
+def _run_streaming(
+    args: list[str], cwd, env: dict[str, str], timeout: float | None, on_line: Callable[[str], None]
+) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run`` with stderr merged into stdout, each line handed to ``on_line`` as it comes."""
+    lines: list[str] = []
+    with subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=env,
+        encoding="utf-8",
+        errors="surrogateescape",
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    ) as process:
+        assert process.stdout is not None
+
+        def read() -> None:
+            for line in process.stdout:
+                lines.append(line)
+                on_line(line.rstrip("\n"))
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            reader.join(timeout=5)  # a grandchild may still hold the pipe open
+            raise subprocess.TimeoutExpired(args, timeout or 0, output="".join(lines)) from None
+        reader.join()
+    return subprocess.CompletedProcess(args, process.returncode, "".join(lines), "")
 
 
 def _text(data: bytes | str | None) -> str:

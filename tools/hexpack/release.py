@@ -231,8 +231,8 @@ def _release(
     plan = bump.plan_bump(root, part, today=today, allow_empty=allow_empty)
     if publish:
         _gate(on_step, "credentials", lambda: _check_credentials(settings, environ))
-    _gate(on_step, "lint", lambda: _run_gate(settings.lint, root, environ), slow=True)
-    _gate(on_step, "tests", lambda: _run_gate(settings.tests, root, environ), slow=True)
+    _gate(on_step, "lint", lambda: _run_gate(settings.lint, root, environ, "lint", on_step), slow=True)
+    _gate(on_step, "tests", lambda: _run_gate(settings.tests, root, environ, "tests", on_step), slow=True)
     with tempfile.TemporaryDirectory(prefix="hexpack-release-") as scratch:
         scratch_path = Path(scratch)
         dist = scratch_path / "dist"
@@ -375,16 +375,41 @@ def _check_credentials(settings: ReleaseSettings, environ: Mapping[str, str]) ->
     return "tokens present"
 
 
-def _run_gate(argv: Sequence[str], root: Path, environ: Mapping[str, str]) -> str:
-    """Run a gate command without the publishing secrets; its output is redacted all the same."""
+def _run_gate(argv: Sequence[str], root: Path, environ: Mapping[str, str], name: str, on_step: Step = _quiet) -> str:
+    """Run a gate command without the publishing secrets (its output redacted all the same); nox's session
+    lines are told as steps while it runs."""
     proc.run(
         list(argv),
         cwd=root,
         env=without_secrets(environ),
         redact=secret_values(environ),
         hint=f"run `{' '.join(argv)}` and fix what it reports",
+        on_line=_nox_progress(name, on_step),
     )
     return " ".join(argv)
+
+
+# nox's own lines as a session starts and ends ("Session tests-3.12 was successful in 2 minutes.")
+_NOX_SESSION = re.compile(
+    r"nox > (?:Running session (?P<started>\S+)|Session (?P<ended>\S+) (?P<outcome>was successful|\w+)(?P<detail>.*))"
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _nox_progress(gate: str, on_step: Step) -> Callable[[str], None]:
+    """A gate's command output, line by line, told as steps ("tests-3.12" run, then pass/fail/skip) when it is nox's."""
+
+    def on_line(line: str) -> None:
+        match = _NOX_SESSION.match(_ANSI.sub("", line).strip())
+        if match is None:
+            return
+        if match["started"]:
+            on_step(f"{gate}: {match['started']}", "run", "")
+            return
+        status = {"was successful": "pass", "skipped": "skip"}.get(match["outcome"], "fail")
+        on_step(f"{gate}: {match['ended']}", status, match["detail"].strip(" :.") or "")
+
+    return on_line
 
 
 def _copy_tree(root: Path, target: Path) -> None:

@@ -23,6 +23,7 @@ def run(args: argparse.Namespace, out) -> int:
     def on_step(step: str, status: str, detail: str) -> None:
         label = out.style(status.upper(), status) if status in ("pass", "fail") else status
         out.line(f"{label:>6}  {step}" + (f": {detail}" if detail else ""))
+        out.stream.flush()  # progress, also when stdout is a pipe (CI logs, nox -s release | tee)
 
     result = release_flow.release(
         args.project,
