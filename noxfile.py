@@ -33,9 +33,9 @@ def install_hexpack(session: nox.Session, *extras: str) -> None:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """pytest on tests/ and priv_python/tests; slow-marked tests only on the newest targeted Python."""
-    session.install(hexpack_stubs.toolchain_requirement(ROOT))  # the stubs tests run the pinned protoc
-    nox_support.run_tests(session, PYTHONS, ROOT)
+    """pytest, in parallel: the whole suite on the newest targeted Python, interpreter differences on the others."""
+    # the stubs tests run the pinned protoc; they are interpreter-independent, so only the newest needs it
+    nox_support.run_tests(session, PYTHONS, ROOT, newest_needs=[hexpack_stubs.toolchain_requirement(ROOT)])
 
 
 @nox.session(python=PYTHONS)

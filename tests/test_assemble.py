@@ -402,12 +402,14 @@ def repo_copy(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.interpreter_independent
 @pytest.mark.skipif(not (REPO / "priv_python").is_dir(), reason="priv_python/ is not in this checkout yet")
 def test_this_repository_priv_is_what_assembling_produces(capsys):
     code, _, err = hexpack("assemble", "--root", str(REPO), "--check", capsys=capsys)
     assert code == 0, f"priv/ is stale; run `nox -s stubs assemble` and commit priv/:\n{err}"
 
 
+@pytest.mark.interpreter_independent
 @pytest.mark.skipif(not (REPO / "priv_python").is_dir(), reason="priv_python/ is not in this checkout yet")
 def test_this_repository_from_a_clean_tree_assembles_and_serves(tmp_path, capsys):
     root = repo_copy(tmp_path)

@@ -23,7 +23,10 @@ from hexpack.tarball import read_package
 
 # tarball.contents_from_tree leaves a scandir iterator unclosed for directories
 # (reported to its owner); the warning fires in a finalizer, outside this code.
-pytestmark = pytest.mark.filterwarnings("ignore:unclosed scandir iterator:ResourceWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:unclosed scandir iterator:ResourceWarning"),
+    pytest.mark.interpreter_independent,  # the Hex engine on Elixir's reading (test_tarball's bytes run on each Python)
+]
 
 BUILDS = ("hybrid_globs", "default_files", "regex_excludes")
 REFUSED = {

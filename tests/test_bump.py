@@ -244,6 +244,7 @@ def test_an_unexpected_occurrence_is_refused_by_name(snakepit, capsys):
 # --------------------------------------------------------------------------- round trip on this repository
 
 
+@pytest.mark.interpreter_independent
 def test_round_trip_on_a_clone_of_this_repository(tmp_path):
     git = shutil.which("git")
     if git is None:

@@ -166,6 +166,7 @@ def _random_term(rng: random.Random, depth: int = 0) -> object:
     return tuple(items)
 
 
+@pytest.mark.interpreter_independent
 @pytest.mark.parametrize("seed", [1, 2] if IN_CI else [1])
 def test_format_matches_real_erlang_on_random_terms(seed, tmp_path):
     rng = random.Random(seed)
@@ -182,6 +183,7 @@ def test_format_matches_real_erlang_on_random_terms(seed, tmp_path):
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+@pytest.mark.interpreter_independent
 @given(pairs=st.lists(_pair, min_size=40, max_size=40))
 def test_format_matches_real_erlang_on_hypothesis_terms(pairs, tmp_path):
     expected = erlang_pretty(pairs, tmp_path)

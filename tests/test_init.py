@@ -312,6 +312,7 @@ def test_generated_noxfile_is_a_table_of_contents(snakepit):
     compile(nox_text, "noxfile.py", "exec")
 
 
+@pytest.mark.interpreter_independent
 def test_nox_lists_the_sessions(snakepit, reference_project):
     nox = require_program("nox")
     expected_default = {"tests", "lint"}
@@ -454,6 +455,7 @@ def test_a_failed_write_leaves_every_file_as_found(snakepit):
 # ----------------------------------------------------------------------------- stubs on the adopted project
 
 
+@pytest.mark.interpreter_independent
 def test_stubs_generate_and_check_on_initialised_hybrid_globs(reference_project, capsys):
     found = stubs.installed_toolchain()
     if found != PIN:

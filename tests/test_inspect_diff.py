@@ -206,6 +206,7 @@ def test_diff_same_files_in_another_order_is_identical_but_not_byte_identical(ca
     assert "same files and metadata; tarball bytes differ" in out
 
 
+@pytest.mark.interpreter_independent
 def test_diff_against_a_project_directory(capsys, reference_project):
     """A directory side is built first (hexpack.build), then compared like a tarball."""
     root = reference_project("regex_excludes")

@@ -13,6 +13,8 @@ import pytest
 from conftest import require_program
 from hexpack import nox_support, pythons
 
+pytestmark = pytest.mark.interpreter_independent  # nox runs on its own interpreter; the workflows are text
+
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOWS = REPO / ".github" / "workflows"
 TARGETED = ["3.10", "3.11", "3.12", "3.13"]
@@ -33,13 +35,29 @@ def nox(*args: str, cwd: Path = REPO, ci: bool | None = None, timeout: float = 1
     )
 
 
-def test_nox_lists_tests_examples_and_lint_for_every_targeted_python():
+def nox_project(root: Path, *, python: str | None = None) -> Path:
+    """A copy of this repository's noxfile and pyproject (targeting ``python`` when given), tools linked.
+
+    Its own ``.nox`` keeps the discovery cache away from tests running in parallel on this repository."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "noxfile.py").write_bytes((REPO / "noxfile.py").read_bytes())
+    text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    if python is not None:
+        text, count = re.subn(r'(?m)^python = \["3\.1\d".*\]$', f"python = {python}", text)
+        assert count == 1
+    (root / "pyproject.toml").write_text(text, encoding="utf-8")
+    (root / "tools").symlink_to(REPO / "tools")
+    return root
+
+
+def test_nox_lists_tests_examples_and_lint_for_every_targeted_python(tmp_path):
     """Listing reuses the discovery cache: a second ``nox -l`` runs no interpreter, so it does not
     rewrite the cache (written atomically, a rewrite is a new inode). benchmarks/nox_startup.py times it."""
-    nox("-l")  # the first call may fill the discovery cache
-    cache = REPO / nox_support.SHIM_DIR / "discovery.json"
+    project = nox_project(tmp_path / "project")
+    nox("-l", cwd=project)  # the first call fills the discovery cache
+    cache = project / nox_support.SHIM_DIR / "discovery.json"
     before = cache.stat()
-    listed = nox("-l", "--json")
+    listed = nox("-l", "--json", cwd=project)
     assert listed.returncode == 0, listed.stderr
     sessions = {entry["session"] for entry in json.loads(listed.stdout)}
     for name in ("tests", "examples", "lint"):
@@ -51,14 +69,7 @@ def test_nox_lists_tests_examples_and_lint_for_every_targeted_python():
 @pytest.fixture(scope="module")
 def project_missing_a_python(tmp_path_factory):
     """A copy of this repository's noxfile and pyproject that also targets a Python nobody has."""
-    root = tmp_path_factory.mktemp("project")
-    (root / "noxfile.py").write_bytes((REPO / "noxfile.py").read_bytes())
-    text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
-    text, count = re.subn(r'(?m)^python = \["3\.1\d".*\]$', 'python = ["3.13", "3.99"]', text)
-    assert count == 1
-    (root / "pyproject.toml").write_text(text, encoding="utf-8")
-    (root / "tools").symlink_to(REPO / "tools")
-    return root
+    return nox_project(tmp_path_factory.mktemp("project"), python='["3.13", "3.99"]')
 
 
 def test_a_missing_python_is_a_loud_warning_locally(project_missing_a_python):
@@ -77,21 +88,42 @@ def test_a_missing_python_is_an_error_in_ci(project_missing_a_python):
     assert "Python 3.99 not found" in output and "fail (CI=true)" in output
 
 
-def test_slow_tests_run_only_on_the_newest_targeted_python(tmp_path):
+def test_the_newest_targeted_python_runs_every_test_the_others_what_differs_by_interpreter(tmp_path):
     (tmp_path / "tests").mkdir()
-    assert nox_support.slow_python(TARGETED) == "3.13"
-    assert nox_support.pytest_args("3.13", TARGETED, [], tmp_path) == ["tests"]
-    assert nox_support.pytest_args("3.10", TARGETED, [], tmp_path) == ["-m", "not slow", "tests"]
+    differs = "not slow and not interpreter_independent"
+    assert nox_support.newest_python(["3.9", "3.13", "3.10"]) == "3.13"
+    assert nox_support.pytest_args("3.13", TARGETED, [], tmp_path) == ["-n", "auto", "tests"]
+    assert nox_support.pytest_args("3.10", TARGETED, [], tmp_path) == ["-n", "auto", "-m", differs, "tests"]
     assert nox_support.pytest_args("3.10", TARGETED, ["-m", "slow", "tests/x.py"], tmp_path) == [
+        "-n",
+        "auto",
         "-m",
         "slow",
         "tests/x.py",
     ]
-    assert nox_support.pytest_args("3.11", TARGETED, ["-k", "doctor"], tmp_path) == ["-m", "not slow", "-k", "doctor"]
+    # workers chosen (or xdist switched off) in posargs are left alone
+    assert nox_support.pytest_args("3.11", TARGETED, ["-k", "doctor", "-n", "0"], tmp_path) == [
+        "-m",
+        differs,
+        "-k",
+        "doctor",
+        "-n",
+        "0",
+    ]
+    assert nox_support.pytest_args("3.13", TARGETED, ["-p", "no:xdist"], tmp_path) == ["-p", "no:xdist"]
+
+
+def test_the_markers_that_select_the_newest_python_are_declared():
+    """An undeclared marker in a ``-m`` expression selects nothing and fails nowhere: declare each."""
+    from hexpack.config import read_toml
+
+    markers = read_toml(REPO / "pyproject.toml")["tool"]["pytest"]["ini_options"]["markers"]
+    declared = {line.split(":")[0] for line in markers}
+    assert set(nox_support.NEWEST_ONLY) <= declared
 
 
 def test_the_tests_session_covers_both_test_trees():
-    assert nox_support.pytest_args("3.13", TARGETED, [], REPO) == ["tests", "priv_python/tests"]
+    assert nox_support.pytest_args("3.13", TARGETED, [], REPO) == ["-n", "auto", "tests", "priv_python/tests"]
 
 
 # --------------------------------------------------------------------------- workflows

@@ -331,6 +331,7 @@ def pyenv_versions() -> dict[str, Path]:
     return found
 
 
+@pytest.mark.interpreter_independent
 def test_the_real_pyenv_versions_are_found_with_their_exact_version(tmp_path):
     versions = pyenv_versions()
     if not versions:
@@ -345,6 +346,7 @@ def test_the_real_pyenv_versions_are_found_with_their_exact_version(tmp_path):
         assert found.version.startswith(minor + ".")
 
 
+@pytest.mark.interpreter_independent
 def test_hexpack_pythons_reports_each_targeted_version(capsys):
     code = cli.main(["pythons", "--root", str(REPO), "--json"])
     report = json.loads(capsys.readouterr().out)

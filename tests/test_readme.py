@@ -6,6 +6,10 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.interpreter_independent  # this repository's files
+
 REPO = Path(__file__).resolve().parent.parent
 
 

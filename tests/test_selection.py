@@ -287,6 +287,7 @@ def elixir_answers(tmp_path_factory):
     return root, globs, selections
 
 
+@pytest.mark.interpreter_independent
 def test_wildcard_matches_elixir_path_wildcard(elixir_answers):
     root, globs, _ = elixir_answers
     assert len(globs) == len(PATTERNS)
@@ -302,6 +303,7 @@ def test_wildcard_matches_elixir_path_wildcard(elixir_answers):
     assert mismatches == []
 
 
+@pytest.mark.interpreter_independent
 def test_selection_matches_hex_expand_paths(elixir_answers):
     root, _, selections = elixir_answers
     mismatches = []

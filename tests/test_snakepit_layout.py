@@ -34,6 +34,8 @@ import pytest
 from conftest import require_program
 from hexpack import cli
 
+pytestmark = pytest.mark.interpreter_independent  # Elixir, protoc and verify on an adopted project
+
 VERSION = "0.6.1"
 
 MIX_EXS = r"""defmodule Snakepit.MixProject do

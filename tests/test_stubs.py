@@ -23,6 +23,8 @@ from hexpack.cli import main
 from hexpack.errors import HexpackError
 from hexpack.fsutil import FileTransaction
 
+pytestmark = pytest.mark.interpreter_independent  # the pinned protoc
+
 PIN = stubs.load_settings(REPO).pin
 
 COMMON = """\

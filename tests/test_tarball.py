@@ -109,6 +109,7 @@ def test_building_twice_gives_identical_bytes(reference_project):
     assert T.contents_tar_gz(T.contents_from_tree(root, files)) == first
 
 
+@pytest.mark.interpreter_independent
 def test_tar_writer_matches_erlang_for_long_and_unicode_names(tmp_path):
     """OTP's erl_tar (which hex_core's hex_erl_tar copies) writes PAX and ustar-prefix headers the same way."""
     erl = require_program("erl")
@@ -376,6 +377,7 @@ def test_unpack_keeps_directory_members(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["empty", "lib"]
 
 
+@pytest.mark.interpreter_independent
 def test_tar_writer_matches_erlang_at_the_ustar_length_boundaries(tmp_path):
     """Names whose parts sit at the 100-byte name / 155-byte prefix limits, written by both writers."""
     erl = require_program("erl")

@@ -17,6 +17,8 @@ import pytest
 from conftest import REPO
 from hexpack import cli
 
+pytestmark = pytest.mark.interpreter_independent  # verify of this repository
+
 COPIED = (
     "mix.exs",
     ".formatter.exs",

@@ -8,9 +8,11 @@ itself depends on, and hexpack. Interpreter discovery is cached in
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -66,8 +68,13 @@ def targeted_pythons(root: Path) -> list[str]:
     return versions
 
 
-def slow_python(versions: Sequence[str]) -> str:
-    """The one targeted version that also runs the slow-marked tests: the newest."""
+# Tests whose subject does not change with the Python running them (Elixir, erl, protoc, Hex, nox, venvs and
+# dists, this repository's files) run on the newest targeted Python only; markers declared in pyproject.toml.
+NEWEST_ONLY = ("slow", "interpreter_independent")
+
+
+def newest_python(versions: Sequence[str]) -> str:
+    """The one targeted version that runs the whole suite: the newest."""
     return max(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
 
 
@@ -75,21 +82,40 @@ def pytest_args(python: Any, versions: Sequence[str], posargs: Sequence[str], ro
     """Arguments for ``pytest`` in the ``tests`` session on ``python``.
 
     Runs ``tests/`` and ``priv_python/tests`` (or the paths and options in
-    ``posargs``). Slow-marked tests run only on the newest targeted version;
-    the others get ``-m "not slow"``, unless ``posargs`` choose markers.
+    ``posargs``) on one pytest-xdist worker per core, unless ``posargs`` choose
+    ``-n``. The newest targeted version runs every test; the others only the
+    tests of interpreter differences (``-m "not slow and not
+    interpreter_independent"``), unless ``posargs`` choose markers.
     """
     args = list(posargs) or [p for p in ("tests", "priv_python/tests") if (root / p).is_dir()]
-    if str(python) != slow_python(versions) and "-m" not in posargs:
-        args = ["-m", "not slow", *args]
+    if str(python) != newest_python(versions) and "-m" not in posargs:
+        args = ["-m", " and ".join(f"not {marker}" for marker in NEWEST_ONLY), *args]
+    if not any(a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in posargs):
+        args = ["-n", "auto", *args]
     return args
 
 
-def run_tests(session: Any, versions: Sequence[str], root: Path) -> None:
-    session.install("-e", ".[test]")
+def run_tests(session: Any, versions: Sequence[str], root: Path, *, newest_needs: Sequence[str] = ()) -> None:
+    """Install hexpack with its test extra (and ``newest_needs`` on the newest version), then pytest."""
+    session.install("-e", ".[test]", *(newest_needs if str(session.python) == newest_python(versions) else ()))
     requirements = root / "priv_python" / "requirements.txt"
     if requirements.is_file():
         session.install("-r", str(requirements))
-    session.run("pytest", *pytest_args(session.python, versions, session.posargs, root))
+    args = pytest_args(session.python, versions, session.posargs, root)
+    if not any(a.startswith("--basetemp") for a in args):
+        args.append(f"--basetemp={_pytest_basetemp(root, session.python)}")
+    session.run("pytest", *args)
+
+
+def _pytest_basetemp(root: Path, python: Any) -> Path:
+    """A temporary directory of this checkout's session, outside the checkout (tests run git there).
+
+    pytest empties a given ``--basetemp`` at the start instead of numbering and pruning
+    ``/tmp/pytest-of-<user>``, which races with other pytest runs of the same user (an unclosed
+    scandir iterator then fails the run under ``filterwarnings = error``).
+    """
+    checkout = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:10]
+    return Path(tempfile.gettempdir()) / f"hexpack-pytest-{os.getuid()}-{checkout}-{python}"
 
 
 def run_examples(session: Any, root: Path) -> None:
