@@ -44,9 +44,9 @@ def examples(session: nox.Session) -> None:
     nox_support.run_examples(session, ROOT)
 
 
-@nox.session(python=PYTHONS)
+@nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check + format --check, mix format + compile --warnings-as-errors, actionlint on the workflows."""
+    """ruff check + format --check, mix format + compile --warnings-as-errors, actionlint: once, on nox's Python."""
     nox_support.run_lint(session, ROOT)
 
 

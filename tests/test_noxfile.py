@@ -50,7 +50,7 @@ def nox_project(root: Path, *, python: str | None = None) -> Path:
     return root
 
 
-def test_nox_lists_tests_examples_and_lint_for_every_targeted_python(tmp_path):
+def test_nox_lists_tests_and_examples_for_every_targeted_python_and_lint_once(tmp_path):
     """Listing reuses the discovery cache: a second ``nox -l`` runs no interpreter, so it does not
     rewrite the cache (written atomically, a rewrite is a new inode). benchmarks/nox_startup.py times it."""
     project = nox_project(tmp_path / "project")
@@ -60,8 +60,9 @@ def test_nox_lists_tests_examples_and_lint_for_every_targeted_python(tmp_path):
     listed = nox("-l", "--json", cwd=project)
     assert listed.returncode == 0, listed.stderr
     sessions = {entry["session"] for entry in json.loads(listed.stdout)}
-    for name in ("tests", "examples", "lint"):
+    for name in ("tests", "examples"):
         assert {f"{name}-{v}" for v in TARGETED} <= sessions
+    assert "lint" in sessions and not any(s.startswith("lint-") for s in sessions)
     after = cache.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), "nox -l probed interpreters again"
 
@@ -134,7 +135,12 @@ def test_the_ci_matrix_is_the_targeted_pythons():
     matrix = re.search(r"(?m)^\s+python: (\[.*\])$", text)
     assert matrix and json.loads(matrix.group(1)) == pythons.targeted(REPO)
     assert "erlef/setup-beam@" in text
-    assert 'nox -s "tests-${{ matrix.python }}" "examples-${{ matrix.python }}" "lint-${{ matrix.python }}"' in text
+    assert 'nox -s "tests-${{ matrix.python }}" "examples-${{ matrix.python }}"' in text
+    newest = nox_support.newest_python(pythons.targeted(REPO))
+    assert f"if: matrix.python == '{newest}' && !matrix.hex\n        run: nox -s lint\n" in text  # lint once
+    # every targeted Python with Hex (setup-beam's), and the newest once more without it
+    assert "hex: [true]" in text and "install-hex: ${{ matrix.hex }}" in text
+    assert re.search(rf'- python: "{re.escape(newest)}"\n\s+hex: false\n', text)
     assert "nox -s verify_package" in text  # the package job, with every targeted Python installed at once
     for version in pythons.targeted(REPO):
         assert f"            {version}\n" in text
