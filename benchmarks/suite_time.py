@@ -1,0 +1,108 @@
+"""Time `nox -s tests` (every targeted Python) against the suite as it was (target: at most 0.5x).
+
+Clones this repository twice into a temporary directory, at the reference
+commit (default 6e61d3b, the suite before it ran in parallel and ran the
+interpreter-independent tests once) and at HEAD (commit what you want
+measured), then runs `nox -s tests` in each, one after the other, and prints
+both wall times and their ratio. Both runs share the machine's uv cache and
+the same environment, so the ratio holds on a busy machine too; `--rounds 2`
+alternates the order (reference, current, current, reference) to even out
+load that changes during the run. It also prints the tests each session ran,
+so a faster suite that dropped tests shows.
+
+Run it without Hex (MIX_ARCHIVES unset): the reference suite fails where Hex
+is installed (issue 12). It takes long (about 20 minutes on a busy 2-core
+machine); it is a benchmark, not a test.
+
+    python benchmarks/suite_time.py [--reference REV] [--current REV] [--rounds N] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from _timing import REPO  # the script's own directory is on sys.path
+
+REFERENCE = "6e61d3b"
+TARGET_RATIO = 0.5
+_RESULT = re.compile(r"=+ (?P<summary>.*?) in [\d.]+s")
+_SESSION = re.compile(r"nox > Running session (\S+)")
+
+
+def clone(rev: str, target: Path) -> Path:
+    subprocess.run(["git", "clone", "-q", "--no-checkout", str(REPO), str(target)], check=True)
+    subprocess.run(["git", "-C", str(target), "checkout", "-q", "--detach", rev], check=True)
+    return target
+
+
+def run_suite(tree: Path, nox: str) -> tuple[float, list[tuple[str, str]]]:
+    """Wall seconds of `nox -s tests` in ``tree``, and (session, pytest summary) for each session."""
+    env = {k: v for k, v in os.environ.items() if k != "MIX_ARCHIVES"}
+    start = time.perf_counter()
+    done = subprocess.run(
+        [nox, "-s", "tests"], cwd=tree, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+    elapsed = time.perf_counter() - start
+    output = done.stdout + done.stderr
+    if done.returncode != 0:
+        raise SystemExit(f"nox -s tests failed in {tree} ({done.returncode}):\n{output[-4000:]}")
+    sessions = _SESSION.findall(output)
+    summaries = [m["summary"] for m in _RESULT.finditer(output)]
+    return elapsed, list(zip(sessions, summaries, strict=False))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", default=REFERENCE, help=f"the suite as it was (default {REFERENCE})")
+    parser.add_argument("--current", default="HEAD", help="the suite to measure (default HEAD)")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each, in alternating order (default 1)")
+    parser.add_argument("--keep", action="store_true", help="keep the clones (printed) instead of deleting them")
+    args = parser.parse_args()
+    nox = shutil.which("nox")
+    if nox is None:
+        raise SystemExit("nox not found: bash .ci/install")
+    if os.environ.get("MIX_ARCHIVES"):
+        print("note: MIX_ARCHIVES is dropped for both runs (the reference suite fails where Hex is installed)")
+
+    scratch = Path(tempfile.mkdtemp(prefix="hexpack-suite-time-"))
+    try:
+        trees = {
+            "reference": clone(args.reference, scratch / "reference"),
+            "current": clone(args.current, scratch / "current"),
+        }
+        times: dict[str, list[float]] = {"reference": [], "current": []}
+        for round_ in range(args.rounds):
+            order = ("reference", "current") if round_ % 2 == 0 else ("current", "reference")
+            for name in order:
+                print(
+                    f"{name} ({args.reference if name == 'reference' else args.current}): nox -s tests ...", flush=True
+                )
+                elapsed, sessions = run_suite(trees[name], nox)
+                times[name].append(elapsed)
+                print(f"  {elapsed:.0f} s wall", flush=True)
+                for session, summary in sessions:
+                    print(f"    {session}: {summary}", flush=True)
+        reference = sum(times["reference"]) / len(times["reference"])
+        current = sum(times["current"]) / len(times["current"])
+        ratio = current / reference
+        load = os.getloadavg()[0]
+        print(f"reference {reference:.0f} s, current {current:.0f} s: ratio {ratio:.2f} (load average now {load:.1f})")
+        verdict = "ok" if ratio <= TARGET_RATIO else "SLOW"
+        print(f"{verdict}: target at most {TARGET_RATIO:.2f}x the reference's wall time")
+        return 0 if verdict == "ok" else 1
+    finally:
+        if args.keep:
+            print(f"clones kept in {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
