@@ -102,9 +102,13 @@ def run_tests(session: Any, versions: Sequence[str], root: Path, *, newest_needs
     if requirements.is_file():
         session.install("-r", str(requirements))
     args = pytest_args(session.python, versions, session.posargs, root)
+    basetemp = None
     if not any(a.startswith("--basetemp") for a in args):
-        args.append(f"--basetemp={_pytest_basetemp(root, session.python)}")
+        basetemp = _pytest_basetemp(root, session.python)
+        args.append(f"--basetemp={basetemp}")
     session.run("pytest", *args)
+    if basetemp is not None:  # kept when a test fails, to look into
+        shutil.rmtree(basetemp, ignore_errors=True)
 
 
 def _pytest_basetemp(root: Path, python: Any) -> Path:
