@@ -95,6 +95,8 @@ def test_many_files_cost_one_readlink_per_directory(tmp_path, monkeypatch):
     assert len(calls) == 2 + len(files)  # a, a/b, then each file once
 
 
+@pytest.mark.engine_choice  # real Hex, when installed (every other test sees Mix without it)
+@pytest.mark.interpreter_independent
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_real_hex_still_says_what_was_recorded(name, tmp_path):
     available, why = mix_hex_available()
