@@ -529,7 +529,7 @@ def _check_path(path: str, subject: str) -> str:
     if len(path) >= 2 and path[1] == ":":
         raise TarballError(f"absolute member path {path!r}", subject=subject)
     parts = [p for p in path.split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts):
+    if ".." in parts:
         raise TarballError(f"member path {path!r} leaves the package (..)", subject=subject)
     if not parts:
         raise TarballError(f"member path {path!r} names the package root", subject=subject)
@@ -551,7 +551,10 @@ def _tree(members: list[Member]) -> _Node:
     for member in members:
         node = root
         for part in member.path.split("/"):
-            node = node.children.setdefault(part, _Node())
+            child = node.children.get(part)
+            if child is None:
+                child = node.children[part] = _Node()
+            node = child
         node.member = member
     return root
 
@@ -867,13 +870,17 @@ def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool =
         ) from None
     try:
         dir_modes: list[tuple[Path, int]] = []
+        made: dict[str, Path] = {}  # directories already created: many members share one deep directory
         for member in package.members:
             parts = member.path.split("/")
-            parent = _make_dirs(tmp, parts[:-1], member.path)
+            parent_rel = member.path.rpartition("/")[0]
+            parent = made.get(parent_rel)
+            if parent is None:
+                parent = made[parent_rel] = _make_dirs(tmp, parts[:-1], member.path)
             path = parent / parts[-1]
             try:
                 if member.kind == "dir":
-                    path = _make_dirs(tmp, parts, member.path)
+                    path = made[member.path] = _make_dirs(tmp, parts, member.path)
                     dir_modes.append((path, (member.mode & 0o777) | 0o700))
                 elif member.kind == "symlink":
                     os.symlink(member.linkname, path)
