@@ -40,7 +40,7 @@ METADATA = b'{<<"name">>,<<"demo">>}.\n{<<"version">>,<<"1.0.0">>}.\n'
 MIX = """defmodule P.MixProject do
   use Mix.Project
   def project do
-    [app: :p, version: "0.1.0", description: "d", package: [licenses: ["MIT"], links: %{}, PACKAGE]]
+    [app: :p, version: "1.2.3", description: "d", package: [licenses: ["MIT"], links: %{}, PACKAGE]]
   end
 end
 """
