@@ -9,6 +9,7 @@ each missing file comes with the ``mix.exs`` change that would include it.
 
 from __future__ import annotations
 
+import ipaddress
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -449,6 +450,13 @@ def _is_web_url(url: str) -> bool:
     try:
         parsed = urlparse(url)
         parsed.port  # noqa: B018 (parses the port: "http://h:x" raises here)
+        if "[" in parsed.netloc:
+            # Python before 3.11.4 accepts any text in brackets ("https://[bad]x/"); newer ones do not
+            host_and_rest = parsed.netloc.rpartition("@")[2]
+            inside, _, after = host_and_rest[1:].partition("]")
+            ipaddress.IPv6Address(inside.partition("%")[0])
+            if not host_and_rest.startswith("[") or (after and not after.startswith(":")):
+                return False
     except ValueError:  # "http://[::1" : Invalid IPv6 URL
         return False
     return parsed.scheme in ("http", "https") and bool(parsed.netloc) and url.isprintable() and " " not in url
