@@ -23,6 +23,7 @@ all.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import posixpath
@@ -904,7 +905,9 @@ def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool =
         os.rename(tmp, dest)
     except OSError as exc:  # disk full, name too long, ...: nothing is left behind
         _remove_tree(str(tmp))
-        raise HexpackError(
+        # a name this file system cannot hold is the package's fault, a full disk is not
+        error = TarballError if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP) else HexpackError
+        raise error(
             f"cannot write {Path(exc.filename).name if exc.filename else 'the files'}: {exc.strerror or exc};"
             " nothing was unpacked",
             subject=str(dest),
