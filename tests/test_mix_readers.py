@@ -550,7 +550,7 @@ def test_every_wrongly_typed_project_field_is_reported_at_once(tmp_path):
         " {:name, requirement, opts}",
         "mix.exs: dependency specified in the wrong format: :c; use {:name, requirement}, {:name, opts} or"
         " {:name, requirement, opts}",
-        "mix.exs: package: must be a keyword list, got 7",
+        "mix.exs: package: must be a keyword list or a map, got 7",
     ]
 
 
