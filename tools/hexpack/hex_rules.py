@@ -12,8 +12,9 @@ built tarball against the same functions, so the two cannot drift apart:
   (``hex_licenses.txt``), or ``LicenseRef-<idstring>``; Hex warns about the
   others in the words of ``license_warnings``;
 * links: what hex.pm accepts (a map of names to http(s) URLs);
-* sizes: ``LIMITS`` (hex_core's 16 MiB package, 128 MiB uncompressed, 1 MiB
-  metadata), kept in :mod:`hexpack.tarball` which enforces them.
+* sizes: ``tarball.LIMITS`` (hex_core's 16 MiB package, 128 MiB
+  uncompressed, 1 MiB metadata), kept beside the code that enforces them
+  while writing and reading; verify's size gate reads the same mapping.
 
 When Hex changes one of these, this module (and ``hex_licenses.txt``) is the
 one place to update; the README section "Keeping the built-in engine in step
@@ -27,15 +28,11 @@ import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from importlib import resources
 from typing import Any
 from urllib.parse import urlparse
 
-from .tarball import LIMITS
-
 __all__ = [
     "HEX_VERSION",
-    "LIMITS",
     "MAX_DESCRIPTION_LENGTH",
     "NO_LICENSES",
     "description_length",
@@ -163,6 +160,8 @@ def _kind(char: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _spdx_ids() -> frozenset[str]:
+    from importlib import resources
+
     text = (resources.files(__package__) / "hex_licenses.txt").read_text(encoding="utf-8")
     return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
 
