@@ -50,6 +50,8 @@ class MixProject:
     package: dict[str, Any]
     config: list[tuple[Atom, Any]] = field(default_factory=list)
     reader: str = "static"  # which reader produced this: "elixir" or "static"
+    # what the static reader assumed (a guard before the module that can only raise passes)
+    assumptions: tuple[str, ...] = ()
 
     @property
     def files(self) -> list[str] | None:
