@@ -161,3 +161,21 @@ def test_harmless_module_body_code_is_skipped(tmp_path):
     project = read_statically(tmp_path)
     assert project.deps[0].opts == [(Atom("optional"), False)]
     assert project.assumptions == ()
+
+
+def test_auto_reads_statically_when_certain_and_with_elixir_otherwise(shape, tmp_path, elixir, monkeypatch):
+    from hexpack.mix_project import read_project
+
+    monkeypatch.delenv("MIX_ENV", raising=False)
+    assert read_project(shape("phoenix_like")).reader == "static"  # no BEAM start
+    assert read_project(shape("pythonx_like")).reader == "elixir"  # a guard was assumed: Elixir decides
+    needs_elixir = tmp_path / "needs_elixir"
+    needs_elixir.mkdir()
+    (needs_elixir / "mix.exs").write_text(
+        "defmodule N.MixProject do\n  use Mix.Project\n"
+        '  def project, do: [app: :n, version: "1.0.0", deps: deps()]\n'
+        '  defp deps, do: if(Version.match?(System.version(), ">= 1.0.0"), do: [], else: [{:a, "~> 1.0"}])\n'
+        "end\n"
+    )
+    project = read_project(needs_elixir)
+    assert (project.reader, project.deps) == ("elixir", [])
