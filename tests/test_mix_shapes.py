@@ -9,21 +9,24 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hexpack.build import build_project
 from hexpack.errors import ProjectError
 from hexpack.mix_eval import read_with_elixir
 from hexpack.mix_static import PACKAGING_KEYS, read_statically
+from hexpack.tarball import read_package
 from hexpack.terms import Atom
+from test_build_reference import normalize_modes, reference_listdir
 from test_mix_readers import assert_same_project, has_unreadable
 
 SHAPES = Path(__file__).parent / "fixtures" / "mix_shapes"
-CASES = ("phoenix_like", "snex_like", "explorer_like", "exla_like", "pythonx_like")
+CASES = ("phoenix_like", "snex_like", "explorer_like", "exla_like", "pythonx_like", "mix_env")
 
 
 @pytest.fixture
 def shape(tmp_path):
     def copy(case: str) -> Path:
         target = tmp_path / case
-        shutil.copytree(SHAPES / case, target)
+        shutil.copytree(SHAPES / case / "project", target)
         return target
 
     return copy
@@ -36,6 +39,21 @@ def test_static_reader_agrees_with_elixir(case, shape, elixir, monkeypatch):
     static = read_statically(root)
     assert not any(has_unreadable(value) for key, value in static.config if key in PACKAGING_KEYS)
     assert_same_project(static, read_with_elixir(root))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_static_read_builds_what_hex_built(case, shape, monkeypatch):
+    """Each shape's recorded `mix hex.build` (Hex 2.5.1, MIX_ENV unset): the static reader's build is byte-identical."""
+    monkeypatch.delenv("MIX_ENV", raising=False)
+    monkeypatch.delenv("EXPLORER_LIKE_BUILD", raising=False)
+    root = shape(case)
+    normalize_modes(root)
+    recorded = (SHAPES / case / "hex-2.5.1.tar").read_bytes()
+    files = read_package(recorded).meta("files")
+    result = build_project(read_statically(root), root=root, listdir=reference_listdir(root, files))
+    assert result.tarball == recorded
+    log = (SHAPES / case / "hex-2.5.1.log").read_text(encoding="utf-8").splitlines()
+    assert result.report_lines == log[:-1]
 
 
 def test_explorer_like_options_follow_the_environment(shape, elixir, monkeypatch):
