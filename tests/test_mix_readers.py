@@ -19,7 +19,7 @@ from conftest import REFERENCE_CASES
 from hexpack.errors import Problems, ProjectError
 from hexpack.mix_eval import Opaque, decode_etf, read_with_elixir
 from hexpack.mix_project import Dep, read_project
-from hexpack.mix_static import PACKAGING_KEYS, Unreadable, evaluate_source, read_statically
+from hexpack.mix_static import PACKAGING_KEYS, Unreadable, evaluate_source, has_unreadable, read_statically
 from hexpack.terms import Atom, Regex
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -84,17 +84,6 @@ def assert_same_project(static, elixir_read) -> None:
     ]
     assert canon(static.package) == canon(elixir_read.package)
     assert (static.reader, elixir_read.reader) == ("static", "elixir")
-
-
-def has_unreadable(value: Any) -> bool:
-    """True when the static reader kept this value, or something inside it, as Unreadable."""
-    if isinstance(value, Unreadable):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(has_unreadable(item) for item in value)
-    if isinstance(value, dict):
-        return any(has_unreadable(item) for item in value.values())
-    return False
 
 
 def write_project(tmp_path: Path, source: str) -> Path:

@@ -12,11 +12,11 @@ import pytest
 from hexpack.build import build_project
 from hexpack.errors import ProjectError
 from hexpack.mix_eval import read_with_elixir
-from hexpack.mix_static import PACKAGING_KEYS, read_statically
+from hexpack.mix_static import PACKAGING_KEYS, has_unreadable, read_statically
 from hexpack.tarball import read_package
 from hexpack.terms import Atom
 from test_build_reference import normalize_modes, reference_listdir
-from test_mix_readers import assert_same_project, has_unreadable
+from test_mix_readers import assert_same_project
 
 SHAPES = Path(__file__).parent / "fixtures" / "mix_shapes"
 CASES = ("phoenix_like", "snex_like", "explorer_like", "exla_like", "pythonx_like", "mix_env")

@@ -32,7 +32,7 @@ from .errors import HexpackError, ProjectError, raise_together
 from .mix_project import MixProject, map_key, project_from_config
 from .terms import Atom, Regex, atom, is_keyword, keyword_get, parse_integer
 
-__all__ = ["Unreadable", "read_statically", "evaluate_source", "erlang_sort_key"]
+__all__ = ["Unreadable", "erlang_sort_key", "evaluate_source", "has_unreadable", "read_statically"]
 
 HINT = "install elixir (apt-get install -y elixir)"
 
@@ -862,7 +862,7 @@ def _hex_build_env(value: Any) -> str | None:
     """``value[:"hex.build"]`` of a preferred-env list: the env's name, ``_NO_PREFERENCE``, or None (unknown)."""
     if value is None:
         return _NO_PREFERENCE
-    if _has_unreadable(value):
+    if has_unreadable(value):
         return None
     if isinstance(value, dict):
         chosen = value.get(Atom("hex.build"))
@@ -875,13 +875,14 @@ def _hex_build_env(value: Any) -> str | None:
     return str.__str__(chosen) if isinstance(chosen, Atom) else None
 
 
-def _has_unreadable(value: Any) -> bool:
+def has_unreadable(value: Any) -> bool:
+    """True when ``value`` is, or holds, an ``Unreadable``."""
     if isinstance(value, Unreadable):
         return True
     if isinstance(value, (list, tuple)):
-        return any(_has_unreadable(item) for item in value)
+        return any(has_unreadable(item) for item in value)
     if isinstance(value, dict):
-        return any(_has_unreadable(item) for item in value.values())
+        return any(has_unreadable(item) for item in value.values())
     return False
 
 
@@ -1267,7 +1268,7 @@ class _Evaluator:
             value = self._binary(name, tok, value, right)
 
     def _binary(self, name: str, tok: Tok, left: Any, right: Any) -> Any:
-        if name != "++" and (_has_unreadable(left) or _has_unreadable(right)):  # ++ only carries values along
+        if name != "++" and (has_unreadable(left) or has_unreadable(right)):  # ++ only carries values along
             raise _refuse(tok.line, f"`{name}` of a value it cannot read")
         try:
             if name in ("++", "<>"):
@@ -1302,7 +1303,7 @@ class _Evaluator:
         if tok.is_op("!") or (tok.is_ident("not") and not self._peek_is_op_in()):
             self.i += 1
             operand = self.unary()
-            if _has_unreadable(operand):
+            if has_unreadable(operand):
                 raise _refuse(tok.line, f"`{tok.value}` of a value it cannot read")
             if tok.value == "!":
                 return not mix_builtins.truthy(operand)

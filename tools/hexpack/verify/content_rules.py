@@ -354,14 +354,6 @@ def metadata_dict(metadata: Any) -> dict[str, Any]:
     return {str(k): v for k, v in metadata}
 
 
-def _pairs(value: Any) -> list[tuple[Any, Any]] | None:
-    if isinstance(value, Mapping):
-        return list(value.items())
-    if isinstance(value, list) and all(isinstance(i, (tuple, list)) and len(i) == 2 for i in value):
-        return [tuple(i) for i in value]  # type: ignore[misc]
-    return None
-
-
 def check_metadata(metadata: Any, project: Any | None = None) -> list[Finding]:
     meta = metadata_dict(metadata)
     found: list[Finding] = []
