@@ -442,7 +442,13 @@ def stream_contents_tar_gz(planned: list[PlannedMember], *, limit: int | None = 
                     if seen <= member.size:
                         feed(data)
         except OSError as exc:
-            raise TarballError(f"cannot read {member.path}: {exc.strerror}") from None
+            source = str(member.source)
+            root = source[: -len(member.path) - 1] if source.endswith("/" + member.path) else source
+            raise TarballError(
+                f"cannot read {member.path}: {exc.strerror or exc}",
+                subject=root,
+                hint="fix its permissions or exclude it",
+            ) from None
         if seen != member.size:
             raise TarballError(
                 f"{member.path} changed while the package was being built", hint="build again once it is written"
