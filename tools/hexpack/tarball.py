@@ -144,10 +144,6 @@ class PlannedMember:
 def plan_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[PlannedMember]:
     """The members Hex puts in ``contents.tar.gz`` for the metadata ``files`` list, without reading any file.
 
-    (It walks ``files`` as ``contents_from_tree`` does; the two stay separate
-    while the reading side's changes to that function land, then
-    ``contents_from_tree`` becomes this plus reading.)
-
     Order is kept. Regular files carry their on-disk permission bits,
     symlinks stay symlinks (never followed), directories become members only
     when empty (their contents are listed separately in ``files``).
@@ -180,41 +176,19 @@ def plan_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[Plann
 
 
 def contents_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[Member]:
-    """The members Hex puts in ``contents.tar.gz`` for the metadata ``files`` list.
-
-    Order is kept. Regular files carry their on-disk permission bits,
-    symlinks stay symlinks (never followed), directories become members only
-    when empty (their contents are listed separately in ``files``).
-    """
+    """``plan_from_tree`` with every file's data read into memory, never past Hex's uncompressed limit."""
     base = Path(root)
     members: list[Member] = []
     room = MAX_UNCOMPRESSED_SIZE  # contents still allowed: nothing is read past Hex's limit
-    for rel in files:
-        path = base / rel
-        try:
-            info = path.lstat()
-        except OSError as exc:
-            raise TarballError(f"cannot read {rel}: {exc.strerror}", subject=str(base)) from None
-        perm = stat.S_IMODE(info.st_mode)
-        if stat.S_ISLNK(info.st_mode):
-            members.append(Member(rel, "symlink", perm, linkname=os.readlink(path)))
-        elif stat.S_ISDIR(info.st_mode):
-            with os.scandir(path) as entries:
-                empty = next(entries, None) is None
-            if empty:
-                members.append(Member(rel, "dir", perm))
-        elif stat.S_ISREG(info.st_mode):
-            if info.st_size > room:  # by its size alone, before reading it (a sparse 1.5 GiB file)
-                raise ContentsTooBig(rel)
-            data = _read_at_most(path, room, rel, base)
-            room -= len(data)
-            members.append(Member(rel, "file", perm, data=data))
-        else:
-            raise TarballError(
-                f"{rel} is not a regular file, directory or symlink",
-                subject=str(base),
-                hint="remove it from the package files",
-            )
+    for planned in plan_from_tree(base, files):
+        if planned.source is None:
+            members.append(Member(planned.path, planned.kind, planned.mode, linkname=planned.linkname))
+            continue
+        if planned.size > room:  # by its size alone, before reading it (a sparse 1.5 GiB file)
+            raise ContentsTooBig(planned.path)
+        data = _read_at_most(planned.source, room, planned.path, base)
+        room -= len(data)
+        members.append(Member(planned.path, "file", planned.mode, data=data))
     return members
 
 
