@@ -15,7 +15,7 @@ from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
 HEX_REFERENCE = REPO / "tests" / "fixtures" / "hex-reference"
-REFERENCE_CASES = ("default_files", "hybrid_globs", "missing_files", "path_dependency", "regex_excludes")
+REFERENCE_CASES = ("default_files", "hybrid_globs", "missing_files", "path_dependency", "regex_excludes", "package_map")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # Property tests draw the same cases on every run, so a CI result can be reproduced and

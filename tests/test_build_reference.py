@@ -10,6 +10,7 @@ byte the reference. mix.exs is read with the real Elixir (the truth).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -28,7 +29,7 @@ pytestmark = [
     pytest.mark.interpreter_independent,  # the Hex engine on Elixir's reading (test_tarball's bytes run on each Python)
 ]
 
-BUILDS = ("hybrid_globs", "default_files", "regex_excludes")
+BUILDS = ("hybrid_globs", "default_files", "regex_excludes", "package_map")
 REFUSED = {
     "missing_files": "Missing files: priv/python/grpc_server.py, priv/python/*_pb2.py",
     "path_dependency": "Dependencies excluded from the package (only Hex packages can be dependencies): local_dep",
@@ -40,7 +41,14 @@ def reference(case: str):
 
 
 def log_lines(case: str) -> list[str]:
-    return (HEX_REFERENCE / case / "hex-2.5.1.log").read_text(encoding="utf-8").splitlines()
+    """What Hex printed, without its warnings (yellow: between ESC[33m and ESC[0m)."""
+    text = (HEX_REFERENCE / case / "hex-2.5.1.log").read_text(encoding="utf-8")
+    return re.sub(r"\x1b\[33m.*?\x1b\[0m\n", "", text, flags=re.S).splitlines()
+
+
+def hex_warnings(case: str) -> list[str]:
+    text = (HEX_REFERENCE / case / "hex-2.5.1.log").read_text(encoding="utf-8")
+    return re.findall(r"\x1b\[33m(.*?)\x1b\[0m", text, flags=re.S)
 
 
 def normalize_modes(root: Path) -> None:
@@ -134,7 +142,11 @@ def test_same_members_bytes_modes_and_symlinks(built, case):
     def shape(members):
         return [(m.path, m.kind, m.mode & 0o7777, m.data, m.linkname) for m in members]
 
-    assert shape(result.members) == shape(ref.members)
+    assert shape(read_package(result.tarball).members) == shape(ref.members)
+    # what the build planned (from lstat, before reading) is what it wrote
+    assert [(m.path, m.kind, m.mode, m.size, m.linkname) for m in result.members] == [
+        (m.path, m.kind, m.mode & 0o7777, m.size, m.linkname) for m in ref.members
+    ]
 
 
 @pytest.mark.parametrize("case", BUILDS)
@@ -155,6 +167,7 @@ def test_report_is_what_hex_printed(built, case):
     log = log_lines(case)
     assert log[-1].startswith("Saved to ")
     assert result.report_lines == log[:-1]
+    assert result.warnings == hex_warnings(case)
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))

@@ -14,7 +14,6 @@ from hexpack.build import PackageRefused, _megabytes, build_project
 from hexpack.errors import PackageError, ProjectError
 from hexpack.metadata import (
     check,
-    description_length,
     guess_build_tools,
     metadata_pairs,
     prepare,
@@ -89,11 +88,6 @@ def test_description_trimmed_like_string_trim(tmp_path):
 def test_description_over_300_characters_refused(tmp_path):
     assert build_errors(tmp_path, description="x" * 301) == ["Package description is too long (exceeds 300 characters)"]
     build_project(make(tmp_path, description="é" * 300))
-
-
-def test_description_length_counts_graphemes():
-    assert description_length("e\u0301" * 300) == 300
-    assert description_length("a\r\nb") == 3
 
 
 # --- missing fields, reserved files, missing files, excluded deps -----------------
@@ -328,3 +322,31 @@ def test_outer_size_is_computed_exactly(tmp_path):
 
     result = build_project(make(tmp_path))
     assert _outer_size(result.metadata_config, result.contents) == len(result.tarball)
+
+
+# --- package: as a keyword list or a map (Map.new) -------------------------------
+
+
+def test_package_as_a_map_builds_the_same_package_as_the_keyword_list(tmp_path):
+    keyword = [(A("licenses"), ["MIT"]), (A("links"), {"GitHub": "https://example.invalid"}), (A("files"), ["lib"])]
+    as_list = build_project(make(tmp_path, package=keyword))
+    as_map = build_project(make(tmp_path, package={key: value for key, value in keyword}))
+    assert as_map.tarball == as_list.tarball
+    assert as_map.files == ["lib", "lib/demo.ex"]
+
+
+def test_package_keys_follow_map_new(tmp_path):
+    # Map.new/1: the last of a repeated key wins; keys that are not atoms never reach the metadata
+    package = [(A("licenses"), ["MIT"]), (A("links"), {}), (A("files"), ["nope"]), (A("files"), ["lib"])]
+    project = make(tmp_path, package=package)
+    assert project.files == ["lib"]
+    assert prepare(project).files == ["lib", "lib/demo.ex"]
+    project = make(tmp_path, package={A("licenses"): ["MIT"], A("links"): {}, "files": ["nope"]})
+    assert project.files is None and "files" not in project.package
+
+
+def test_licenses_that_are_not_a_list_are_refused(tmp_path):
+    # Hex's licenses_valid_or_warn/1 crashes on a string: no package is built
+    assert build_errors(tmp_path, package=[(A("licenses"), "MIT"), (A("links"), {})]) == [
+        'licenses: must be a list of SPDX identifiers, got "MIT"'
+    ]

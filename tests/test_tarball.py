@@ -409,3 +409,87 @@ def test_tar_writer_matches_erlang_at_the_ustar_length_boundaries(tmp_path):
     mine = T.contents_tar(T.contents_from_tree(tree, names))
     assert out.read_bytes().rstrip(b"\0") == mine.rstrip(b"\0")
     assert [m.path for m in T._check_members(T._read_tar(mine, "t", limit=T.MAX_UNCOMPRESSED_SIZE))] == names
+
+
+# --- streaming writer: sizes known before reading, memory about the compressed size ---------
+
+
+@pytest.mark.parametrize("case", ["hybrid_globs", "default_files", "regex_excludes"])
+def test_streamed_contents_are_the_in_memory_ones(case, reference_project):
+    from hexpack.build import build_package
+
+    root = reference_project(case)
+    files = build_package(root, reader="static").files
+    planned = T.plan_from_tree(root, files)
+    members = T.contents_from_tree(root, files)
+    assert T.stream_contents_tar_gz(planned) == T.contents_tar_gz(members)
+    assert T.planned_tar_size(planned) == len(T.contents_tar(members))
+
+
+def test_long_and_non_ascii_names_are_sized_exactly(tmp_path):
+    names = ["a" * 99, "b" * 150, "dir/" + "c" * 120, "été/ñ.txt", "d" * 60 + "/" + "e" * 60 + "/f.py"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x" * 700)
+    planned = T.plan_from_tree(tmp_path, names)
+    assert T.planned_tar_size(planned) == len(T.contents_tar(T.contents_from_tree(tmp_path, names)))
+
+
+def test_a_file_that_changes_size_while_building_is_refused(tmp_path):
+    (tmp_path / "grows.txt").write_bytes(b"12345")
+    planned = T.plan_from_tree(tmp_path, ["grows.txt"])
+    (tmp_path / "grows.txt").write_bytes(b"123456")
+    with pytest.raises(T.TarballError, match="grows.txt changed while the package was being built"):
+        T.stream_contents_tar_gz(planned)
+
+
+def test_the_compressed_limit_stops_the_stream_early(tmp_path):
+    (tmp_path / "noise.bin").write_bytes(random.Random(1).randbytes(3 * T.READ_CHUNK))
+    with pytest.raises(T.CompressedTooBig):
+        T.stream_contents_tar_gz(T.plan_from_tree(tmp_path, ["noise.bin"]), limit=T.READ_CHUNK)
+
+
+def test_a_big_tree_is_refused_before_any_file_is_read(tmp_path, monkeypatch):
+    from hexpack import build as B
+    from hexpack.build import PackageRefused, build_project
+    from hexpack.mix_project import project_from_config
+    from hexpack.terms import Atom
+
+    (tmp_path / "lib").mkdir()
+    with open(tmp_path / "lib" / "huge.bin", "wb") as handle:
+        handle.truncate(T.MAX_UNCOMPRESSED_SIZE + 1)  # sparse: no disk used, no data to read
+    config = [(Atom("app"), Atom("big")), (Atom("version"), "1.0.0"), (Atom("description"), "Big.")]
+    config.append((Atom("package"), [(Atom("licenses"), ["MIT"]), (Atom("links"), {}), (Atom("files"), ["lib"])]))
+    project = project_from_config(tmp_path, config, reader="static")
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("a file was read before the size refusal")
+
+    monkeypatch.setattr(B.tarball, "stream_contents_tar_gz", no_reading)
+    with pytest.raises(PackageRefused) as refused:
+        build_project(project)
+    assert refused.value.lines() == ["Creating tarball failed: package exceeds max uncompressed size 134.217728 MB"]
+
+
+def test_memory_stays_about_the_compressed_size(tmp_path):
+    import tracemalloc
+
+    from hexpack.build import build_project
+    from hexpack.mix_project import project_from_config
+    from hexpack.terms import Atom
+
+    (tmp_path / "lib").mkdir()
+    for index in range(4):
+        with open(tmp_path / "lib" / f"zeros{index}.bin", "wb") as handle:
+            handle.truncate(24 * 1024 * 1024)  # 96 MiB of zeros in all: compresses to about 100 KiB
+    config = [(Atom("app"), Atom("zeros")), (Atom("version"), "1.0.0"), (Atom("description"), "Zeros.")]
+    config.append((Atom("package"), [(Atom("licenses"), ["MIT"]), (Atom("links"), {}), (Atom("files"), ["lib"])]))
+    project = project_from_config(tmp_path, config, reader="static")
+    tracemalloc.start()
+    try:
+        result = build_project(project)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(result.tarball) < 1024 * 1024
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a {len(result.tarball)} B package"

@@ -7,10 +7,11 @@ test_verify_repo.py for the slow runs), so these stay fast.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import HEX_REFERENCE
-from hexpack import cli, tarball
+from hexpack import cli, hex_install, tarball
 
 FAST = ["--skip", "smoke,pydist"]
 
@@ -125,10 +126,13 @@ def test_engine_both_compares_with_mix_hex_build(elixir, reference_project, caps
 
     project = reference_project("hybrid_globs")
     real = (HEX_REFERENCE / "hybrid_globs" / "hex-2.5.1.tar").read_bytes()
-    monkeypatch.setattr(runner, "mix_hex_available", lambda: (True, "Hex is installed (test double)"))
+    newer = hex_install.HexArchive(Path("hex-2.6.0"), "2.6.0")  # what hex_install reports for another Hex
+    monkeypatch.setattr(runner, "mix_hex_available", lambda: (True, hex_install.version_note(newer)))
     monkeypatch.setattr(runner, "build_with_mix", lambda root: real)
     code, out = run_verify(capsys, "--project", str(project), *FAST, "--engine", "both", "--allow-warnings")
     assert "builtin engine and mix hex.build are byte-identical" in out
+    assert "hybrid_globs-1.4.0-rc.1.tar as Hex 2.5.1 builds it" in out  # the builtin row names its Hex
+    assert "Hex 2.6.0 is installed; the builtin engine reproduces Hex 2.5.1" in out
     assert code == 0
 
     package = tarball.read_package(real)

@@ -50,7 +50,7 @@ class BuildResult:
     metadata_config: bytes
     contents: bytes
     files: list[str]
-    members: list[tarball.Member]
+    members: list[tarball.PlannedMember]  # what contents.tar.gz holds (paths, kinds, modes, sizes)
     inner_checksum: str  # upper-case hex, the CHECKSUM member
     outer_checksum: str  # lower-case hex, Hex's "Package checksum"
     report_lines: list[str]
@@ -110,17 +110,20 @@ def build_project(
     metadata_config = erlterm.format_config(pairs)
     if len(metadata_config) > tarball.MAX_METADATA_SIZE:
         raise _too_big("file too big: metadata.config", lines, warnings)
-    too_big = f"package exceeds max uncompressed size {_megabytes(tarball.MAX_UNCOMPRESSED_SIZE)} MB"
+    # Both of Hex's size limits are refused as early as they can be known: the uncompressed one
+    # from lstat sizes before any file is read, the compressed one as soon as the deflate output
+    # passes it. Files stream into the compressor, so memory stays about the compressed size.
+    members = tarball.plan_from_tree(base, files)
+    if tarball.planned_tar_size(members) > tarball.MAX_UNCOMPRESSED_SIZE:
+        size = _megabytes(tarball.MAX_UNCOMPRESSED_SIZE)
+        raise _too_big(f"package exceeds max uncompressed size {size} MB", lines, warnings)
+    too_big = f"package exceeds max compressed size {_megabytes(tarball.MAX_OUTER_SIZE)} MB"
     try:
-        members = tarball.contents_from_tree(base, files)
-    except tarball.ContentsTooBig:  # refused while reading, before holding it all in memory
+        contents = tarball.stream_contents_tar_gz(members, limit=_contents_limit(metadata_config))
+    except tarball.CompressedTooBig:
         raise _too_big(too_big, lines, warnings) from None
-    contents = tarball.contents_tar_gz(members)
-    if _uncompressed_size(members, contents) > tarball.MAX_UNCOMPRESSED_SIZE:
-        raise _too_big(too_big, lines, warnings)
     if _outer_size(metadata_config, contents) > tarball.MAX_OUTER_SIZE:
-        size = _megabytes(tarball.MAX_OUTER_SIZE)
-        raise _too_big(f"package exceeds max compressed size {size} MB", lines, warnings)
+        raise _too_big(too_big, lines, warnings)
     package = tarball.outer_tarball(metadata_config, contents)
     outer = tarball.outer_checksum(package)
     return BuildResult(
@@ -148,11 +151,10 @@ def _megabytes(size: int) -> str:
     return erlterm.format_term(size / 1_000_000)
 
 
-def _uncompressed_size(members: list[tarball.Member], contents: bytes) -> int:
-    """Size of the inner tar: the gzip trailer's ISIZE (exact below 4 GiB)."""
-    if sum(m.size for m in members) >= 2**32:
-        return 2**32
-    return int.from_bytes(contents[-4:], "little")
+def _contents_limit(metadata_config: bytes) -> int:
+    """The largest contents.tar.gz whose package stays within Hex's compressed limit."""
+    fixed = _outer_size(metadata_config, b"")  # the outer tar without contents.tar.gz's data blocks
+    return (tarball.MAX_OUTER_SIZE - fixed) // 512 * 512
 
 
 def _outer_size(metadata_config: bytes, contents: bytes) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import HexpackError, Problems, UsageError
+from .hex_rules import HEX_VERSION
 from .output import Output
 
 COMMANDS = (
@@ -49,7 +50,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """
     chosen = next((arg for arg in argv or () if arg in COMMANDS), None)
     parser = _Parser(prog="hexpack", description="Package and release Elixir libraries that ship Python.")
-    parser.add_argument("--version", action="version", version=f"hexpack {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"hexpack {__version__} (builtin engine: Hex {HEX_VERSION})"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log the commands hexpack runs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:

@@ -16,8 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import proc, pythons
+from . import hex_install, proc, pythons
 from .errors import HexpackError
+from .hex_rules import HEX_VERSION
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 TIMEOUT = 60.0
@@ -114,39 +115,27 @@ def check_elixir(publish: bool, env: Mapping[str, str]) -> list[Check]:
         checks.append(Check("hex", gap, "needs mix", install, "publishing to hex.pm needs mix and Hex"))
         return checks
     checks.append(Check("mix", OK, "present"))
-    hex_version = installed_hex(env)
-    if hex_version:
-        checks.append(Check("hex", OK, f"Hex {hex_version}"))
+    archive = hex_install.find_hex(env)
+    if archive is not None:
+        checks.append(Check("hex", OK, hex_install.version_note(archive)))
     else:
         checks.append(
             Check(
                 "hex",
                 gap,
-                "not installed",
+                f"not installed (no hex archive in {hex_install.archives_dir(env)})",
                 "mix local.hex --force",
-                "verify uses the built-in engine instead of mix hex.build; publishing to hex.pm needs Hex",
+                f"verify uses the built-in engine (Hex {HEX_VERSION}) instead of mix hex.build; "
+                "publishing to hex.pm needs Hex",
             )
         )
     return checks
 
 
 def installed_hex(env: Mapping[str, str]) -> str | None:
-    """The version of the Hex archive Mix would load, read from Mix's archives directory (no mix run)."""
-    home = Path(env.get("HOME") or Path.home())
-    places = [env.get("MIX_ARCHIVES"), env.get("MIX_HOME") and str(Path(env["MIX_HOME"]) / "archives")]
-    places += [str(Path(env.get("XDG_DATA_HOME") or home / ".local" / "share") / "mix" / "archives")]
-    places += [str(home / ".mix" / "archives")]
-    for place in filter(None, places):
-        directory = Path(place)
-        if not directory.is_dir():
-            continue
-        for entry in sorted(directory.iterdir(), reverse=True):
-            match = re.fullmatch(r"hex-(\d[\w.\-]*?)(?:\.ez)?", entry.name)
-            if match:
-                return match.group(1)
-        if env.get("MIX_ARCHIVES") or env.get("MIX_HOME"):
-            break  # an explicit setting is the only place Mix looks
-    return None
+    """The version of the Hex archive Mix would load (``hex_install.find_hex``), read without running mix."""
+    archive = hex_install.find_hex(env)
+    return archive.version if archive is not None else None
 
 
 def check_grpcio_tools(root: Path) -> Check:

@@ -70,11 +70,17 @@ _RESERVED = frozenset(  # erl_scan:reserved_word/1 in OTP 25 (maybe/else are not
 _BARE_ATOM = re.compile(r"[a-z\xdf-\xf6\xf8-\xff][A-Za-z0-9_@\xc0-\xd6\xd8-\xff]*\Z")
 
 
+_PRINTABLE_ASCII = re.compile("[\x20-\x7e\n\r\t\v\b\f\x1b]*")  # what _printable_latin1 accepts below 0x80
+_NEEDS_ESCAPE = re.compile("[" + re.escape("".join(_ESCAPES)) + "]")
+
+
 def _printable_latin1(code: int) -> bool:
     return 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xFF or chr(code) in _PRINTABLE_CONTROLS
 
 
 def _quote(chars: str, quote: str) -> str:
+    if not _NEEDS_ESCAPE.search(chars) and quote not in chars:
+        return quote + chars + quote  # the common case (file names, URLs), without a loop per character
     out = [quote]
     for ch in chars:
         if ch == quote:
@@ -145,7 +151,7 @@ def _binary_leaf(data: bytes) -> _If:
     except UnicodeDecodeError:
         text = None
     if text is not None:
-        if all(ord(ch) < 0x80 and _printable_latin1(ord(ch)) for ch in text):
+        if _PRINTABLE_ASCII.fullmatch(text):
             quoted = _quote(text, '"')
             return _If("leaf", 4 + len(quoted), f"<<{quoted}>>")
         if all(_printable_latin1(ord(ch)) for ch in text):

@@ -3,7 +3,7 @@
 This follows Hex 2.5.1's ``Mix.Tasks.Hex.Build`` step by step:
 
 * ``prepare`` is ``prepare_package/0``: the root fields (``app``, ``version``,
-  ``elixir``, ``description``) merged with the ``package:`` keyword list, the
+  ``elixir``, ``description``) merged with the ``package:`` keyword list (or map), the
   files selected (:mod:`hexpack.selection`), the description trimmed, the
   name defaulted to the app, ``build_tools`` guessed from top-level files,
   everything outside Hex's metadata fields dropped, and ``requirements`` from
@@ -25,15 +25,14 @@ Values keep their Elixir shapes (:mod:`hexpack.terms`) until
 from __future__ import annotations
 
 import os
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import selection
+from . import hex_rules, selection
 from .errors import PackageError, ProjectError
-from .mix_project import MixProject, inspect
-from .terms import Atom, Regex, is_keyword
+from .mix_project import MixProject, inspect, package_map
+from .terms import Atom, Regex
 
 __all__ = [
     "BUILD_TOOLS",
@@ -43,7 +42,6 @@ __all__ = [
     "Requirement",
     "binarify",
     "check",
-    "description_length",
     "guess_build_tools",
     "metadata_pairs",
     "prepare",
@@ -55,10 +53,9 @@ ERROR_FIELDS = ("app", "name", "files", "version", "build_tools")
 WARN_FIELDS = ("description", "licenses", "links")
 META_FIELDS = ERROR_FIELDS + WARN_FIELDS + ("elixir", "extra")
 ROOT_FIELDS = ("app", "version", "elixir", "description")
-MAX_DESCRIPTION_LENGTH = 300
 DEFAULT_REPO = "hexpm"
 METADATA_CONFIG = "hex_metadata.config"
-SCM_KEYS = ("git", "github", "path")
+SCM_KEYS = ("git", "github", "path", "in_umbrella")  # @scm_keys
 
 #: Top-level file -> build tool, in Hex's order (``@build_tools``).
 BUILD_TOOLS: tuple[tuple[str, str], ...] = (
@@ -70,12 +67,6 @@ BUILD_TOOLS: tuple[tuple[str, str], ...] = (
     ("erlang.mk", "make"),
     ("Makefile", "make"),
     ("Makefile.win", "make"),
-)
-
-# Unicode White_Space, which Elixir's String.trim/1 removes (Python's strip()
-# would also remove U+001C..U+001F).
-_WHITESPACE = (
-    "\t\n\v\f\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u2028\u2029\u202f\u205f\u3000"
 )
 
 
@@ -141,7 +132,7 @@ def _config(project: MixProject) -> list[tuple[Atom, Any]]:
 
 
 def _package_map(project: MixProject, config: list[tuple[Atom, Any]]) -> dict[str, Any]:
-    """``Map.new(config[:package] || [])``: the last value of a repeated key wins."""
+    """``Map.new(config[:package] || [])``: a keyword list or a map, the last value of a repeated key wins."""
     package: Any = None
     for key, value in config:
         if key == "package":
@@ -149,9 +140,10 @@ def _package_map(project: MixProject, config: list[tuple[Atom, Any]]) -> dict[st
             break
     if package is None:
         return dict(project.package) if not project.config else {}
-    if not is_keyword(package):
-        raise ProjectError(f"package: must be a keyword list, got {inspect(package)}", subject="mix.exs")
-    return {str.__str__(key): value for key, value in package}
+    mapped = package_map(package)
+    if mapped is None:
+        raise ProjectError(f"package: must be a keyword list or a map, got {inspect(package)}", subject="mix.exs")
+    return mapped
 
 
 def prepare(
@@ -214,7 +206,7 @@ def _package(package: dict[str, Any], app: Any, root: Any, listdir: Callable[[st
         description = package["description"]
         if not isinstance(description, str) or isinstance(description, Atom):
             raise ProjectError(f"description: must be a string, got {inspect(description)}", subject="mix.exs")
-        out["description"] = description.strip(_WHITESPACE)
+        out["description"] = hex_rules.trim(description)
     name = package.get("name") if _truthy(package.get("name")) else app
     if _truthy(name):
         out["name"] = to_string(name)
@@ -369,8 +361,8 @@ def check(
         warnings += _missing_fields(pm.meta, WARN_FIELDS)
         errors += _missing_fields(pm.meta, ERROR_FIELDS)
     description = pm.meta.get("description")
-    if isinstance(description, str) and description_length(description) > MAX_DESCRIPTION_LENGTH:
-        errors.append(f"Package description is too long (exceeds {MAX_DESCRIPTION_LENGTH} characters)")
+    if isinstance(description, str) and hex_rules.description_too_long(description):
+        errors.append(hex_rules.DESCRIPTION_TOO_LONG)
     patterns = [p for p in (pm.package_files or []) if isinstance(p, str)]
     matched = {pattern: selection.wildcard(root, pattern, listdir=listdir) for pattern in patterns}
     missing = [pattern for pattern in patterns if not matched[pattern]]
@@ -383,38 +375,19 @@ def check(
             "Dependencies excluded from the package (only Hex packages can be dependencies): "
             + ", ".join(pm.exclude_deps)
         )
-    if not errors and pm.organization in (None, "hexpm") and pm.meta.get("licenses") == []:
-        warnings.append("You have not included any licenses")
+    licenses = pm.meta.get("licenses")
+    if not errors and pm.organization in (None, "hexpm"):
+        if not isinstance(licenses, list):
+            # Hex's licenses_valid_or_warn/1 crashes on it (Enum.reject/2 of a non-list)
+            errors.append(f"licenses: must be a list of SPDX identifiers, got {inspect(licenses)}")
+        else:
+            warnings += hex_rules.license_warnings(licenses)
     return errors, warnings
 
 
 def _missing_fields(meta: dict[str, Any], fields: Sequence[str]) -> list[str]:
     missing = [name for name in fields if name not in meta]
     return [f"Missing metadata fields: {', '.join(missing)}"] if missing else []
-
-
-def description_length(text: str) -> int:
-    """``String.length/1`` (grapheme clusters), close enough for the 300 limit.
-
-    Combining marks, variation selectors and zero-width joiners (with the
-    character they join) do not start a new cluster; CR LF counts once.
-    """
-    count = 0
-    previous = ""
-    joined = False
-    for char in text:
-        if unicodedata.category(char) in ("Mn", "Me") or 0xFE00 <= ord(char) <= 0xFE0F:
-            pass
-        elif char == "\u200d":
-            joined = True
-        elif joined:
-            joined = False
-        elif previous == "\r" and char == "\n":
-            pass
-        else:
-            count += 1
-        previous = char
-    return count
 
 
 # ---------------------------------------------------------------------------

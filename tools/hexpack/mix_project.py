@@ -33,8 +33,9 @@ class Dep:
 class MixProject:
     """The parts of ``Mix.Project.config()`` that packaging needs.
 
-    ``package`` is the ``package:`` keyword list converted to a dict keyed by
-    plain strings (``files``, ``exclude_patterns``, ``name``, ``licenses``,
+    ``package`` is the ``package:`` keyword list or map converted to a dict
+    keyed by plain strings (``Map.new/1``, as Hex does: the last of a repeated
+    key wins, keys that are not atoms are dropped) (``files``, ``exclude_patterns``, ``name``, ``licenses``,
     ``links``, ``build_tools``, ``extra``, ...); values keep their Elixir
     shapes (see ``hexpack.terms``), with regexes as ``Regex``.
     ``config`` is the whole project keyword list, for anything else.
@@ -49,6 +50,8 @@ class MixProject:
     package: dict[str, Any]
     config: list[tuple[Atom, Any]] = field(default_factory=list)
     reader: str = "static"  # which reader produced this: "elixir" or "static"
+    # what the static reader assumed (a guard before the module that can only raise passes)
+    assumptions: tuple[str, ...] = ()
 
     @property
     def files(self) -> list[str] | None:
@@ -133,17 +136,15 @@ def project_from_config(root: str | Path, config: Any, *, reader: str, source: s
     elixir = _string_or_none(config, "elixir", source, problems)
     description = _string_or_none(config, "description", source, problems)
     deps = _deps(keyword_get(config, "deps"), source, problems)
-    package = keyword_get(config, "package")
-    if package is None:
-        package = []
-    if not is_keyword(package):
-        problems.append(ProjectError(f"package: must be a keyword list, got {_short(package)}", subject=source))
-        package = []
+    package_dict = package_map(keyword_get(config, "package"))
+    if package_dict is None:
+        package = keyword_get(config, "package")
+        problems.append(
+            ProjectError(f"package: must be a keyword list or a map, got {_short(package)}", subject=source)
+        )
+        package_dict = {}
     # every wrong type at once, so one edit of mix.exs fixes them all
     raise_together(problems, summary=f"problems in {source}")
-    package_dict: dict[str, Any] = {}
-    for key, value in package:
-        package_dict.setdefault(str.__str__(key), value)
     return MixProject(
         root=Path(root),
         app=str.__str__(app),
@@ -155,6 +156,25 @@ def project_from_config(root: str | Path, config: Any, *, reader: str, source: s
         config=config,
         reader=reader,
     )
+
+
+def package_map(package: Any) -> dict[str, Any] | None:
+    """Hex's ``Map.new(config[:package] || [])``, keyed by the atoms' names; None when Hex could not build it.
+
+    A keyword list and a map give the same result (nimble_parsec's ``package/0``
+    returns a map); in a list the last of a repeated key wins, as in
+    ``Map.new/1``. Keys that are not atoms are kept out: Hex reads the package
+    with atom keys only (``package[:files]``, ``Map.take(@meta_fields)``).
+    """
+    if package is None or package is False:
+        return {}
+    if isinstance(package, dict):
+        pairs = list(package.items())
+    elif isinstance(package, list) and all(isinstance(item, tuple) and len(item) == 2 for item in package):
+        pairs = package
+    else:
+        return None
+    return {str.__str__(key): value for key, value in pairs if isinstance(key, Atom)}
 
 
 def _string_or_none(config: list[tuple[Atom, Any]], key: str, source: str, problems: list[HexpackError]) -> str | None:
@@ -214,14 +234,31 @@ def _short(value: Any) -> str:
 def read_project(root: str | Path, *, reader: str = "auto") -> MixProject:
     """Read ``root/mix.exs``.
 
-    ``reader`` is ``"elixir"``, ``"static"`` or ``"auto"`` (Elixir when it is
-    on PATH, the static reader otherwise).
+    ``reader`` is ``"elixir"``, ``"static"`` or ``"auto"``. ``auto`` reads
+    statically first (no BEAM start: about a second saved) and keeps that
+    result only when it is certain: every value packaging reads evaluated and
+    nothing assumed. Otherwise Elixir reads it when installed (the truth);
+    without Elixir the static result stands, assumptions included, or its
+    refusal names the line. The tests prove the two readers agree on every
+    shape the static reader accepts (tests/test_mix_shapes.py, the Hex
+    reference projects, and random literal data).
     """
     from . import proc
 
     root = Path(root)
     if reader == "auto":
-        reader = "elixir" if proc.which("elixir") else "static"
+        from .mix_static import read_statically
+
+        has_elixir = proc.which("elixir") is not None
+        try:
+            project = read_statically(root)
+        except HexpackError:
+            if not has_elixir:
+                raise
+        else:
+            if not (project.assumptions and has_elixir):
+                return project
+        reader = "elixir"
     if reader == "elixir":
         from .mix_eval import read_with_elixir
 

@@ -19,17 +19,20 @@ reads (``elixirc_paths: elixirc_paths(Mix.env())``, ``docs:``) is kept as an
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import mix_builtins
 from .errors import HexpackError, ProjectError, raise_together
 from .mix_project import MixProject, map_key, project_from_config
-from .terms import Atom, Regex, atom, is_keyword, parse_integer
+from .terms import Atom, Regex, atom, is_keyword, keyword_get, parse_integer
 
-__all__ = ["Unreadable", "read_statically", "evaluate_source", "erlang_sort_key"]
+__all__ = ["Unreadable", "erlang_sort_key", "evaluate_source", "has_unreadable", "read_statically"]
 
 HINT = "install elixir (apt-get install -y elixir)"
 
@@ -602,23 +605,39 @@ def _element_end(toks: list[Tok], i: int, limit: int) -> int:
 
 
 class _Reader:
-    """Walks the module bodies of mix.exs and evaluates project/0 on demand."""
+    """Walks the module bodies of mix.exs and evaluates project/0 on demand.
 
-    def __init__(self, src: str):
+    ``Mix.env()`` is what it is when ``mix hex.build`` runs: ``MIX_ENV`` (else
+    ``:dev``) while mix.exs compiles (module attributes, module-body code);
+    inside ``project/0`` and its helpers the same, unless ``MIX_ENV`` is unset
+    and the project prefers another env for ``hex.build`` (Mix then switches
+    and calls ``project/0`` again, as ``Mix.CLI`` does).
+    """
+
+    def __init__(self, src: str, environ: Mapping[str, str] | None = None):
         self.toks = _Tokenizer(src).tokens()
         self.modules: list[_Module] = []
+        self.environ = mix_builtins.environ() if environ is None else environ
+        self.mix_env_set = bool(self.environ.get("MIX_ENV"))
+        self.compile_env = self.environ.get("MIX_ENV") or "dev"
+        self.run_env: str | None = self.compile_env  # None: cannot tell
+        self.run_env_used = False
+        self.assumptions: list[str] = []
 
     def read(self) -> Any:
         toks = self.toks
         limit = len(toks) - 1
         i = _skip_sep(toks, 0, limit)
+        file_scope = _Module("(file)")
         while i < limit:
             tok = toks[i]
             if tok.is_ident("defmodule"):
                 i = self._module(i, limit)
             else:
-                raise _refuse(tok.line, f"{_describe(toks, i)} outside of defmodule")
+                i = self._loose_statement(file_scope, {}, i, limit, where="outside of defmodule")
             i = _skip_sep(toks, i, limit)
+        if file_scope.blocked:
+            raise file_scope.blocked[0]
         projects = [m for m in self.modules if m.is_project]
         if not projects:
             raise _Refusal(1, "no module calls `use Mix.Project`")
@@ -630,7 +649,101 @@ class _Reader:
         fun = module.funs.get("project")
         if fun is None or fun.code is None:
             raise _Refusal(1, f"{module.name} defines no project/0")
+        config = _Evaluator(self, module, fun.code, {}).call(fun, fun.line, lazy_keys=True)
+        if self.mix_env_set or not self.run_env_used:
+            return config
+        preferred = self._preferred_env(module, config)
+        if preferred == self.run_env:
+            return config
+        # Mix.CLI switches to the preferred env and calls project/0 again; helpers are re-run
+        self.run_env = preferred
+        for each in module.funs.values():
+            each.state, each.value, each.error = "new", None, None
         return _Evaluator(self, module, fun.code, {}).call(fun, fun.line, lazy_keys=True)
+
+    def _preferred_env(self, module: _Module, config: Any) -> str | None:
+        """The env ``mix hex.build`` switches to (the compile env when none is preferred); None when unknown."""
+        from_config = _hex_build_env(keyword_get(config, "preferred_cli_env") if is_keyword(config) else None)
+        cli = module.funs.get("cli")
+        if cli is not None:
+            # Elixir 1.15+ reads `def cli, do: [preferred_envs: ...]`, 1.14 does not: agree or give up
+            try:
+                value = _Evaluator(self, module, cli.code, {}).call(cli, cli.line) if cli.code else None
+            except _Refusal:
+                return None
+            from_cli = _hex_build_env(keyword_get(value, "preferred_envs") if is_keyword(value) else None)
+            if from_cli != from_config and from_cli != _NO_PREFERENCE:
+                return None
+        if from_config is None:
+            return None
+        return self.compile_env if from_config == _NO_PREFERENCE else from_config
+
+    def mix_env(self, line: int, *, compile_time: bool) -> Atom:
+        if compile_time:
+            return Atom(self.compile_env)
+        if self.run_env is None:
+            raise _Refusal(
+                line,
+                "cannot tell which env `mix hex.build` runs in (the project prefers one for hex.build that "
+                "depends on the Elixir version or is not plain data), so cannot evaluate `Mix.env/0` without "
+                "Elixir; set MIX_ENV",
+            )
+        self.run_env_used = True
+        return Atom(self.run_env)
+
+    def _loose_statement(self, module: _Module, attrs: dict[str, _Attr], i: int, limit: int, *, where: str) -> int:
+        """A statement that defines nothing the reader knows: an `if` it can decide, code that cannot
+        change what project/0 returns (skipped), a guard that can only stop the build (assumed to pass,
+        as it does wherever mix hex.build succeeds), or a refusal."""
+        toks = self.toks
+        tok = toks[i]
+        stop = _statement_end(toks, i, limit)
+        if stop <= i:  # a stray closing bracket or `end`
+            raise _refuse(tok.line, f"{_describe(toks, i)} {where}")
+        if tok.is_ident("if", "unless"):
+            after = self._module_if(module, attrs, i, stop)
+            if after is not None:
+                return after
+        verdict = _effect_of(toks, i, stop)
+        if verdict == "inert":
+            return stop
+        if verdict == "guard":
+            self.assumptions.append(
+                f"mix.exs line {tok.line}: assumed that {_describe(toks, i)} ... does not stop the build "
+                "(it can only raise; where mix hex.build succeeds, it did not)"
+            )
+            return stop
+        module.blocked.append(_refuse(tok.line, f"{_describe(toks, i)} {where}"))
+        return stop
+
+    def _module_if(self, module: _Module, attrs: dict[str, _Attr], i: int, stop: int) -> int | None:
+        """``if cond do ... else ... end`` at compile time: run the chosen branch's statements; None when
+        the condition cannot be evaluated here."""
+        toks = self.toks
+        do = next((j for j in range(i + 1, stop) if toks[j].is_ident("do") and _depth_zero(toks, i + 1, j)), None)
+        if do is None:
+            return None
+        end = _matching_end(toks, do, stop + 1)
+        try:
+            value = _Evaluator(self, module, _Code(toks, i + 1, do, dict(attrs)), {}, in_attr=True).whole()
+        except _Refusal:
+            return None
+        otherwise = next(
+            (j for j in range(do + 1, end) if toks[j].is_ident("else") and _depth_zero(toks, do + 1, j)), None
+        )
+        chosen = mix_builtins.truthy(value) != toks[i].is_ident("unless")
+        first, last = (
+            (do + 1, otherwise if otherwise is not None else end)
+            if chosen
+            else ((otherwise + 1, end) if otherwise is not None else (end, end))
+        )
+        j = _skip_sep(toks, first, last)
+        while j < last:
+            after = self._module_statement(module, attrs, j, last)
+            if after <= j:
+                raise _refuse(toks[j].line, f"{_describe(toks, j)} in the module body")
+            j = _skip_sep(toks, after, last)
+        return end + 1
 
     def _module(self, i: int, limit: int) -> int:
         toks = self.toks
@@ -685,8 +798,7 @@ class _Reader:
             return stop
         if tok.is_ident("defmodule"):
             return self._module(i, limit)
-        module.blocked.append(_refuse(tok.line, f"{_describe(toks, i)} in the module body"))
-        return stop
+        return self._loose_statement(module, attrs, i, limit, where="in the module body")
 
     def _alias(self, module: _Module, i: int, stop: int) -> None:
         toks = self.toks
@@ -741,6 +853,131 @@ class _Reader:
         if arity == 0 and fun.code is None and body is not None and not toks[j].is_ident("when"):
             fun.code = body
             fun.line = line
+
+
+_NO_PREFERENCE = "(no preference)"
+
+
+def _hex_build_env(value: Any) -> str | None:
+    """``value[:"hex.build"]`` of a preferred-env list: the env's name, ``_NO_PREFERENCE``, or None (unknown)."""
+    if value is None:
+        return _NO_PREFERENCE
+    if has_unreadable(value):
+        return None
+    if isinstance(value, dict):
+        chosen = value.get(Atom("hex.build"))
+    elif is_keyword(value):
+        chosen = keyword_get(value, "hex.build")
+    else:
+        return None
+    if chosen is None:
+        return _NO_PREFERENCE
+    return str.__str__(chosen) if isinstance(chosen, Atom) else None
+
+
+def has_unreadable(value: Any) -> bool:
+    """True when ``value`` is, or holds, an ``Unreadable``."""
+    if isinstance(value, Unreadable):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(has_unreadable(item) for item in value)
+    if isinstance(value, dict):
+        return any(has_unreadable(item) for item in value.values())
+    return False
+
+
+def _first_unreadable(value: Any) -> Unreadable | None:
+    if isinstance(value, Unreadable):
+        return value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    for item in items:
+        found = _first_unreadable(item)
+        if found is not None:
+            return found
+    return None
+
+
+def _depth_zero(toks: list[Tok], start: int, j: int) -> bool:
+    """True when toks[j] is at the nesting level of toks[start]."""
+    depth = 0
+    for k in range(start, j):
+        depth += _nesting(toks[k])
+    return depth == 0
+
+
+# What a statement outside project/0 may do without changing what project/0 returns. Anything that can
+# define a function or attribute, load code or change Mix's env is not on these lists.
+_SAFE_LOCAL = {
+    "if", "unless", "for", "case", "cond", "not", "and", "or", "in", "when", "do", "end", "fn", "else",
+    "to_string", "is_nil", "is_atom", "is_binary", "is_list", "length", "hd", "tl", "elem", "match?",
+    "max", "min", "abs", "byte_size",
+}  # fmt: skip
+_GUARD_LOCAL = {"raise"}
+_SAFE_MODULES = {"String", "List", "Enum", "Regex", "Path", "Map", "Keyword", "Atom", "Integer", "Version", "Tuple"}
+_SAFE_REMOTE = {
+    ("System", "get_env"), ("System", "otp_release"), ("System", "version"), ("System", "schedulers_online"),
+    ("Code", "delete_path"), ("Code", "prepend_path"), ("Code", "append_path"), ("Code", "ensure_loaded?"),
+    ("File", "exists?"), ("File", "dir?"), ("File", "regular?"), ("IO", "puts"), ("IO", "warn"),
+    (":code", "get_path"),
+}  # fmt: skip
+_GUARD_REMOTE = {("Mix", "raise")}
+
+
+def _all_tokens(toks: list[Tok], i: int, stop: int):
+    """The tokens of toks[i:stop], with those inside string interpolations and sigils."""
+    for tok in toks[i:stop]:
+        yield tok
+        parts = tok.value.parts if tok.kind == "sigil" else tok.value if isinstance(tok.value, list) else ()
+        for part in parts:
+            if isinstance(part, list):
+                yield from _all_tokens(part, 0, len(part))
+
+
+def _effect_of(toks: list[Tok], i: int, stop: int) -> str | None:
+    """``"inert"`` when the statement cannot change project/0's value, ``"guard"`` when it may also raise,
+    None when it may define, load or change something (or the reader cannot tell)."""
+    flat = list(_all_tokens(toks, i, stop))
+    guard = False
+    for k, tok in enumerate(flat):
+        nxt = flat[k + 1] if k + 1 < len(flat) else Tok("eof", None, tok.line)
+        after = flat[k + 2] if k + 2 < len(flat) else Tok("eof", None, tok.line)
+        if tok.kind == "attr" or tok.is_op("@"):
+            return None
+        if tok.kind in ("alias", "atom") and nxt.is_op(".") and not nxt.spaced and after.kind == "ident":
+            module = str(tok.value) if tok.kind == "alias" else ":" + str(tok.value)
+            call = (module, after.value)
+            if call in _GUARD_REMOTE:
+                guard = True
+            elif call == ("Mix", "env"):
+                following = flat[k + 3] if k + 3 < len(flat) else Tok("eof", None, tok.line)
+                if following.is_op("(") and not (k + 4 < len(flat) and flat[k + 4].is_op(")")):
+                    return None  # Mix.env(env) changes the env
+            elif module not in _SAFE_MODULES and call not in _SAFE_REMOTE:
+                return None
+            continue
+        if tok.kind != "ident":
+            continue
+        if tok.value.startswith("__") or tok.value in _REFUSED_NAMES:
+            return None
+        previous = flat[k - 1] if k else None
+        if previous is not None and previous.is_op(".") and not previous.spaced:
+            continue  # the function of a remote call, checked with its module
+        called = (nxt.is_op("(") and not nxt.spaced) or (
+            nxt.line == tok.line and nxt.spaced and nxt.kind not in ("nl", "eof", "op", "kw")
+        )
+        if called:
+            if tok.value in _GUARD_LOCAL:
+                guard = True
+            elif tok.value not in _SAFE_LOCAL:
+                return None
+    return "guard" if guard else "inert"
+
+
+_REFUSED_NAMES = {
+    "def", "defp", "defmacro", "defmacrop", "defdelegate", "defstruct", "defexception", "defguard", "defguardp",
+    "defoverridable", "defmodule", "defimpl", "defprotocol", "import", "require", "use", "alias", "quote",
+    "unquote", "unquote_splicing", "binding", "var!", "apply", "spawn", "send",
+}  # fmt: skip
 
 
 def _close_paren(toks: list[Tok], i: int, limit: int) -> int:
@@ -825,6 +1062,48 @@ _REFUSED_WORDS = {
 _WHITESPACE_EXCEPT_NBSP = "\u00a0\u2007\u202f\x1c\x1d\x1e\x1f"
 
 
+class _Binding:
+    """A variable's value, evaluated on first use (and a refusal remembered, like a function's)."""
+
+    def __init__(self, evaluator: _Evaluator):
+        self.evaluator = evaluator
+        self.state = "new"
+        self.value: Any = None
+        self.error: _Refusal | None = None
+
+    def force(self) -> Any:
+        if self.state == "done":
+            return self.value
+        if self.state == "failed":
+            assert self.error is not None
+            raise self.error
+        try:
+            self.value = self.evaluator.whole()
+        except _Refusal as exc:
+            self.state, self.error = "failed", exc
+            raise
+        self.state = "done"
+        return self.value
+
+
+# Binary operators the reader evaluates, by Elixir's precedence (higher binds tighter).
+_LEVELS = {"||": 1, "or": 1, "&&": 2, "and": 2, "==": 3, "!=": 3, "===": 3, "!==": 3, "in": 4, "not in": 4}
+_LEVELS.update({"++": 5, "<>": 5})
+_RIGHT_ASSOCIATIVE = {"++", "<>"}
+
+
+def _operator_at(toks: list[Tok], j: int, limit: int) -> tuple[str | None, int]:
+    """The binary operator starting at toks[j] and its width in tokens (``not in`` is two)."""
+    tok = toks[j]
+    if tok.kind == "op":
+        return tok.value, 1
+    if tok.is_ident("not") and j + 1 < limit and toks[j + 1].is_ident("in"):
+        return "not in", 2
+    if tok.is_ident("and", "or", "in"):
+        return tok.value, 1
+    return None, 1
+
+
 class _Evaluator:
     def __init__(
         self,
@@ -902,12 +1181,19 @@ class _Evaluator:
             stop = _statement_end(toks, self.i, self.limit)
             tok = toks[self.i]
             if tok.kind == "ident" and toks[self.i + 1].is_op("=") and tok.value not in self.vars_reserved:
-                name = tok.value
-                sub = _Evaluator(
-                    self.reader, self.module, _Code(toks, self.i + 2, stop, self.attrs), self.vars, in_attr=self.in_attr
+                # evaluated when first used: a variable only a key packaging never reads may hold
+                # what cannot be evaluated here (exla's `make_args = Application.get_env(...) || ...`)
+                binding = _Binding(
+                    _Evaluator(
+                        self.reader,
+                        self.module,
+                        _Code(toks, self.i + 2, stop, self.attrs),
+                        dict(self.vars),
+                        in_attr=self.in_attr,
+                    )
                 )
-                value = sub.whole()
-                self.vars[name] = value
+                self.vars[tok.value] = binding
+                value = binding
             else:
                 sub = _Evaluator(
                     self.reader,
@@ -919,7 +1205,7 @@ class _Evaluator:
                 )
                 value = sub.whole()
             self.i = _skip_sep(toks, stop, self.limit)
-        return value
+        return value.force() if isinstance(value, _Binding) else value
 
     vars_reserved = frozenset({"true", "false", "nil", "do", "end", "fn"})
 
@@ -952,23 +1238,56 @@ class _Evaluator:
             return _Refusal(self.toks[min(j, len(self.toks) - 1)].line, "unexpected end of expression")
         return _refuse(self.toks[j].line, _describe(self.toks, j))
 
-    def expr(self) -> Any:
+    def expr(self, min_level: int = 0) -> Any:
+        """A binary expression by precedence climbing over the operators ``_LEVELS`` lists.
+
+        Both operands are always evaluated (no short-circuit): an operand the
+        reader cannot evaluate is refused even where Elixir would skip it.
+        """
         value = self.unary()
-        j = _skip_nl(self.toks, self.i, self.limit)
-        if j >= self.limit:
-            return value
-        tok = self.toks[j]
-        same_line = j == self.i
-        if tok.is_op("++", "<>"):
-            self.i = _skip_nl(self.toks, j + 1, self.limit)
-            right = self.expr()  # right associative, like Elixir
-            return self._concat(tok, value, right)
-        is_operator = (tok.kind == "op" and tok.value in _BINARY_OPS and tok.value not in ("=>", "|")) or (
-            tok.kind == "ident" and tok.value in _WORD_OPS
-        )
-        if is_operator and (same_line or _continues(self.toks, j)):
-            raise self._unexpected(j)
-        return value
+        while True:
+            j = _skip_nl(self.toks, self.i, self.limit)
+            if j >= self.limit:
+                return value
+            tok = self.toks[j]
+            if not (j == self.i or _continues(self.toks, j)):
+                return value
+            name, width = _operator_at(self.toks, j, self.limit)
+            level = _LEVELS.get(name) if name else None
+            if level is None:
+                is_operator = (tok.kind == "op" and tok.value in _BINARY_OPS and tok.value not in ("=>", "|")) or (
+                    tok.kind == "ident" and tok.value in _WORD_OPS
+                )
+                if is_operator:
+                    raise self._unexpected(j)
+                return value
+            if level < min_level:
+                return value
+            self.i = _skip_nl(self.toks, j + width, self.limit)
+            right = self.expr(level if name in _RIGHT_ASSOCIATIVE else level + 1)
+            value = self._binary(name, tok, value, right)
+
+    def _binary(self, name: str, tok: Tok, left: Any, right: Any) -> Any:
+        if name != "++" and (has_unreadable(left) or has_unreadable(right)):  # ++ only carries values along
+            raise _refuse(tok.line, f"`{name}` of a value it cannot read")
+        try:
+            if name in ("++", "<>"):
+                return self._concat(tok, left, right)
+            if name in ("==", "!="):
+                return mix_builtins.equal(left, right, strict=False) == (name == "==")
+            if name in ("===", "!=="):
+                return mix_builtins.equal(left, right, strict=True) == (name == "===")
+            if name in ("in", "not in"):
+                return mix_builtins.member(left, right) == (name == "in")
+            if name in ("and", "or"):
+                if not isinstance(left, bool):
+                    raise _refuse(tok.line, f"`{name}` on a value that is not a boolean")
+                return (left and right) if name == "and" else (left or right)
+            if name == "&&":
+                return right if mix_builtins.truthy(left) else left
+            return left if mix_builtins.truthy(left) else right  # ||
+        except mix_builtins.Unsupported as exc:
+            raise _refuse(tok.line, f"`{name}` here ({exc})") from None
 
     def _concat(self, tok: Tok, left: Any, right: Any) -> Any:
         if tok.value == "++":
@@ -981,6 +1300,16 @@ class _Evaluator:
 
     def unary(self) -> Any:
         tok = self.peek()
+        if tok.is_op("!") or (tok.is_ident("not") and not self._peek_is_op_in()):
+            self.i += 1
+            operand = self.unary()
+            if has_unreadable(operand):
+                raise _refuse(tok.line, f"`{tok.value}` of a value it cannot read")
+            if tok.value == "!":
+                return not mix_builtins.truthy(operand)
+            if not isinstance(operand, bool):
+                raise _refuse(tok.line, "`not` on a value that is not a boolean")
+            return not operand
         if tok.is_op("-", "+"):
             nxt = self.toks[self.i + 1] if self.i + 1 < self.limit else None
             if nxt is not None and nxt.kind in ("int", "float"):
@@ -992,6 +1321,10 @@ class _Evaluator:
         if nxt.is_op(".") or (nxt.is_op("[", "(") and not nxt.spaced):
             raise _refuse(nxt.line, f"`{nxt.value}` after a value (access or call)")
         return value
+
+    def _peek_is_op_in(self) -> bool:
+        nxt = self.toks[self.i + 1] if self.i + 1 < self.limit else None
+        return nxt is not None and nxt.is_ident("in")
 
     def primary(self) -> Any:  # noqa: PLR0911, PLR0912
         lazy_keys, self.lazy_keys = self.lazy_keys, False  # only the outermost value may be lazy
@@ -1051,7 +1384,8 @@ class _Evaluator:
         if name in _REFUSED_WORDS or name in _WORD_OPS:
             raise _refuse(tok.line, f"`{name}`")
         if not call and name in self.vars:
-            return self.vars[name]
+            value = self.vars[name]
+            return value.force() if isinstance(value, _Binding) else value
         fun = self.module.funs.get(name)
         if call:
             close = _close_paren(self.toks, self.i, self.limit)
@@ -1079,11 +1413,34 @@ class _Evaluator:
                 parts.append(after.value)
                 self.i += 2
                 continue
+            if after is not None and after.kind == "ident" and not self.module.aliases.get(parts[0]):
+                return self.remote_call(".".join(parts), after, start)
             raise _refuse(tok.line, _describe(self.toks, start))
         if parts[0] == "Elixir" and len(parts) > 1:
             return Atom(".".join(parts))
         head = self.module.aliases.get(parts[0], parts[0])
         return Atom("Elixir." + ".".join([head, *parts[1:]]))
+
+    def remote_call(self, module: str, fun_tok: Tok, start: int) -> Any:
+        """``Module.fun(args)`` for the calls ``mix_builtins`` knows, and ``Mix.env/0``."""
+        self.i += 2  # the dot and the function name
+        nxt = self.peek()
+        args: list[Any] = []
+        if nxt.is_op("(") and not nxt.spaced:
+            self.i += 1
+            args = self.sequence(")", nxt.line)
+        elif nxt.line == fun_tok.line and nxt.spaced and nxt.kind not in ("nl", "eof", "op", "kw"):
+            raise _refuse(fun_tok.line, _describe(self.toks, start))  # a call without parentheses
+        name = fun_tok.value
+        if (module, name, len(args)) == ("Mix", "env", 0):
+            return self.reader.mix_env(fun_tok.line, compile_time=self.in_attr)
+        implementation = mix_builtins.REMOTE.get((module, name, len(args)))
+        if implementation is None:
+            raise _refuse(fun_tok.line, f"`{module}.{name}/{len(args)}`")
+        try:
+            return implementation(args, self.reader.environ)
+        except mix_builtins.Unsupported as exc:
+            raise _refuse(fun_tok.line, f"`{module}.{name}/{len(args)}` here ({exc})") from None
 
     def sequence(self, closer: str, line: int, *, lazy_keys: bool = False) -> list[Any]:
         items: list[Any] = []
@@ -1120,7 +1477,9 @@ class _Evaluator:
                 raise self._unexpected(self.i - 1)
             key = _atom_key(self, tok)
             self.skip_nl()
-            pairs.append((key, self._lazy_value(closer) if lazy_values else self.expr()))
+            # every keyword value is lazy: a key packaging never reads may hold what cannot be evaluated
+            # here (a `fn` in `docs:`); read_statically refuses when a value packaging reads is Unreadable
+            pairs.append((key, self._lazy_value(closer)))
             self.skip_nl()
             tok = self.next()
             if tok.is_op(closer):
@@ -1359,18 +1718,27 @@ erlang_sort_key = functools.cmp_to_key(_compare)
 # --------------------------------------------------------------------------
 
 
-def evaluate_source(src: str, *, source: str = "mix.exs") -> Any:
+def evaluate_source(src: str, *, source: str = "mix.exs", environ: Mapping[str, str] | None = None) -> Any:
     """The keyword list ``project/0`` of this mix.exs text returns."""
+    return _read_source(src, source, environ)[0]
+
+
+def _read_source(src: str, source: str, environ: Mapping[str, str] | None) -> tuple[Any, list[str]]:
     try:
-        return _Reader(src).read()
+        reader = _Reader(src, environ)
+        return reader.read(), reader.assumptions
     except _Refusal as exc:
         raise ProjectError(exc.what, subject=f"{source} line {exc.line}", hint=HINT) from None
     except RecursionError:
         raise ProjectError("nested too deeply to read without Elixir", subject=source, hint=HINT) from None
 
 
-def read_statically(root: str | Path) -> MixProject:
-    """Read ``root/mix.exs`` without Elixir; refuse what is not plain data."""
+def read_statically(root: str | Path, *, environ: Mapping[str, str] | None = None) -> MixProject:
+    """Read ``root/mix.exs`` without Elixir; refuse what is not plain data.
+
+    ``MixProject.assumptions`` lists the guards (code that can only raise)
+    the read assumed to pass.
+    """
     root = Path(root)
     mix_exs = root / "mix.exs"
     try:
@@ -1381,17 +1749,21 @@ def read_statically(root: str | Path) -> MixProject:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ProjectError(f"cannot read it: {exc}", subject=str(mix_exs)) from None
-    config = evaluate_source(src, source=str(mix_exs))
+    config, assumptions = _read_source(src, str(mix_exs), environ)
     _refuse_unreadable_packaging_keys(config, str(mix_exs))
-    return project_from_config(root, config, reader="static", source=str(mix_exs))
+    project = project_from_config(root, config, reader="static", source=str(mix_exs))
+    return dataclasses.replace(project, assumptions=tuple(assumptions))
 
 
 def _refuse_unreadable_packaging_keys(config: Any, source: str) -> None:
+    """Every value packaging reads must be whole: an Unreadable anywhere inside one is refused with its line."""
     if not is_keyword(config):
         return  # project_from_config refuses it, naming what project/0 returned
-    problems: list[HexpackError] = [
-        ProjectError(f"{value.what} (for {key}:)", subject=f"{source} line {value.line}", hint=HINT)
-        for key, value in config
-        if key in PACKAGING_KEYS and isinstance(value, Unreadable)
-    ]
+    problems: list[HexpackError] = []
+    for key, value in config:
+        unreadable = _first_unreadable(value) if key in PACKAGING_KEYS else None
+        if unreadable is not None:
+            problems.append(
+                ProjectError(f"{unreadable.what} (for {key}:)", subject=f"{source} line {unreadable.line}", hint=HINT)
+            )
     raise_together(problems, summary=f"values in {source} need Elixir")

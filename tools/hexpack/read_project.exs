@@ -25,7 +25,7 @@ defmodule :hexpack_read_project do
 
         case Mix.Project.get() do
           nil -> {:error, "mix.exs defines no module that calls `use Mix.Project`"}
-          module -> {:ok, walk(module.project())}
+          module -> {:ok, walk(project_as_hex_build_sees_it(module))}
         end
       rescue
         e -> {:error, "(#{inspect(e.__struct__)}) " <> Exception.message(e)}
@@ -40,6 +40,35 @@ defmodule :hexpack_read_project do
       {:error, message} ->
         IO.puts("HEXPACK-ERROR:" <> Base.encode64(message))
         System.halt(1)
+    end
+  end
+
+  # Mix.CLI compiles mix.exs in MIX_ENV (else :dev), then, when MIX_ENV is unset and the
+  # project prefers another env for the task (here hex.build), switches to it and calls
+  # project/0 again. Elixir 1.15+ also reads `def cli, do: [preferred_envs: ...]`.
+  defp project_as_hex_build_sees_it(module) do
+    config = module.project()
+
+    env = preferred_env(module, config)
+
+    if env in [nil, Mix.env()] do
+      config
+    else
+      Mix.env(env)
+      module.project()
+    end
+  end
+
+  defp preferred_env(module, config) do
+    if System.get_env("MIX_ENV") do
+      nil
+    else
+      from_cli =
+        if Version.match?(System.version(), ">= 1.15.0") and function_exported?(module, :cli, 0) do
+          module.cli()[:preferred_envs][:"hex.build"]
+        end
+
+      from_cli || config[:preferred_cli_env][:"hex.build"]
     end
   end
 

@@ -57,6 +57,12 @@ __all__ = [
     "read_file",
     "read_package",
     "unpack",
+    # the streaming writer (build's path): planned from lstat, read while compressing
+    "CompressedTooBig",
+    "PlannedMember",
+    "plan_from_tree",
+    "planned_tar_size",
+    "stream_contents_tar_gz",
 ]
 
 MAX_OUTER_SIZE = 16 * 1024 * 1024
@@ -121,16 +127,30 @@ class Package:
 # --------------------------------------------------------------------------
 
 
-def contents_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[Member]:
-    """The members Hex puts in ``contents.tar.gz`` for the metadata ``files`` list.
+@dataclass(frozen=True)
+class PlannedMember:
+    """A member of ``contents.tar.gz`` known from ``lstat`` alone: its data is read while writing.
+
+    ``source`` is the file to read (regular files only); ``size`` its size when planned.
+    """
+
+    path: str
+    kind: Literal["file", "dir", "symlink"]
+    mode: int
+    size: int = 0
+    linkname: str = ""
+    source: Path | None = None
+
+
+def plan_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[PlannedMember]:
+    """The members Hex puts in ``contents.tar.gz`` for the metadata ``files`` list, without reading any file.
 
     Order is kept. Regular files carry their on-disk permission bits,
     symlinks stay symlinks (never followed), directories become members only
     when empty (their contents are listed separately in ``files``).
     """
     base = Path(root)
-    members: list[Member] = []
-    room = MAX_UNCOMPRESSED_SIZE  # contents still allowed: nothing is read past Hex's limit
+    planned: list[PlannedMember] = []
     for rel in files:
         path = base / rel
         try:
@@ -139,24 +159,37 @@ def contents_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[M
             raise TarballError(f"cannot read {rel}: {exc.strerror}", subject=str(base)) from None
         perm = stat.S_IMODE(info.st_mode)
         if stat.S_ISLNK(info.st_mode):
-            members.append(Member(rel, "symlink", perm, linkname=os.readlink(path)))
+            planned.append(PlannedMember(rel, "symlink", perm, linkname=os.readlink(path)))
         elif stat.S_ISDIR(info.st_mode):
             with os.scandir(path) as entries:
                 empty = next(entries, None) is None
             if empty:
-                members.append(Member(rel, "dir", perm))
+                planned.append(PlannedMember(rel, "dir", perm))
         elif stat.S_ISREG(info.st_mode):
-            if info.st_size > room:  # by its size alone, before reading it (a sparse 1.5 GiB file)
-                raise ContentsTooBig(rel)
-            data = _read_at_most(path, room, rel, base)
-            room -= len(data)
-            members.append(Member(rel, "file", perm, data=data))
+            planned.append(PlannedMember(rel, "file", perm, size=info.st_size, source=path))
         else:
             raise TarballError(
                 f"{rel} is not a regular file, directory or symlink",
                 subject=str(base),
                 hint="remove it from the package files",
             )
+    return planned
+
+
+def contents_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[Member]:
+    """``plan_from_tree`` with every file's data read into memory, never past Hex's uncompressed limit."""
+    base = Path(root)
+    members: list[Member] = []
+    room = MAX_UNCOMPRESSED_SIZE  # contents still allowed: nothing is read past Hex's limit
+    for planned in plan_from_tree(base, files):
+        if planned.source is None:
+            members.append(Member(planned.path, planned.kind, planned.mode, linkname=planned.linkname))
+            continue
+        if planned.size > room:  # by its size alone, before reading it (a sparse 1.5 GiB file)
+            raise ContentsTooBig(planned.path)
+        data = _read_at_most(planned.source, room, planned.path, base)
+        room -= len(data)
+        members.append(Member(planned.path, "file", planned.mode, data=data))
     return members
 
 
@@ -252,6 +285,11 @@ def _split_ustar_path(path: str) -> tuple[str, str] | None:
 
 def _entry(name: str, mode: int, data: bytes, typeflag: bytes, linkname: str = "") -> bytes:
     """One tar entry as hex_erl_tar's build_header/2 writes it (with a PAX header when needed)."""
+    return _entry_head(name, mode, len(data), typeflag, linkname) + data + _pad(len(data))
+
+
+def _entry_head(name: str, mode: int, size: int, typeflag: bytes, linkname: str = "") -> bytes:
+    """The header block(s) of a ``size``-byte entry: the PAX header and its records when needed, then ustar."""
     pax: dict[str, str] = {}
     name_field = b""
     prefix = b""
@@ -276,7 +314,7 @@ def _entry(name: str, mode: int, data: bytes, typeflag: bytes, linkname: str = "
         pax_name_bytes = pax_name.encode("ascii")[:99] if len(pax_name) > 100 else pax_name.encode("ascii")
         body = b"".join(_pax_record(key, pax[key]) for key in sorted(pax))
         out += [_header(pax_name_bytes, 0o100644, len(body), b"x"), body, _pad(len(body))]
-    out += [_header(name_field, mode, len(data), typeflag, link_field, prefix), data, _pad(len(data))]
+    out.append(_header(name_field, mode, size, typeflag, link_field, prefix))
     return b"".join(out)
 
 
@@ -310,6 +348,95 @@ def contents_tar(members: list[Member]) -> bytes:
 def contents_tar_gz(members: list[Member]) -> bytes:
     """``contents.tar.gz`` exactly as Hex writes it for these members."""
     return gzip_hex(contents_tar(members))
+
+
+# --- streaming: memory bounded by the compressed size ---------------------
+
+READ_CHUNK = 1024 * 1024
+
+
+class CompressedTooBig(TarballError):
+    """``contents.tar.gz`` grew past the size the caller allows (``limit``); raised as soon as it does."""
+
+
+def _planned_head(member: PlannedMember) -> bytes:
+    mode = _TYPE_BITS[member.kind] | (member.mode & 0o7777)
+    if member.kind == "file":
+        return _entry_head(member.path, mode, member.size, b"0")
+    if member.kind == "dir":
+        return _entry_head(member.path.rstrip("/") + "/", mode, 0, b"5")
+    return _entry_head(member.path, mode, 0, b"2", member.linkname)
+
+
+def planned_tar_size(planned: list[PlannedMember]) -> int:
+    """The exact size of the inner tar these members make (what Hex's uncompressed limit measures),
+    known from ``lstat`` before any file is read."""
+    total = 2 * BLOCK
+    for member in planned:
+        total += len(_planned_head(member)) + member.size + (-member.size % BLOCK)
+    return total
+
+
+def stream_contents_tar_gz(planned: list[PlannedMember], *, limit: int | None = None) -> bytes:
+    """``contents.tar.gz`` of ``planned``, byte for byte ``contents_tar_gz`` of the same members.
+
+    Files are read in chunks straight into the compressor, so memory stays
+    about the compressed size; ``limit`` stops the build (``CompressedTooBig``)
+    as soon as the compressed output passes it. A file whose size changed
+    since it was planned is refused: its header already holds the old size.
+    """
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY)
+    out = [GZIP_HEADER]
+    written = len(GZIP_HEADER)
+    crc = 0
+    length = 0
+
+    def feed(data: bytes) -> None:
+        nonlocal crc, length, written
+        crc = zlib.crc32(data, crc)
+        length += len(data)
+        chunk = compressor.compress(data)
+        if chunk:
+            out.append(chunk)
+            written += len(chunk)
+            if limit is not None and written > limit:
+                raise CompressedTooBig(f"contents.tar.gz passed {limit} bytes")
+
+    for member in planned:
+        feed(_planned_head(member))
+        if member.source is None:
+            continue
+        seen = 0
+        try:
+            with open(member.source, "rb") as handle:
+                while seen <= member.size:
+                    data = handle.read(min(READ_CHUNK, member.size + 1 - seen))
+                    if not data:
+                        break
+                    seen += len(data)
+                    if seen <= member.size:
+                        feed(data)
+        except OSError as exc:
+            source = str(member.source)
+            root = source[: -len(member.path) - 1] if source.endswith("/" + member.path) else source
+            raise TarballError(
+                f"cannot read {member.path}: {exc.strerror or exc}",
+                subject=root,
+                hint="fix its permissions or exclude it",
+            ) from None
+        if seen != member.size:
+            raise TarballError(
+                f"{member.path} changed while the package was being built", hint="build again once it is written"
+            )
+        feed(_pad(member.size))
+    feed(ZERO_BLOCK + ZERO_BLOCK)
+    tail = compressor.flush()
+    out.append(tail)
+    written += len(tail) + 8
+    if limit is not None and written > limit:
+        raise CompressedTooBig(f"contents.tar.gz passed {limit} bytes")
+    out.append(struct.pack("<II", crc & 0xFFFFFFFF, length & 0xFFFFFFFF))
+    return b"".join(out)
 
 
 def inner_checksum(metadata_config: bytes, contents: bytes, version: bytes = VERSION) -> str:

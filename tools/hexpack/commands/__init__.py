@@ -37,5 +37,5 @@ def add_reader_option(parser: argparse.ArgumentParser) -> None:
         "--reader",
         choices=("auto", "elixir", "static"),
         default="auto",
-        help="how to read mix.exs: with elixir, statically, or elixir when installed (default)",
+        help="how to read mix.exs: elixir, static, or auto (default: static when certain, else elixir)",
     )

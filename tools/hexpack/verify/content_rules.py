@@ -9,22 +9,19 @@ each missing file comes with the ``mix.exs`` change that would include it.
 
 from __future__ import annotations
 
-import ipaddress
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlparse
 
+from .. import hex_rules
 from ..versions import is_semver
 from .exclude_report import excluded_by, pattern_text
 from .gates import Finding, fail, note, warn
 from .patterns import PathPattern, glob_to_elixir_regex, glob_to_regex, matches_any
 from .settings import VerifySettings
-
-MAX_DESCRIPTION = 300  # Hex's @max_description_length
 
 
 class MemberLike(Protocol):
@@ -357,14 +354,6 @@ def metadata_dict(metadata: Any) -> dict[str, Any]:
     return {str(k): v for k, v in metadata}
 
 
-def _pairs(value: Any) -> list[tuple[Any, Any]] | None:
-    if isinstance(value, Mapping):
-        return list(value.items())
-    if isinstance(value, list) and all(isinstance(i, (tuple, list)) and len(i) == 2 for i in value):
-        return [tuple(i) for i in value]  # type: ignore[misc]
-    return None
-
-
 def check_metadata(metadata: Any, project: Any | None = None) -> list[Finding]:
     meta = metadata_dict(metadata)
     found: list[Finding] = []
@@ -394,12 +383,14 @@ def check_metadata(metadata: Any, project: Any | None = None) -> list[Finding]:
                 )
             )
     description = meta.get("description")
-    if not description or not str(description).strip():
+    text = hex_rules.trim(str(description)) if description else ""
+    if not text:
         found.append(fail("no description", subject="metadata.config", hint="set description: in mix.exs"))
-    elif len(str(description).strip()) > MAX_DESCRIPTION:
+    elif hex_rules.description_too_long(text):
         found.append(
             fail(
-                f"description is {len(str(description).strip())} characters, more than Hex's {MAX_DESCRIPTION}",
+                f"description is {hex_rules.description_length(text)} characters, "
+                f"more than Hex's {hex_rules.MAX_DESCRIPTION_LENGTH}",
                 subject="metadata.config",
                 hint="shorten description: in mix.exs",
             )
@@ -417,49 +408,28 @@ def check_metadata(metadata: Any, project: Any | None = None) -> list[Finding]:
         found.append(
             fail("no licenses", subject="metadata.config", hint='set package: [licenses: ["Apache-2.0"]] in mix.exs')
         )
-    links = meta.get("links")
-    if links is not None:
-        pairs = _pairs(links)
-        if pairs is None:
+    else:
+        invalid = hex_rules.invalid_licenses(list(licenses))
+        if invalid:
             found.append(
-                fail(
-                    "links is not a map of name to URL",
-                    subject="metadata.config",
-                    hint='links: %{"Source" => "https://..."}',
+                warn(
+                    f"licenses not recognized by SPDX, which Hex {hex_rules.HEX_VERSION} warns about: "
+                    + ", ".join(str(x) for x in invalid),
+                    subject="metadata.config licenses",
+                    hint=f"use SPDX identifiers ({hex_rules.SPDX_URL}) or LicenseRef-<name>",
                 )
             )
-        else:
-            for name, url in pairs:
-                if not str(name).strip():
-                    found.append(fail(f"link to {url} has an empty name", subject="metadata.config links"))
-                if not _is_web_url(str(url)):
-                    found.append(
-                        fail(
-                            f"link {name!s} is not a well-formed http(s) URL: {url!s}",
-                            subject="metadata.config links",
-                            hint="fix links: in mix.exs",
-                        )
-                    )
+    links = meta.get("links")
+    if links is not None:
+        for problem in hex_rules.link_problems(links):
+            if problem == hex_rules.LINKS_NOT_A_MAP:
+                found.append(fail(problem, subject="metadata.config", hint='links: %{"Source" => "https://..."}'))
+            else:
+                found.append(fail(problem, subject="metadata.config links", hint="fix links: in mix.exs"))
     if not found:
-        count = len(_pairs(links) or []) if links is not None else 0
+        count = hex_rules.link_count(links)
         found.append(note(f"version {version}, {len(licenses or [])} license(s), {count} link(s)"))
     return found
-
-
-def _is_web_url(url: str) -> bool:
-    try:
-        parsed = urlparse(url)
-        parsed.port  # noqa: B018 (parses the port: "http://h:x" raises here)
-        if "[" in parsed.netloc:
-            # Python before 3.11.4 accepts any text in brackets ("https://[bad]x/"); newer ones do not
-            host_and_rest = parsed.netloc.rpartition("@")[2]
-            inside, _, after = host_and_rest[1:].partition("]")
-            ipaddress.IPv6Address(inside.partition("%")[0])
-            if not host_and_rest.startswith("[") or (after and not after.startswith(":")):
-                return False
-    except ValueError:  # "http://[::1" : Invalid IPv6 URL
-        return False
-    return parsed.scheme in ("http", "https") and bool(parsed.netloc) and url.isprintable() and " " not in url
 
 
 # ---------------------------------------------------------------- stub floors

@@ -10,7 +10,6 @@ that can run does, and the report lists all of them.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config, proc
+from ..hex_rules import HEX_VERSION
 from . import consumer, content_rules, exclude_report, pydist, smoke
 from .gates import Gate, Report, fail, note, warn
 from .settings import VerifySettings
@@ -99,23 +99,20 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def mix_hex_available() -> tuple[bool, str]:
-    """Is Hex installed? ``mix hex.info`` (run outside any project, so nothing compiles) must succeed.
+    """Is Hex installed (``hex_install.find_hex``, the check doctor makes), and which version?
 
-    Hex installs as a mix archive; when no ``hex*`` archive exists under
-    ``$MIX_ARCHIVES`` / ``$MIX_HOME/archives`` / ``~/.mix/archives`` the
-    (one-second) ``mix hex.info`` call is skipped, as it cannot succeed.
+    Read from Mix's archives directory without starting the BEAM; ``mix
+    hex.build`` itself then proves that Hex works (its failure fails the gate
+    with its own output), so no separate ``mix hex.info`` run is spent on it.
     """
+    from .. import hex_install
+
     if proc.which("mix") is None:
         return False, "mix is not installed"
-    home = Path(os.environ.get("MIX_HOME") or Path.home() / ".mix")
-    archives = Path(os.environ.get("MIX_ARCHIVES") or home / "archives")
-    if not (archives.is_dir() and any(p.name.startswith("hex") for p in archives.iterdir())):
-        return False, f"Hex is not installed (no hex archive in {archives})"
-    with tempfile.TemporaryDirectory(prefix="hexpack-hexinfo-") as tmp:
-        done = proc.run(["mix", "hex.info"], cwd=tmp, check=False, timeout=60)
-    if done.returncode != 0:
-        return False, f"`mix hex.info` failed: {(done.stdout + done.stderr).strip().splitlines()[-1:] or ''}"
-    return True, "Hex is installed"
+    archive = hex_install.find_hex()
+    if archive is None:
+        return False, f"Hex is not installed (no hex archive in {hex_install.archives_dir()})"
+    return True, hex_install.version_note(archive)
 
 
 def build_with_mix(root: Path) -> bytes:
@@ -146,6 +143,11 @@ def compare_builds(builtin: bytes, mix: bytes) -> list:
     return found
 
 
+def _one_line(text: str) -> str:
+    """A multi-line Hex warning (the SPDX one) as one table cell."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 def build(root: Path, engine: str, reader: str) -> tuple[list[Gate], Built | None]:
     from ..build import build_project
     from ..mix_project import read_project
@@ -160,8 +162,9 @@ def build(root: Path, engine: str, reader: str) -> tuple[list[Gate], Built | Non
         return [read_gate], None
     gates.append(read_gate)
     use_mix = engine in ("mix", "both")
+    available, why = mix_hex_available() if engine != "builtin" else (False, "")
     if engine == "auto":
-        use_mix, why = mix_hex_available()
+        use_mix = available
     use_builtin = engine in ("builtin", "both") or (engine == "auto" and not use_mix)
     builtin_data = mix_data = None
     if use_builtin:
@@ -171,24 +174,23 @@ def build(root: Path, engine: str, reader: str) -> tuple[list[Gate], Built | Non
             result = build_project(project, root=root)
             builtin_data = result.tarball
             for warning in result.warnings:
-                gate.add(warn(warning, subject="mix hex.build would warn"))
+                gate.add(warn(_one_line(warning), subject="mix hex.build would warn"))
             extra = f"; {why}" if engine == "auto" else ""
             gate.add(
                 note(
-                    f"{result.default_filename}, {len(result.files)} files, "
+                    f"{result.default_filename} as Hex {HEX_VERSION} builds it, {len(result.files)} files, "
                     f"checksum {result.outer_checksum[:12]}{extra}"
                 )
             )
     if use_mix:
         gate = Gate("mix hex.build", "2 build")
         gates.append(gate)
-        available, why = mix_hex_available()
         if not available:
             gate.add(fail(why, hint="install Hex (mix local.hex) or use --engine builtin"))
         else:
             with gate.timed():
                 mix_data = build_with_mix(root)
-                gate.add(note(f"{len(mix_data)} bytes"))
+                gate.add(note(f"{len(mix_data)} bytes; {why}"))
     if engine == "both" and builtin_data is not None and mix_data is not None:
         gate = Gate("engines agree", "2 build")
         gates.append(gate)
