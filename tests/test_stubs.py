@@ -458,6 +458,29 @@ def test_check_lists_stubs_made_stale_by_a_proto_change(project, capsys):
         assert f"priv_python/demo/{name}: stale stub" in err
 
 
+def test_stubs_made_by_plain_protoc_are_told_apart_and_a_first_run_adopts_them(project, capsys):
+    """snakepit commits stubs made by its own generate_grpc.sh (plain grpc_tools.protoc): they are not stale."""
+    root = project("snakepit")
+    out = root / "priv/python"
+    subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", "-Ipriv/proto", f"--python_out={out}", f"--grpc_python_out={out}"]
+        + [f"--pyi_out={out}", "priv/proto/snake.proto", "priv/proto/kinds.proto", "priv/proto/stamp.proto"],
+        cwd=root,
+        check=True,
+        timeout=120,
+    )
+    (out / "kinds_pb2.py").write_text((out / "kinds_pb2.py").read_text() + "# edited after generation\n")
+    code, _, err = hexpack("stubs", "--root", str(root), "--check", capsys=capsys)
+    assert code == 1
+    same = "made by another generator: the same protoc output, only hexpack's header and import rewrite differ"
+    assert f"error: priv/python/snake_pb2_grpc.py: {same}" in err.splitlines()
+    assert "priv/python/kinds_pb2.py: made by another generator (no hexpack-stubs header) and differs" in err
+    assert "stale stub" not in err
+    assert "the committed stubs are not hexpack's yet; a first `hexpack stubs` adopts them (then commit them)" in err
+    assert hexpack("stubs", "--root", str(root), capsys=capsys)[0] == 0
+    assert hexpack("stubs", "--root", str(root), "--check", capsys=capsys)[:2] == (0, "stubs up to date\n")
+
+
 # ----------------------------------------------------------------------------- floors
 
 

@@ -112,10 +112,13 @@ class CheckResult:
     missing: list[Path] = field(default_factory=list)
     extra: list[Path] = field(default_factory=list)
     floor_problems: list[HexpackError] = field(default_factory=list)
+    # made by another generator (no hexpack header), so not hexpack's yet: a first `hexpack stubs` adopts them;
+    # path -> True when only hexpack's header and import rewrite differ (the same protoc output)
+    foreign: dict[Path, bool] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not (self.stale or self.missing or self.extra or self.floor_problems)
+        return not (self.stale or self.missing or self.extra or self.floor_problems or self.foreign)
 
 
 # ----------------------------------------------------------------------------- settings
@@ -485,11 +488,38 @@ def check(root: str | os.PathLike[str]) -> CheckResult:
         if not target.is_file():
             result.missing.append(target)
         elif target.read_bytes() != data:
-            result.stale.append(target)
+            if _file_fingerprint(target) is None:
+                result.foreign[target] = _same_protoc_output(target, rel, data, {p.module for p in protos})
+            else:
+                result.stale.append(target)
     expected = {settings.out / rel for rel in rendered}
     result.extra = [p for p in owned_stubs(settings.out) if p not in expected]
     result.floor_problems = check_floors(settings, protos)
     return result
+
+
+ADOPT_HINT = "a first `hexpack stubs` adopts them (then commit them)"
+
+
+def foreign_what(same: bool) -> str:
+    """How ``hexpack stubs --check`` and verify describe a stub made by another generator."""
+    if same:
+        return "made by another generator: the same protoc output, only hexpack's header and import rewrite differ"
+    return "made by another generator (no hexpack-stubs header) and differs from what the pinned grpcio-tools makes"
+
+
+def _same_protoc_output(committed: Path, rel: str, rendered: bytes, local: set[str]) -> bool:
+    """Whether a stub made elsewhere is what hexpack renders but for its header line and import rewrite."""
+    try:
+        text = committed.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if rel.endswith(".py"):
+        text = fix_imports(text, rel[: -len(".py")].replace("/", "."), local)
+    ours = "".join(
+        line for line in rendered.decode("utf-8").splitlines(keepends=True) if not line.startswith(HEADER_PREFIX)
+    )
+    return text == ours
 
 
 def check_floors(settings: StubSettings, protos: list[Proto]) -> list[HexpackError]:

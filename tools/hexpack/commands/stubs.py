@@ -31,9 +31,13 @@ def run(args, out) -> int:
         for label, paths in (("stale", result.stale), ("missing", result.missing), ("extra", result.extra)):
             for path in paths:
                 out.error(f"{show(path)}: {label} stub")
+        for path, same in result.foreign.items():
+            out.error(f"{show(path)}: {stubs.foreign_what(same)}")
         for problem in result.floor_problems:
             out.error(problem.one_line())
-        if result.stale or result.missing or result.extra:
+        if result.foreign and not (result.stale or result.missing or result.extra):
+            out.error(f"the committed stubs are not hexpack's yet; {stubs.ADOPT_HINT}")
+        elif result.stale or result.missing or result.extra:
             out.error("the committed stubs differ from what the pinned grpcio-tools generates; run `hexpack stubs`")
         if not result.ok:
             return 1

@@ -72,6 +72,9 @@ def freshness(root: Path) -> list[Gate]:
             for kind, paths in (("stale", result.stale), ("missing", result.missing), ("left over", result.extra)):
                 for path in paths:
                     stubs_gate.add(fail(f"stub is {kind}", subject=_rel(path, root), hint=fix))
+            for path, same in result.foreign.items():
+                finding = warn if same else fail
+                stubs_gate.add(finding(stubs.foreign_what(same), subject=_rel(path, root), hint=stubs.ADOPT_HINT))
             for problem in result.floor_problems:
                 stubs_gate.add(fail(problem.what, subject=problem.subject, hint=problem.hint))
             if not stubs_gate.findings:
