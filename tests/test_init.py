@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import IN_CI, REPO, require_program
-from hexpack import assemble, cli, config, init, pythons, release, stubs, version_places
+from hexpack import assemble, cli, config, init, install_source, pythons, release, stubs, version_places
 from hexpack.errors import HexpackError, Problems, ProjectError
 from hexpack.fsutil import FileTransaction
 from hexpack.verify import settings as verify_settings
@@ -134,8 +134,11 @@ def test_detect_snakepit(snakepit):
 def test_plan_snakepit_settings_and_assumptions(snakepit):
     p = init.plan(snakepit, reader="static")
     assert p.config_file == "pyproject.toml"
+    allowed = ["3.10", "3.11", "3.12", "3.13", "3.14"]
+    here = [v for v in allowed if pythons.find(v)]  # what discovery finds on this machine is what init targets
     assert p.settings == {
-        "python": ["3.10", "3.11", "3.12", "3.13", "3.14"],
+        "python": here,
+        "requirement": install_source.requirement().requirement,
         "stubs": {
             "grpcio-tools": "1.66.2",
             # the stubs sit directly in priv/python, so the proto's own directory is the -I root
@@ -160,10 +163,13 @@ def test_plan_snakepit_settings_and_assumptions(snakepit):
         "release": {"pypi": True},
     }
     assert "assemble" not in p.settings
-    assert (
-        "targeted Pythons 3.10-3.14 from requires-python >=3.10 (priv/python/pyproject.toml), supported on 2025-10-07"
-        in p.assumed
-    )
+    why = "from requires-python >=3.10 (priv/python/pyproject.toml), supported on 2025-10-07"
+    if here == allowed:
+        assert f"targeted Pythons 3.10-3.14 {why}, all installed here" in p.assumed
+    else:
+        missing = [v for v in allowed if v not in here]
+        assert f"targeted Pythons {here[0]}-{here[-1]}: those of 3.10-3.14 {why} installed here" in p.assumed
+        assert any(a.startswith(f"not targeted until installed: {', '.join(missing)} (revisit") for a in p.assumed)
     assert "grpcio-tools pin 1.66.2, read from the committed stubs" in p.assumed
     assert any("no assemble mapping" in n for n in p.notes)
     assert p.sessions == ["tests", "lint", "version", "stubs", "verify_package", "bump", "release", "doctor"]
@@ -181,8 +187,8 @@ def test_plan_hybrid_globs_defaults(reference_project):
     }
     assert p.settings["verify"]["python_dist"] == "" and p.settings["release"] == {"pypi": False}
     current = [v for v, start, end in pythons.CPYTHON_RELEASES if start <= pythons.RELEASES_AS_OF <= end]
-    # no requires-python: the supported releases from 3.10, the oldest grpcio 1.85 runs on
-    assert p.settings["python"] == [v for v in current if int(v.split(".")[1]) >= 10]
+    # no requires-python: the supported releases from 3.10, the oldest grpcio 1.85 runs on, installed here
+    assert p.settings["python"] == [v for v in current if int(v.split(".")[1]) >= 10 and pythons.find(v)]
     assert "3.9" in current and "3.9" not in p.settings["python"]
     assert (
         f"grpcio-tools pin {init.DEFAULT_GRPCIO_TOOLS}, hexpack's default"
@@ -223,9 +229,18 @@ def test_a_python_version_that_disagrees_is_named(snakepit):
     write(snakepit / "priv/python/snakepit_bridge/__init__.py", '__version__ = "0.5.0"\n')
     notes = init.plan(snakepit, reader="static").notes
     assert (
-        "priv/python/snakepit_bridge/__init__.py holds 0.5.0, mix.exs 0.6.1:"
-        " `hexpack version` reports it until they agree" in notes
+        "priv/python/snakepit_bridge/__init__.py holds __version__ 0.5.0, mix.exs 0.6.1: kept as its own version,"
+        " not a version place; add it to [version] python if it should follow mix.exs" in notes
     )
+    assert init.plan(snakepit, reader="static", force=True).settings["version"]["python"] == []
+
+
+def test_a_fresh_adoption_passes_version_with_an_independent_python_version(snakepit, capsys):
+    """snakepit_bridge keeps __version__ 2.0.0 beside snakepit 0.13.0: init must not make `version` fail."""
+    write(snakepit / "priv/python/snakepit_bridge/__init__.py", '__version__ = "2.0.0"\n')
+    write(snakepit / "priv/python/pyproject.toml", '[project]\nname = "x"\nversion = "2.0.0"\n')
+    init.apply(init.plan(snakepit, reader="static"))
+    assert cli.main(["version", "--root", str(snakepit)]) == 0, capsys.readouterr()
 
 
 def test_without_protos_there_is_no_stubs_table_or_session(snakepit):
@@ -306,7 +321,7 @@ def test_pyproject_edges(original, kept, snakepit):
 
 def test_generated_noxfile_is_a_table_of_contents(snakepit):
     nox_text = init.plan(snakepit, reader="static").files["noxfile.py"].decode()
-    assert 'HEXPACK = "hexpack"' in nox_text and "installed from PyPI" in nox_text
+    assert 'HEXPACK = SETTINGS["requirement"]' in nox_text
     assert "tools/" not in nox_text and "session.install(HEXPACK" in nox_text
     assert '["tool"]["hexpack"]' in nox_text  # Pythons and the pin are read from the one config
     compile(nox_text, "noxfile.py", "exec")
@@ -410,14 +425,16 @@ def test_prints_what_it_found_and_assumed(snakepit, capsys):
         "found: stubs: priv/python/snakepit_bridge_pb2.py, priv/python/snakepit_bridge_pb2_grpc.py"
         " (generated with grpcio-tools 1.66.2)",
         "found: Python package: priv/python/snakepit_bridge (__version__ 0.6.1)",
-        "assumed: targeted Pythons 3.10-3.14 from requires-python >=3.10 (priv/python/pyproject.toml),"
-        " supported on 2025-10-07",
         "assumed: grpcio-tools pin 1.66.2, read from the committed stubs",
         "wrote pyproject.toml",
         "wrote noxfile.py",
     ):
         assert line in lines
     assert any(line.startswith("note: the source IS priv/python/") for line in lines)
+    assert any(line.startswith("assumed: targeted Pythons 3.1") for line in lines)
+    requirement = install_source.requirement().requirement
+    assert f"assumed: the sessions install hexpack as {requirement!r}" in out
+    assert "next: hexpack doctor, hexpack stubs --check, hexpack version, hexpack verify" in out
 
 
 @pytest.mark.parametrize(
@@ -500,3 +517,16 @@ def test_a_malformed_pyproject_is_one_line(tmp_path, capsys):
         capsys.readouterr().err
         == f"error: {tmp_path / 'pyproject.toml'}: tool must be a table; write [tool.hexpack] tables\n"
     )
+
+
+@pytest.mark.slow
+def test_a_written_session_installs_this_hexpack_and_runs(snakepit):
+    """`nox -s version` in the adopted project: the session installs hexpack from `requirement` (where this
+    hexpack came from, not a PyPI name that may not exist) and runs it."""
+    nox = require_program("nox")
+    init.apply(init.plan(snakepit, reader="static"))
+    done = subprocess.run(
+        [nox, "-s", "version"], cwd=snakepit, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "version 0.6.1 (Hex) / 0.6.1 (PyPI), app :snakepit" in done.stdout + done.stderr

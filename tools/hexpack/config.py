@@ -74,7 +74,7 @@ def load(root: str | Path) -> Config:
 
 
 #: The keys of ``[tool.hexpack]`` (or of ``hexpack.toml``); each feature validates its own sub-table.
-KNOWN_KEYS = ("assemble", "python", "release", "stubs", "verify", "version")
+KNOWN_KEYS = ("assemble", "python", "release", "requirement", "stubs", "verify", "version")
 
 
 def _checked(settings: dict[str, Any], source: Path, where: str) -> dict[str, Any]:

@@ -17,11 +17,13 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import config as config_mod
+from . import install_source
 from .errors import HexpackError, ProjectError, raise_together
 from .fsutil import FileTransaction
 
@@ -230,8 +232,19 @@ def _walk(top: Path, want) -> list[Path]:
 # ----------------------------------------------------------------------------- planning
 
 
-def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "auto") -> Plan:
-    """The settings and noxfile for the project at ``root``; refuses to overwrite unless ``force``."""
+def plan(
+    root: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    reader: str = "auto",
+    installed: Callable[[list[str]], set[str]] | None = None,
+) -> Plan:
+    """The settings and noxfile for the project at ``root``; refuses to overwrite unless ``force``.
+
+    ``installed`` says which of some ``X.Y`` versions have an interpreter here (default: hexpack's
+    discovery, as `hexpack pythons` does); only those are targeted.
+    """
+    installed = installed or _installed_pythons
     root = Path(root).resolve()
     problems = _layout_problems(root)
     if not force and root.is_dir():
@@ -244,9 +257,25 @@ def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "au
     notes: list[str] = []
     settings: dict[str, Any] = {}
 
-    pythons, why = _targeted_pythons(d)
+    source = install_source.requirement(config_mod.load(root).get("requirement") if d.existing_config else None)
+    settings["requirement"] = source.requirement
+    assumed.append(f"the sessions install hexpack as {source.requirement!r} ({source.why})")
+
+    allowed, why = _targeted_pythons(d)
+    found_here = installed(allowed)
+    pythons = [v for v in allowed if v in found_here] or allowed
     settings["python"] = pythons
-    assumed.append(f"targeted Pythons {_span(pythons)} {why}")
+    missing = [v for v in allowed if v not in found_here]
+    if not missing:
+        assumed.append(f"targeted Pythons {_span(pythons)} {why}, all installed here")
+    elif len(missing) < len(allowed):
+        assumed.append(f"targeted Pythons {_span(pythons)}: those of {_span(allowed)} {why} installed here")
+        assumed.append(
+            f"not targeted until installed: {', '.join(missing)} (revisit: install it, e.g. `uv python install "
+            f"{missing[-1]}`, then add it to python in {'[tool.hexpack]' if d.top_pyproject else 'hexpack.toml'})"
+        )
+    else:
+        assumed.append(f"targeted Pythons {_span(pythons)} {why}; none of them is installed here (see hexpack pythons)")
 
     found.append(
         f"protos: {', '.join(d.protos)}" if d.protos else "protos: none (no .proto under priv/proto or priv/python)"
@@ -328,22 +357,31 @@ def plan(root: str | os.PathLike[str], *, force: bool = False, reader: str = "au
 
     # -- version
     version: dict[str, Any] = {"mix": "mix.exs"}
+    expected = _pep440(d.version)
+    # a version that disagrees with mix.exs is the Python package's own (snakepit_bridge 2.0.0 beside snakepit
+    # 0.13.0): reported, not made a place, or `hexpack version` and `bump` would fail on a fresh adoption
     pyprojects = []
-    if d.top_pyproject and d.top_pyproject_version:
-        pyprojects.append(d.top_pyproject)
-    if d.python_pyproject and _has_static_version(d.root / d.python_pyproject):
-        pyprojects.append(d.python_pyproject)
+    for candidate in (d.top_pyproject, d.python_pyproject):
+        written = _static_version(d.root / candidate) if candidate else None
+        if written is not None and _same_version(written, expected):
+            pyprojects.append(candidate)
+        elif written is not None:
+            notes.append(
+                f"{candidate} holds version {written}, mix.exs {d.version}: kept as its own version, not a version"
+                " place; add it to [version] pyproject if it should follow mix.exs"
+            )
     version["pyproject"] = pyprojects
-    version["python"] = [f"{pkg}/__init__.py" for pkg, v in d.packages.items() if v is not None]
+    version["python"] = [f"{pkg}/__init__.py" for pkg, v in d.packages.items() if v and _same_version(v, expected)]
     if d.changelog:
         version["changelog"] = d.changelog
     else:
         version["changelog"] = "CHANGELOG.md"
         notes.append("no CHANGELOG.md: create one with a ## [Unreleased] section before `hexpack bump`")
     for pkg, written in d.packages.items():
-        if written is not None and written != _pep440(d.version):
+        if written is not None and not _same_version(written, expected):
             notes.append(
-                f"{pkg}/__init__.py holds {written}, mix.exs {d.version}: `hexpack version` reports it until they agree"
+                f"{pkg}/__init__.py holds __version__ {written}, mix.exs {d.version}: kept as its own version, not a"
+                " version place; add it to [version] python if it should follow mix.exs"
             )
     places = ["mix.exs", *version["pyproject"], *version["python"]]
     assumed.append(
@@ -373,6 +411,12 @@ def apply(p: Plan, *, transaction: FileTransaction | None = None) -> list[str]:
     """Write the planned files all or nothing; returns their relative paths."""
     (transaction or FileTransaction()).apply({p.detection.root / rel: data for rel, data in p.files.items()})
     return list(p.files)
+
+
+def _installed_pythons(versions: list[str]) -> set[str]:
+    from . import pythons
+
+    return {version for version, found in pythons.locate(versions).items() if found is not None}
 
 
 def _targeted_pythons(d: Detection) -> tuple[list[str], str]:
@@ -410,6 +454,16 @@ def _pep440(semver: str) -> str | None:
         return parse(semver).pep440
     except HexpackError:
         return None
+
+
+def _same_version(written: str, expected: str | None) -> bool:
+    """PEP 440 equality (``1.4.0-rc.1`` is ``1.4.0rc1``); an unparsable one agrees with nothing."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return expected is not None and Version(written) == Version(expected)
+    except InvalidVersion:
+        return False
 
 
 def _span(versions: list[str]) -> str:
@@ -455,8 +509,9 @@ def _names_grpc(pyproject: Path) -> bool:
     return bool(names & {"grpcio", "protobuf"})
 
 
-def _has_static_version(path: Path) -> bool:
-    return isinstance(config_mod.read_toml(path).get("project", {}).get("version"), str)
+def _static_version(path: Path) -> str | None:
+    written = config_mod.read_toml(path).get("project", {}).get("version")
+    return written if isinstance(written, str) else None
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -477,6 +532,9 @@ def _table(settings: dict[str, Any]):
     table = tomlkit.table()
     table.add(tomlkit.comment(f"written by `hexpack init`; {_COMMENTS['python']}"))
     table.add("python", settings["python"])
+    if "requirement" in settings:
+        table.add(tomlkit.comment("how the nox sessions install hexpack (a path, a git URL, or hexpack==X.Y.Z)"))
+        table.add("requirement", settings["requirement"])
     for name in ("stubs", "verify", "version", "release"):
         if name not in settings:
             continue
@@ -533,47 +591,12 @@ def _sessions(d: Detection) -> list[str]:
 
 
 def render_noxfile(d: Detection, settings: dict[str, Any], config_file: str) -> str:
-    """A noxfile that reads like a table of contents; every session calls hexpack from PyPI."""
+    """A noxfile that reads like a table of contents (``templates/noxfile.py.template``); every session
+    installs hexpack from ``requirement`` in the settings."""
+    from string import Template
+
     where = "[tool.hexpack] in pyproject.toml" if config_file == "pyproject.toml" else "hexpack.toml"
-    lookup = '["tool"]["hexpack"]' if config_file == "pyproject.toml" else ""
     has_stubs = "stubs" in settings
-    parts = [
-        f'''"""Sessions of :{d.app}, written by `hexpack init`. Each calls hexpack; the settings live in {where}.
-
-Day to day: `nox` (tests, lint). Releases: `nox -s verify_package`, `nox -s release -- patch --dry-run`.
-The Python source is priv/python itself (snakepit's layout), so nothing is assembled.
-"""
-
-from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-import nox
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # nox itself depends on tomli there
-    import tomli as tomllib
-
-ROOT = Path(__file__).resolve().parent
-SETTINGS = tomllib.loads((ROOT / "{config_file}").read_text(encoding="utf-8")){lookup}
-
-nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "lint"]
-
-# hexpack is installed from PyPI into each session; pin it (e.g. "hexpack==X.Y.Z") for reproducible releases.
-HEXPACK = "hexpack"
-# Targeted Pythons: python in {where}.
-PYTHONS = SETTINGS["python"]
-'''
-    ]
-    if has_stubs:
-        parts.append(
-            f"""# The one grpcio-tools pin: grpcio-tools in {where} ([stubs]); `hexpack stubs` refuses any other.
-GRPCIO_TOOLS = "grpcio-tools==" + SETTINGS["stubs"]["grpcio-tools"]
-"""
-        )
     tests_body = (
         ['    session.install("-r", "priv/python/requirements.txt")']
         if any(r == f"{PYTHON_ROOT}/requirements.txt" for r in d.requirements)
@@ -585,55 +608,16 @@ GRPCIO_TOOLS = "grpcio-tools==" + SETTINGS["stubs"]["grpcio-tools"]
             f'    session.run("pytest", "{d.python_tests}", *session.posargs)',
         ]
     tests_body.append('    session.run("mix", "test", external=True)  # the Elixir side starts this Python\'s server')
-    tests_doc = (
-        f"pytest on {d.python_tests}, then mix test, on each targeted Python."
-        if d.python_tests
-        else "mix test on each targeted Python (the Elixir side starts the server with the session's python)."
-    )
-    parts.append(
-        f'''
-
-@nox.session(python=PYTHONS)
-def tests(session: nox.Session) -> None:
-    """{tests_doc}"""
-'''
-        + "\n".join(tests_body)
-        + "\n"
-    )
-    lint_lines = ["    session.install(HEXPACK)"]
+    lint_body = ["    session.install(HEXPACK, GRPCIO_TOOLS)" if has_stubs else "    session.install(HEXPACK)"]
     if has_stubs:
-        lint_lines[0] = "    session.install(HEXPACK, GRPCIO_TOOLS)"
-        lint_lines.append('    session.run("hexpack", "stubs", "--check")')
-    lint_lines.append('    session.run("hexpack", "version")')
-    lint_lines.append('    session.run("mix", "format", "--check-formatted", external=True)')
-    lint_doc = (
-        "Committed stubs match the pin, one version everywhere, mix format."
-        if has_stubs
-        else "One version everywhere, mix format."
-    )
-    parts.append(
-        f'''
-
-@nox.session
-def lint(session: nox.Session) -> None:
-    """{lint_doc}"""
-'''
-        + "\n".join(lint_lines)
-        + "\n"
-    )
-    parts.append(
-        '''
-
-@nox.session
-def version(session: nox.Session) -> None:
-    """Show the canonical version (mix.exs) and every place it is written; fails when any disagree."""
-    session.install(HEXPACK)
-    session.run("hexpack", "version", *session.posargs)
-'''
-    )
+        lint_body.append('    session.run("hexpack", "stubs", "--check")')
+    lint_body += [
+        '    session.run("hexpack", "version")',
+        '    session.run("mix", "format", "--check-formatted", external=True)',
+    ]
+    stubs_session = ""
     if has_stubs:
-        parts.append(
-            f'''
+        stubs_session = f'''
 
 @nox.session(default=False)
 def stubs(session: nox.Session) -> None:
@@ -641,40 +625,32 @@ def stubs(session: nox.Session) -> None:
     session.install(HEXPACK, GRPCIO_TOOLS)
     session.run("hexpack", "stubs", *session.posargs)
 '''
-        )
-    # verify's freshness gate and release's verify gate run `hexpack stubs --check`: they need the pin too
-    tools = "HEXPACK, GRPCIO_TOOLS" if has_stubs else "HEXPACK"
-    parts.append(
-        f'''
-
-@nox.session(default=False)
-def verify_package(session: nox.Session) -> None:
-    """Build the Hex package and check what it ships (server, requirements, protos, no secrets)."""
-    session.install({tools})
-    session.run("hexpack", "verify", *session.posargs)
-
-
-@nox.session(default=False)
-def bump(session: nox.Session) -> None:
-    """Bump the version everywhere and release the CHANGELOG: `nox -s bump -- minor [--dry-run]`."""
-    if not session.posargs:
-        session.error("give the part or version: nox -s bump -- major|minor|patch|pre|release|X.Y.Z[-rc.N]")
-    session.install(HEXPACK)
-    session.run("hexpack", "bump", *session.posargs)
-
-
-@nox.session(default=False)
-def release(session: nox.Session) -> None:
-    """Gates (lint, tests, verify), bump, commit, tag; `-- patch --dry-run` changes nothing."""
-    session.install({tools}, "nox")  # the gates run `nox -s lint` and `nox -s tests`
-    session.run("hexpack", "release", *session.posargs)
-
-
-@nox.session(default=False)
-def doctor(session: nox.Session) -> None:
-    """Check this machine for a release: Pythons, uv, nox, Elixir/Hex, grpcio-tools, git."""
-    session.install(HEXPACK)
-    session.run("hexpack", "doctor", *session.posargs)
-'''
+    grpcio_tools = (
+        f"# The one grpcio-tools pin: grpcio-tools in {where} ([stubs]); `hexpack stubs` refuses any other.\n"
+        'GRPCIO_TOOLS = "grpcio-tools==" + SETTINGS["stubs"]["grpcio-tools"]\n'
+        if has_stubs
+        else ""
     )
-    return "".join(parts)
+    template = Template((Path(__file__).parent / "templates" / "noxfile.py.template").read_text(encoding="utf-8"))
+    return template.substitute(
+        app=d.app,
+        where=where,
+        config_file=config_file,
+        lookup='["tool"]["hexpack"]' if config_file == "pyproject.toml" else "",
+        grpcio_tools=grpcio_tools,
+        tests_doc=(
+            f"pytest on {d.python_tests}, then mix test, on each targeted Python."
+            if d.python_tests
+            else "mix test on each targeted Python (the Elixir side starts the server with the session's python)."
+        ),
+        tests_body="\n".join(tests_body),
+        lint_doc=(
+            "Committed stubs match the pin, one version everywhere, mix format."
+            if has_stubs
+            else "One version everywhere, mix format."
+        ),
+        lint_body="\n".join(lint_body),
+        stubs_session=stubs_session,
+        # verify's freshness gate, release's verify gate and doctor run or report `hexpack stubs`: they need the pin
+        tools="HEXPACK, GRPCIO_TOOLS" if has_stubs else "HEXPACK",
+    )

@@ -48,6 +48,6 @@ def run(args, out) -> int:
     for rel in written:
         out.line(f"wrote {rel}")
     out.line(f"sessions: {', '.join(plan.sessions)}")
-    first = "nox -s stubs, " if "stubs" in plan.sessions else ""
-    out.line(f"next: nox -l, then {first}nox -s version, nox -s verify_package")
+    stubs = "hexpack stubs --check, " if "stubs" in plan.sessions else ""
+    out.line(f"next: hexpack doctor, {stubs}hexpack version, hexpack verify (or the same through nox: nox -l)")
     return 0
