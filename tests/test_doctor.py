@@ -46,8 +46,13 @@ def test_uncommitted_changes_would_stop_a_release(repo):
     (repo / "new.txt").write_text("x", encoding="utf-8")
     check = doctor.check_git(repo)
     assert (check.status, check.found) == ("fail", "on main, 1 uncommitted change(s)")
-    assert check.fix.startswith("git stash --include-untracked")
-    assert "new.txt" in check.note
+    assert check.fix == 'git add new.txt && git commit -am "..."  (or: git stash --include-untracked)'
+    assert "new.txt" in check.note  # `git commit -am` alone would leave the untracked file behind
+
+
+def test_only_tracked_changes_need_no_git_add(repo):
+    (repo / "pyproject.toml").write_text("# changed\n", encoding="utf-8")
+    assert doctor.check_git(repo).fix == 'git commit -am "..."  (or: git stash --include-untracked)'
 
 
 def test_another_branch_names_the_release_branch(repo):

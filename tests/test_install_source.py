@@ -97,7 +97,7 @@ def test_the_setting_wins_and_a_bad_one_is_one_line():
         install_source.requirement(["hexpack"])
     assert caught.value.one_line() == (
         "[tool.hexpack] requirement: requirement must be a non-empty string, got ['hexpack'];"
-        ' write e.g. requirement = "hexpack==0.1.0"'
+        ' write e.g. requirement = "hexpack==X.Y.Z"'
     )
 
 

@@ -426,3 +426,45 @@ def test_a_release_killed_between_its_commit_and_its_tag_is_tagged_by_the_next_r
     assert "v0.2.0: the release of HEAD was interrupted before its tag; tagged now" in out
     assert git(repo, "tag", "-l", "--format=%(contents)", "v0.2.0") == message
     assert [call.split()[0] for call in doubles_calls(tmp_path)] == ["mix", "twine"]
+
+
+def set_release_command(repo: Path, key: str, argv: list[str]) -> None:
+    pyproject = repo / "pyproject.toml"
+    text = pyproject.read_text().splitlines()
+    pyproject.write_text(
+        "\n".join([*(line for line in text if not line.startswith(key)), f"{key} = {json.dumps(argv)}"])
+    )
+    git(repo, "commit", "-qam", f"{key} command")
+
+
+def test_a_failing_tests_gate_names_the_failing_tests_once(repo, tmp_path, capsys):
+    """The tests gate is a real pytest run on a failing test file."""
+    (tmp_path / "test_demo.py").write_text("def test_ok():\n    pass\n\ndef test_broken():\n    assert 1 == 2\n")
+    set_release_command(
+        repo, "tests", [sys.executable, "-m", "pytest", "-q", "-ra", "-p", "no:cacheprovider", str(tmp_path)]
+    )
+    assert release(repo, "minor") == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("test_broken") == 1 and "test_broken" not in captured.out
+    assert "1 failing test(s): " in captured.err and "test_demo.py::test_broken" in captured.err
+    assert "FAIL  tests" in captured.out
+
+
+def test_an_empty_changelog_released_on_purpose_says_so(repo, capsys):
+    (repo / "CHANGELOG.md").write_text(CHANGELOG.replace("### Added\n- A feature worth releasing.\n\n", ""))
+    git(repo, "commit", "-qam", "empty changelog")
+    assert release(repo, "minor", "--dry-run", "--allow-empty") == 0
+    out = capsys.readouterr().out
+    assert "changelog: Unreleased is empty, released as such (--allow-empty)" in out
+    assert "Unreleased has entries" not in out
+
+
+def test_the_bumped_tree_is_verified_as_a_clean_checkout_holds_it(repo, capsys):
+    """A packaged file .gitignore hides is in the work tree but not in CI's checkout: the verify copy lacks it."""
+    (repo / ".gitignore").write_text("/.hexpack/\npriv/generated.txt\n")
+    (repo / "priv").mkdir()
+    (repo / "priv/generated.txt").write_text("made locally, never committed\n")
+    check = "import pathlib, sys; sys.exit(0 if (pathlib.Path(sys.argv[1]) / 'priv/generated.txt').exists() else 3)"
+    set_release_command(repo, "verify", [sys.executable, "-c", check, "{project}"])
+    assert release(repo, "minor", "--dry-run") == 1
+    assert "release gate 'verify bumped tree'" in capsys.readouterr().err

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, require_program
 from hexpack import cli
 
 pytestmark = pytest.mark.interpreter_independent  # verify of this repository
@@ -173,6 +173,43 @@ def test_glob_written_as_exclude(repo, capsys):
     assert 'exclude_patterns "**/__pycache__": looks like a glob' in out
     assert r"~r/(^|\/)__pycache__(\/|$)/" in out
     assert "it would remove priv/python/hexpack_bridge/__pycache__" in out
+
+
+def git(root: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root, check=True, capture_output=True
+    )
+
+
+def test_a_packaged_file_git_does_not_track_fails_with_the_fix(repo, capsys):
+    """What CI ships comes from a clean checkout: an ignored or untracked packaged file would be missing."""
+    require_program("git")
+    code, _, data = verify(capsys, repo)
+    tracked = next(g for g in data["gates"] if g["name"] == "tracked by git")
+    assert (code, tracked["skipped"]) == (0, "not in a git repository")
+    git(repo, "init", "-q")
+    (repo / ".gitignore").write_text("grpc_server.py\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "init")
+    (repo / "priv/python/hexpack_bridge/notes.txt").write_text("not committed\n")
+    code, out, data = verify(capsys, repo)
+    assert code == 1
+    assert failing(data) == {
+        "tracked by git": [
+            "priv/python/grpc_server.py: packaged, but .gitignore hides it (.gitignore:1: grpc_server.py):"
+            " a release from a clean checkout lacks it",
+            "priv/python/hexpack_bridge/notes.txt: packaged, but git does not track it:"
+            " a release from a clean checkout lacks it",
+        ]
+    }
+    assert "track it (git add -f priv/python/grpc_server.py) or remove it from package files: in mix.exs" in out
+    assert "git add priv/python/hexpack_bridge/notes.txt and commit, or remove it from package files" in out
+    git(repo, "add", "-f", "priv/python/grpc_server.py", "priv/python/hexpack_bridge/notes.txt")
+    code, out, data = verify(capsys, repo)
+    assert code == 0, failing(data)
+    assert next(g for g in data["gates"] if g["name"] == "tracked by git")["status"] == "pass"
 
 
 @pytest.mark.slow

@@ -104,6 +104,18 @@ def test_missing_file_not_in_project_says_run_assemble(tmp_path):
     assert "it is not in the project either; run `nox -s stubs assemble`" in text(found)
 
 
+def test_a_missing_server_in_snakepits_layout_is_not_regenerated_by_stubs(tmp_path):
+    """No assemble step: nothing regenerates grpc_server.py, so the fix is to write it or point server at it."""
+    (tmp_path / "hexpack.toml").write_text('[stubs]\ngrpcio-tools = "1.85.1"\nout = "priv/python"\n')
+    project = FakeProject(files=["lib", "priv"])
+    paths = [p for p in GOOD_PATHS if p != "priv/python/grpc_server.py"]
+    found = rules.check_required(members(*paths), rules.Context(SETTINGS, project, tmp_path))
+    assert text(found) == (
+        "priv/python/grpc_server.py: missing from the package (the server the Elixir side starts);"
+        " it is not in the project either; create it, or set server in [tool.hexpack.verify] to where it is"
+    )
+
+
 def test_configured_required_glob():
     settings = from_table({"required": ["priv/python/hexpack_bridge/*.pyi"]})
     found = rules.check_required(members(*GOOD_PATHS), rules.Context(settings))

@@ -236,11 +236,16 @@ def test_version_command_exits_1_on_mismatch_and_unexpected(snakepit, capsys):
     assert "MISMATCH (expected 0.6.1)" in captured.out
     assert "NOTES.md:1" in captured.out and "UNEXPECTED" in captured.out
     assert "2 place(s) disagree with 0.6.1" in captured.err
+    assert "write the expected version in each MISMATCH place" in captured.err
+    assert "make each UNEXPECTED occurrence a place, or list it under [tool.hexpack.version] allow" in captured.err
     assert main(["version", "--root", str(snakepit), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is False
     assert data["unexpected"] == [{"file": "NOTES.md", "line": 1, "text": "Snakepit 0.6.1 is current."}]
     assert [p["agrees"] for p in data["places"]].count(False) == 1
+    (snakepit / "NOTES.md").unlink()
+    assert main(["version", "--root", str(snakepit)]) == 1
+    assert "allow" not in capsys.readouterr().err  # allow does not excuse a place that disagrees
 
 
 def test_default_pyproject_without_a_static_version_is_not_a_place(tmp_path):

@@ -182,7 +182,11 @@ def check_git(root: Path) -> Check:
         return Check("git", FAIL, found, f"git switch {branch}", f"releases are made from {branch}")
     if dirty:
         shown = ", ".join(dirty[:3]) + (" ..." if len(dirty) > 3 else "")
-        return Check("git", FAIL, found, 'git stash --include-untracked  (or: git commit -am "...")', shown)
+        # `git commit -am` leaves untracked files behind: name them for `git add`
+        untracked = git.untracked_paths(root)
+        commit = f"git add {' '.join(untracked[:3])}{' ...' if len(untracked) > 3 else ''} && " if untracked else ""
+        fix = f'{commit}git commit -am "..."  (or: git stash --include-untracked)'
+        return Check("git", FAIL, found, fix, shown)
     return Check("git", OK, found)
 
 

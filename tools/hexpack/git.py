@@ -35,6 +35,29 @@ def tracked_files(root: Path) -> list[str]:
     return [p for p in _git(root, "ls-files", "-z").split("\0") if p]
 
 
+def untracked_paths(root: Path) -> list[str]:
+    """Files git does not track and does not ignore (``git status``'s ``??``)."""
+    out = _git(root, "status", "--porcelain", "--untracked-files=normal")
+    return [line[3:] for line in out.splitlines() if line.startswith("?? ")]
+
+
+def ignoring_rules(root: Path, paths: list[str]) -> dict[str, str]:
+    """For each of ``paths`` (relative to ``root``) that an ignore rule hides: ``source:line: pattern``."""
+    if not paths:
+        return {}
+    done = proc.run(
+        ["git", "check-ignore", "--verbose", "-z", "--stdin"], cwd=root, check=False, input="\0".join(paths) + "\0"
+    )
+    if done.returncode not in (0, 1):  # 1: none ignored
+        raise HexpackError(f"git check-ignore failed: {done.stderr.strip()}", subject=str(root))
+    fields = done.stdout.split("\0")
+    return {
+        fields[i + 3]: f"{fields[i]}:{fields[i + 1]}: {fields[i + 2]}"
+        for i in range(0, len(fields) - 3, 4)
+        if fields[i]
+    }
+
+
 def tag_exists(root: Path, tag: str) -> bool:
     return proc.run(["git", "rev-parse", "-q", "--verify", f"refs/tags/{tag}"], cwd=root, check=False).returncode == 0
 

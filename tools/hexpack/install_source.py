@@ -38,7 +38,7 @@ def requirement(configured: Any = None) -> Source:
             raise ProjectError(
                 f"requirement must be a non-empty string, got {configured!r}",
                 subject="[tool.hexpack] requirement",
-                hint='write e.g. requirement = "hexpack==0.1.0"',
+                hint='write e.g. requirement = "hexpack==X.Y.Z"',
             )
         return Source(configured.strip(), "from [tool.hexpack] requirement")
     try:

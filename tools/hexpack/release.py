@@ -314,7 +314,7 @@ def _gate(on_step: Step, name: str, check: Callable[[], object], *, slow: bool =
     try:
         detail = check()
     except HexpackError as exc:
-        on_step(name, "fail", exc.one_line())
+        on_step(name, "fail", "")  # the error below says why, once
         raise ReleaseError(exc.one_line(), subject=f"release gate '{name}'") from None
     on_step(name, "pass", detail if isinstance(detail, str) else "")
 
@@ -349,10 +349,14 @@ def _check_changelog(root: Path, changelog: str, allow_empty: bool) -> str:
             "file not found", subject=changelog, hint="create a Keep a Changelog file with ## [Unreleased]"
         )
     body = unreleased_body(path.read_text(encoding="utf-8"), subject=changelog)
-    if is_empty_body(body) and not allow_empty:
-        raise ReleaseError(
-            "the [Unreleased] section is empty", subject=changelog, hint="describe the changes, or pass --allow-empty"
-        )
+    if is_empty_body(body):
+        if not allow_empty:
+            raise ReleaseError(
+                "the [Unreleased] section is empty",
+                subject=changelog,
+                hint="describe the changes, or pass --allow-empty",
+            )
+        return "Unreleased is empty, released as such (--allow-empty)"
     return "Unreleased has entries"
 
 
@@ -377,16 +381,31 @@ def _check_credentials(settings: ReleaseSettings, environ: Mapping[str, str]) ->
 
 def _run_gate(argv: Sequence[str], root: Path, environ: Mapping[str, str], name: str, on_step: Step = _quiet) -> str:
     """Run a gate command without the publishing secrets (its output redacted all the same); nox's session
-    lines are told as steps while it runs."""
-    proc.run(
-        list(argv),
-        cwd=root,
-        env=without_secrets(environ),
-        redact=secret_values(environ),
-        hint=f"run `{' '.join(argv)}` and fix what it reports",
-        on_line=_nox_progress(name, on_step),
-    )
-    return " ".join(argv)
+    lines are told as steps while it runs; a failure names the failing tests or nox sessions, once."""
+    shown = " ".join(argv)
+    try:
+        proc.run(
+            list(argv),
+            cwd=root,
+            env=without_secrets(environ),
+            redact=secret_values(environ),
+            on_line=_nox_progress(name, on_step),
+        )
+    except CommandFailed as exc:
+        raise ReleaseError(_what_failed(exc), subject=shown, hint=f"run `{shown}` and fix what it reports") from None
+    return shown
+
+
+def _what_failed(exc: CommandFailed) -> str:
+    """The failing tests (pytest's summary) or nox sessions a gate's output names, else its last line."""
+    tests = list(dict.fromkeys(re.findall(r"^(?:FAILED|ERROR) (\S+)", exc.output, re.MULTILINE)))
+    if tests:
+        shown = ", ".join(tests[:5]) + (f" and {len(tests) - 5} more" if len(tests) > 5 else "")
+        return f"{len(tests)} failing test(s): {shown}"
+    sessions = list(dict.fromkeys(re.findall(r"Session (\S+) (?:failed|aborted)", exc.output)))
+    if sessions:
+        return f"nox session(s) {', '.join(sessions)} failed: {exc.what}"
+    return exc.what
 
 
 # nox's own lines as a session starts and ends ("Session tests-3.12 was successful in 2 minutes.")
@@ -413,6 +432,16 @@ def _nox_progress(gate: str, on_step: Step) -> Callable[[str], None]:
 
 
 def _copy_tree(root: Path, target: Path) -> None:
+    """What a clean checkout holds, as CI builds the release from one: the files git tracks, nothing
+    ignored or untracked (a packaged file git does not track would be missing there, so it is here too)."""
+    if git.is_repository(root):
+        for rel in git.tracked_files(root):
+            source = root / rel
+            if source.is_symlink() or source.is_file():
+                (target / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target / rel, follow_symlinks=False)
+        return
+
     def ignore(directory: str, names: list[str]) -> set[str]:
         return {n for n in names if n in _NOT_COPIED} if Path(directory) == root else set()
 
@@ -445,7 +474,12 @@ def _verify_copy(
         proc.run(argv, cwd=copy, env=without_secrets(environ), redact=secret_values(environ))
     except CommandFailed as exc:
         # The verify table's failing rows say why; its last line only counts them.
-        failing = [" ".join(line.split()) for line in exc.output.splitlines() if re.search(r"\s(fail|warn)\s", line)]
+        # once each: verify prints a gate's line as it finishes and again in its table
+        failing = list(
+            dict.fromkeys(
+                " ".join(line.split()) for line in exc.output.splitlines() if re.search(r"\s(fail|warn)\s", line)
+            )
+        )
         raise ReleaseError(
             "; ".join(failing[:3]) or exc.one_line(),
             subject="verify",

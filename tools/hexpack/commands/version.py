@@ -34,9 +34,13 @@ def run(args, out) -> int:
     out.table(("place", "found", "status"), rows)
     if not report.ok:
         problems = len(report.mismatches) + len(report.unexpected) + report.changelog_disagrees
-        out.error(
-            f"{problems} place(s) disagree with {report.version.semver}; fix them, or list an unexpected occurrence "
-            "under [tool.hexpack.version] allow"
-        )
+        fixes = []
+        if report.mismatches:  # a place must hold the version: allow does not apply to it
+            fixes.append("write the expected version in each MISMATCH place (or drop it from [tool.hexpack.version])")
+        if report.unexpected:
+            fixes.append("make each UNEXPECTED occurrence a place, or list it under [tool.hexpack.version] allow")
+        if report.changelog_disagrees:
+            fixes.append(f"release {report.config.changelog}'s newest section with the version (hexpack bump)")
+        out.error(f"{problems} place(s) disagree with {report.version.semver}; {'; '.join(fixes)}")
         return 1
     return 0

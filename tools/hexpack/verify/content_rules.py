@@ -98,7 +98,11 @@ def _suggest_entry(path: str, settings: VerifySettings, files: Sequence[Any] | N
 
 
 def include_hint(path: str, ctx: Context, *, generated: bool = True) -> str:
-    """The change that would put ``path`` into the package."""
+    """The change that would put ``path`` into the package.
+
+    ``generated``: made by ``nox -s stubs`` (the stubs) or placed by ``nox -s assemble`` (everything, when
+    the project assembles priv/); else the maintainer writes it.
+    """
     if ctx.project is None:
         return f'add "{_suggest_entry(path, ctx.settings)}" to package files: in mix.exs'
     pattern = excluded_by(path, ctx.exclude_patterns)
@@ -218,12 +222,18 @@ def check_required(members: Sequence[Any], ctx: Context) -> list[Finding]:
         required += [(proto, "the service definition"), (pb2, f"stub of {proto}"), (grpc, f"gRPC stub of {proto}")]
     found: list[Finding] = []
     seen = set()
+    # without an assemble step (snakepit's layout) nothing regenerates the server or the requirements
+    written_by_hand = {settings.server, settings.requirements} if ctx.regenerate == "run `nox -s stubs`" else set()
     for path, why in required:
         if path in seen:
             continue
         seen.add(path)
         if path not in present:
-            found.append(fail(f"missing from the package ({why})", subject=path, hint=include_hint(path, ctx)))
+            hint = include_hint(path, ctx, generated=path not in written_by_hand)
+            if path in written_by_hand and hint.endswith("create it"):
+                key = "server" if path == settings.server else "requirements"
+                hint += f", or set {key} in [tool.hexpack.verify] to where it is"
+            found.append(fail(f"missing from the package ({why})", subject=path, hint=hint))
     for pattern in settings.required:
         if not any(PathPattern(pattern).matches(p) for p in present) and pattern not in present:
             found.append(
@@ -484,3 +494,38 @@ def check_stub_floors(
         ]
     shown = ", ".join(f"{f.package}>={f.version}" for f in best.values())
     return [note(f"{settings.requirements} admits only what the stubs load with ({shown or 'no floors'})")]
+
+
+# ---------------------------------------------------------------- what CI would ship
+
+
+def check_git_tracked(members: Sequence[Any], root: Path) -> list[Finding]:
+    """Every packaged file must be tracked by git: a release built from a clean checkout (CI) lacks the others.
+
+    ``root`` is in a git work tree (git lists paths relative to it, also from a subdirectory).
+    """
+    from .. import git
+
+    packaged = sorted(_clean(m.path) for m in members if kind_of(m) == "file")
+    tracked = set(git.tracked_files(root))
+    untracked = [path for path in packaged if path not in tracked and (root / path).is_file()]
+    rules = git.ignoring_rules(root, untracked)
+    found = []
+    for path in untracked:
+        if path in rules:
+            found.append(
+                fail(
+                    f"packaged, but .gitignore hides it ({rules[path]}): a release from a clean checkout lacks it",
+                    subject=path,
+                    hint=f"track it (git add -f {path}) or remove it from package files: in mix.exs",
+                )
+            )
+        else:
+            found.append(
+                fail(
+                    "packaged, but git does not track it: a release from a clean checkout lacks it",
+                    subject=path,
+                    hint=f"git add {path} and commit, or remove it from package files: in mix.exs",
+                )
+            )
+    return found or [note(f"all {len(packaged)} packaged files are tracked by git")]

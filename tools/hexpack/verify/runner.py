@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import config, proc
+from .. import config, git, proc
 from ..hex_rules import HEX_VERSION
 from . import consumer, content_rules, exclude_report, pydist, smoke
 from .gates import Gate, Report, fail, note, warn
@@ -246,6 +246,15 @@ def tarball_gates(
             excludes.details["patterns"] = [r.to_json() for r in reports]
             excludes.extend(exclude_report.findings(reports) or [note("no exclude_patterns")])
     gates.append(excludes)
+    tracked = Gate("tracked by git", group)
+    if root is None:
+        tracked.skipped = "no mix project (verifying a given tarball)"
+    elif not git.is_repository(root):
+        tracked.skipped = "not in a git repository"
+    else:
+        with tracked.timed():
+            tracked.extend(content_rules.check_git_tracked(members, root))
+    gates.append(tracked)
     from ..assemble import unconfigured
 
     then = None if root is not None and unconfigured(root) else "run `nox -s assemble`"  # copies requirements.txt
