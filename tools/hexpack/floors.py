@@ -24,7 +24,16 @@ from packaging.version import InvalidVersion, Version
 from .errors import HexpackError, ProjectError
 from .fsutil import read_utf8
 
-__all__ = ["Floor", "RequirementEntry", "check_floors", "read_requirements", "strictest", "stub_floors"]
+__all__ = [
+    "Floor",
+    "RequirementEntry",
+    "Unreached",
+    "check_floors",
+    "read_requirements",
+    "strictest",
+    "stub_floors",
+    "unreached_floors",
+]
 
 _PROTOBUF_CALL = re.compile(
     r"ValidateProtobufRuntimeVersion\(\s*[\w.]+\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*'([^']*)'",
@@ -150,6 +159,49 @@ def check_floors(
                         HexpackError(problem, subject=entry.where(root), hint=f"raise the floor to {wanted}")
                     )
     return problems
+
+
+@dataclass(frozen=True)
+class Unreached:
+    """``entry`` admits ``floor``, but installing the floors from wheels on this Python gave ``installed``."""
+
+    entry: RequirementEntry
+    floor: Version
+    installed: Version
+
+
+def unreached_floors(
+    sources: Sequence[str | os.PathLike[str]], installed: dict[str, str], python_version: str
+) -> list[Unreached]:
+    """The requirements whose lower bound did not install (floors resolution from wheels only).
+
+    ``installed`` maps canonical names to versions (``uv pip freeze``), ``python_version`` is the
+    venv's full version (markers are evaluated for it). uv's lowest-direct resolution picks each
+    floor unless it cannot install it; from wheels only, the usual cause is a floor without a wheel
+    for this Python, and then what it picked is the first version that has one.
+    """
+    environment = {"python_version": ".".join(python_version.split(".")[:2]), "python_full_version": python_version}
+    found = []
+    for source in sources:
+        for entry in read_requirements(source):
+            req = entry.requirement
+            if req.url or (req.marker is not None and not req.marker.evaluate({**environment, "extra": ""})):
+                continue
+            bounds = [
+                Version(item.version)
+                for item in req.specifier
+                if item.operator in (">=", "~=", "==") and not item.version.endswith(".*")
+            ]
+            got = installed.get(canonicalize_name(req.name))
+            if not bounds or got is None:
+                continue
+            try:
+                version = Version(got)
+            except InvalidVersion:
+                continue
+            if version > max(bounds):
+                found.append(Unreached(entry, max(bounds), version))
+    return found
 
 
 def _judge(entry: RequirementEntry, floor: Floor, demanded_by: str) -> str | None:
