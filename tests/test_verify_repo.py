@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, require_program
+from hexpack import __version__ as VERSION
 from hexpack import cli
 
 pytestmark = pytest.mark.interpreter_independent  # verify of this repository
@@ -26,6 +27,7 @@ COPIED = (
     "priv",
     "priv_python",
     "pyproject.toml",
+    "tools",  # hexpack itself, the second Python distribution (python_tools)
     "README.md",
     "CHANGELOG.md",
     "LICENSE",
@@ -235,5 +237,33 @@ def test_this_repository_passes_with_a_smoke_test_per_python(elixir, tmp_path, c
             assert f"Python {version}." in out
     dist = {g["name"]: g["status"] for g in data["gates"] if g["group"] == "5 python dist"}
     assert set(dist.values()) == {"pass"}, dist
-    kept = sorted(p.name for p in dist_dir.iterdir())  # left for `hexpack release`
-    assert [name.endswith(".whl") or name.endswith(".tar.gz") for name in kept] == [True, True], kept
+    assert {"hexpack: build sdist + wheel", "hexpack: contents", "hexpack: installed command"} <= set(
+        g["name"] for g in data["gates"]
+    )
+    assert "`hexpack --version` from the installed wheel: hexpack " in out
+    kept = sorted(p.name for p in dist_dir.iterdir())  # left for `hexpack release`: both distributions
+    assert kept == [
+        f"hexpack-{VERSION}-py3-none-any.whl",
+        f"hexpack-{VERSION}.tar.gz",
+        f"hexpack_bridge-{VERSION}-py3-none-any.whl",
+        f"hexpack_bridge-{VERSION}.tar.gz",
+    ]
+
+
+def test_a_file_left_out_of_hexpacks_wheel_is_named(tmp_path):
+    """The contents rule for a tool's dist, on a wheel zipped here from the source minus one data file."""
+    import zipfile
+
+    from hexpack.verify import pydist
+    from hexpack.verify.settings import VerifySettings
+
+    wheel = tmp_path / f"hexpack-{VERSION}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path in sorted((REPO / "tools/hexpack").rglob("*")):
+            rel = path.relative_to(REPO / "tools").as_posix()
+            if path.is_file() and "__pycache__" not in rel and not rel.endswith(".template"):
+                archive.write(path, rel)
+    found = pydist.tool_contents(wheel, REPO, VerifySettings())
+    assert [f.one_line() for f in found] == [
+        "tools/hexpack/templates/noxfile.py.template: in the package's source but not in the wheel; include it"
+    ]

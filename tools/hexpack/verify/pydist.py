@@ -21,6 +21,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import proc
@@ -142,8 +143,64 @@ def run(
     *,
     workdir: Path | None = None,
     keep: Path | None = None,
+    on_gate: Callable[..., object] = lambda *gates: None,
 ) -> list[Gate]:
-    """The gates of the Python dist; ``keep``: copy the sdist and wheel there once every gate passed."""
+    """The gates of the Python dist and of each ``python_tools`` dist; ``keep``: copy every sdist and
+    wheel there once all of them passed; ``on_gate`` hears of each dist's gates as they finish."""
+    gates: list[Gate] = []
+    made: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="hexpack-pydist-", dir=workdir) as tmp:
+        bridge = _bridge(root, settings, cache, python, Path(tmp) / "bridge", made)
+        on_gate(*bridge)
+        gates += bridge
+        for index, tool in enumerate(settings.python_tools):
+            tool_gates = _tool(root, tool, settings, cache, python, Path(tmp) / f"tool-{index}", made)
+            on_gate(*tool_gates)
+            gates += tool_gates
+        if keep is not None and made and all(g.status.value in ("pass", "skip") for g in gates):
+            keep.mkdir(parents=True, exist_ok=True)
+            for file in made:
+                atomic_write_bytes(keep / file.name, file.read_bytes(), mode=0o644)
+            gates[-1].details["kept"] = [str(keep / file.name) for file in made]
+    return gates
+
+
+def _build_and_check(
+    src: Path, shown: str, python: Path | None, cache: VenvCache, out: Path, build: Gate, twine: Gate
+) -> tuple[Path, Path] | None:
+    """``python -m build`` then ``twine check --strict``; the (wheel, sdist), or None when the build failed."""
+    build_python = None
+    with build.timed():
+        if python is None:
+            raise HexpackError("no targeted Python found to build with", subject=shown)
+        build_python = _build_env(src, python, cache)
+        proc.run(
+            [str(build_python), "-m", "build", "--no-isolation", "--outdir", str(out), str(src)],
+            env=clean_env(),
+            timeout=300,
+            hint=f"see `python -m build {shown}`",
+        )
+    wheels, sdists = sorted(out.glob("*.whl")), sorted(out.glob("*.tar.gz"))
+    if not build.findings and (not wheels or not sdists):
+        build.add(fail("python -m build made no sdist or no wheel", subject=shown))
+    if build.status.value == "fail" or build_python is None:
+        return None
+    wheel, sdist = wheels[0], sdists[0]
+    build.add(note(f"{sdist.name}, {wheel.name}"))
+    with twine.timed():
+        argv = [str(build_python), "-m", "twine", "check", "--strict", str(sdist), str(wheel)]
+        done = proc.run(argv, env=clean_env(), check=False)
+        if done.returncode != 0:
+            said = " ".join(line.strip() for line in (done.stdout + done.stderr).splitlines() if "PASSED" not in line)
+            twine.add(fail(f"twine check --strict failed: {said[:300]}", subject=wheel.name))
+        else:
+            twine.add(note("PASSED"))
+    return wheel, sdist
+
+
+def _bridge(
+    root: Path, settings: VerifySettings, cache: VenvCache, python: Path | None, tmp: Path, made: list[Path]
+) -> list[Gate]:
     src = root / settings.python_dist
     build = Gate("build sdist + wheel", GROUP)
     twine = Gate("twine check --strict", GROUP)
@@ -158,51 +215,121 @@ def run(
         for gate in gates:
             gate.skipped = f"no {settings.python_dist}/pyproject.toml"
         return gates
-    with tempfile.TemporaryDirectory(prefix="hexpack-pydist-", dir=workdir) as tmp:
-        out = Path(tmp) / "dist"
-        with build.timed():
-            if python is None:
-                raise HexpackError("no targeted Python found to build with", subject=settings.python_dist)
-            build_python = _build_env(src, python, cache)
-            proc.run(
-                [str(build_python), "-m", "build", "--no-isolation", "--outdir", str(out), str(src)],
-                env=clean_env(),
-                timeout=300,
-                hint=f"see `python -m build {settings.python_dist}`",
-            )
-        wheels, sdists = sorted(out.glob("*.whl")), sorted(out.glob("*.tar.gz"))
-        if not build.findings and (not wheels or not sdists):
-            build.add(fail("python -m build made no sdist or no wheel", subject=settings.python_dist))
-        if build.status.value == "fail":
-            for gate in gates[1:]:
-                gate.skipped = "the build failed"
-            return gates
-        wheel, sdist = wheels[0], sdists[0]
-        build.add(note(f"{sdist.name}, {wheel.name}"))
-        with twine.timed():
-            argv = [str(build_python), "-m", "twine", "check", "--strict", str(sdist), str(wheel)]
-            done = proc.run(argv, env=clean_env(), check=False)
-            if done.returncode != 0:
-                said = " ".join(
-                    line.strip() for line in (done.stdout + done.stderr).splitlines() if "PASSED" not in line
-                )
-                twine.add(fail(f"twine check --strict failed: {said[:300]}", subject=wheel.name))
-            else:
-                twine.add(note("PASSED"))
-        with contents.timed():
-            contents.extend(wheel_contents(wheel, src, settings))
-            contents.extend(sdist_contents(sdist, settings))
-        if not settings.has_server:
-            served.skipped = "no server ([tool.hexpack.verify] server = false)"
-        else:
-            with served.timed():
-                _serve(wheel, settings, cache, python, served, Path(tmp))
-        if keep is not None and all(g.status.value == "pass" for g in gates):
-            keep.mkdir(parents=True, exist_ok=True)
-            for made in (sdist, wheel):
-                atomic_write_bytes(keep / made.name, made.read_bytes(), mode=0o644)
-            served.details["kept"] = [str(keep / sdist.name), str(keep / wheel.name)]
+    built = _build_and_check(src, settings.python_dist, python, cache, tmp / "dist", build, twine)
+    if built is None:
+        for gate in gates[1:]:
+            gate.skipped = "the build failed"
+        return gates
+    wheel, sdist = built
+    with contents.timed():
+        contents.extend(wheel_contents(wheel, src, settings))
+        contents.extend(sdist_contents(sdist, settings))
+    if not settings.has_server:
+        served.skipped = "no server ([tool.hexpack.verify] server = false)"
+    else:
+        with served.timed():
+            _serve(wheel, settings, cache, python, served, tmp)
+    made += [sdist, wheel]
     return gates
+
+
+def _tool(
+    root: Path,
+    tool: str,
+    settings: VerifySettings,
+    cache: VenvCache,
+    python: Path | None,
+    tmp: Path,
+    made: list[Path],
+) -> list[Gate]:
+    """A command-line tool's dist (hexpack itself): built, twine-checked, every file of its packages in the
+    wheel, and each console script installed from the wheel answers ``--version`` with the dist's version."""
+    src = (root / tool).resolve()
+    name = _project_name(src) or tool
+    build = Gate(f"{name}: build sdist + wheel", GROUP)
+    twine = Gate(f"{name}: twine check --strict", GROUP)
+    contents = Gate(f"{name}: contents", GROUP)
+    installed = Gate(f"{name}: installed command", GROUP)
+    gates = [build, twine, contents, installed]
+    built = _build_and_check(src, tool, python, cache, tmp / "dist", build, twine)
+    if built is None:
+        for gate in gates[1:]:
+            gate.skipped = "the build failed"
+        return gates
+    wheel, sdist = built
+    with contents.timed():
+        contents.extend(tool_contents(wheel, src, settings))
+        contents.extend(sdist_contents(sdist, settings))
+    with installed.timed():
+        installed.extend(_answers_version(wheel, cache, python))
+    made += [sdist, wheel]
+    return gates
+
+
+def _project_name(src: Path) -> str | None:
+    from ..config import read_toml
+
+    name = (
+        read_toml(src / "pyproject.toml").get("project", {}).get("name") if (src / "pyproject.toml").is_file() else None
+    )
+    return name if isinstance(name, str) else None
+
+
+def tool_contents(wheel: Path, src: Path, settings: VerifySettings) -> list:
+    """Every file of the wheel's packages in the source (data files too: templates, scripts) is in the wheel."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = {n for n in archive.namelist() if not n.endswith("/")}
+    packages = sorted({n.split("/")[0] for n in names if n.count("/") == 1 and n.endswith("/__init__.py")})
+    found = []
+    for package in packages:
+        source = _package_source(src, package)
+        if source is None:
+            continue
+        for path in sorted(source.rglob("*")):
+            rel = path.relative_to(source)
+            if not path.is_file() or any(part in SKIP_DIRS for part in rel.parts) or _junk([rel.as_posix()], settings):
+                continue
+            if f"{package}/{rel.as_posix()}" not in names:
+                shown = path.relative_to(src).as_posix()
+                found.append(fail("in the package's source but not in the wheel", subject=shown, hint="include it"))
+    tests = sorted(n for n in names if _is_test(n))
+    if tests:
+        found.append(fail(f"tests in the wheel: {', '.join(tests[:5])}", subject=wheel.name, hint="exclude tests/"))
+    junk = _junk(sorted(names), settings)
+    if junk:
+        found.append(fail(f"junk in the wheel: {', '.join(junk[:5])}", subject=wheel.name))
+    return found or [note(f"{len(names)} files: every file of {', '.join(packages) or '-'}, no tests")]
+
+
+def _package_source(src: Path, package: str) -> Path | None:
+    """Where ``package`` lives below ``src`` (``tools/hexpack`` for hexpack): the shallowest match."""
+    candidates = [
+        path.parent
+        for path in src.rglob(f"{package}/__init__.py")
+        if not any(part in SKIP_DIRS or part.startswith(".") for part in path.relative_to(src).parts[:-1])
+    ]
+    return min(candidates, key=lambda p: len(p.parts)) if candidates else None
+
+
+def _answers_version(wheel: Path, cache: VenvCache, python: Path | None) -> list:
+    if python is None:
+        return [fail("no targeted Python found to install the wheel into")]
+    scripts = console_scripts(wheel)
+    if not scripts:
+        return [fail("the wheel has no console script", subject=wheel.name)]
+    version = wheel.name.split("-")[1]
+    venv = cache.ensure(
+        python, label="tool-" + python.name, install=[str(wheel)], payload=wheel.read_bytes(), purpose="wheel"
+    )
+    found = []
+    for script in sorted(scripts):
+        done = proc.run([str(venv.bin(script)), "--version"], env=clean_env(), check=False, timeout=60)
+        said = (done.stdout + done.stderr).strip()
+        if done.returncode != 0 or version not in said:
+            found.append(fail(f"`{script} --version` exited {done.returncode}: {said[-200:]!r}, not version {version}"))
+        else:
+            found.append(note(f"`{script} --version` from the installed wheel: {said}"))
+    return found
 
 
 def _serve(wheel: Path, settings: VerifySettings, cache: VenvCache, python: Path | None, gate: Gate, tmp: Path) -> None:

@@ -14,6 +14,8 @@ Every key is optional::
     size_warn_ratio = 0.8    # warn when a size reaches this share of Hex's limit
     engine = "auto"          # auto | builtin | mix | both
     python_dist = "priv_python"   # the Python distribution built in gate 5 ("" = none)
+    python_tools = []        # more distributions built, checked and published beside it: command-line
+                             # tools (hexpack itself here), whose console scripts must answer --version
     smoke_resolutions = ["latest", "floors"]
     smoke_timeout = 60       # seconds for one smoke test (venv + server + Ping)
     cache_dir = ""           # venv cache, relative to the project; "" = ~/.cache/hexpack/verify
@@ -81,6 +83,7 @@ class VerifySettings:
     size_warn_ratio: float = 0.8
     engine: str = "auto"
     python_dist: str = "priv_python"
+    python_tools: tuple[str, ...] = ()
     smoke_resolutions: tuple[str, ...] = RESOLUTIONS
     smoke_timeout: float = 60.0
     cache_dir: str = ""
@@ -121,6 +124,7 @@ _KNOWN = {
     "size_warn_ratio",
     "engine",
     "python_dist",
+    "python_tools",
     "smoke_resolutions",
     "smoke_timeout",
     "cache_dir",
@@ -173,6 +177,7 @@ def from_table(
     kwargs["requirements"] = string("requirements", f"{kwargs['python_root']}/requirements.txt")
     kwargs["required"] = strings("required")
     kwargs["allow"] = strings("allow")
+    kwargs["python_tools"] = tuple(path.strip("/") or "." for path in strings("python_tools"))
     kwargs["forbidden"] = DEFAULT_FORBIDDEN + tuple(
         (p, "forbidden by [tool.hexpack.verify]") for p in strings("forbidden")
     )
