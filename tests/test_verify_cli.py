@@ -168,3 +168,21 @@ def test_a_device_as_tarball_is_read_only_up_to_hexs_limit(capsys):
 
     assert cli.main(["verify", "--tarball", "/dev/zero", "--skip", "smoke,pydist"]) == 1
     assert "/dev/zero: more than Hex's limit of 16777216 bytes" in capsys.readouterr().out
+
+
+def test_each_gate_is_shown_as_it_finishes_before_the_table(elixir, reference_project, capsys):
+    """The command prints a line per finished gate (the library calls back, never prints), then the table."""
+    from hexpack.verify.runner import Options, verify
+
+    project = reference_project("default_files")
+    heard = []
+    report = verify(Options(root=project, skip=frozenset({"smoke", "pydist"})), on_gate=heard.append)
+    assert sorted(map(id, heard)) == sorted(map(id, report.gates))  # every gate, once
+    assert capsys.readouterr() == ("", "")
+    code, out = run_verify(capsys, "--project", str(project), *FAST)
+    lines = out.splitlines()
+    table = lines.index(next(line for line in lines if line.startswith("gate ")))
+    progress = lines[:table]
+    assert "FAIL  3 tarball: forbidden files (" in "\n".join(progress)
+    assert any(line.startswith("PASS  2 build: tarball is valid (") for line in progress)
+    assert len([line for line in progress if line.strip()]) == len(report.gates)

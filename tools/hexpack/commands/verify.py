@@ -67,7 +67,8 @@ def run(args, out) -> int:
         workers=args.jobs,
         dist_dir=Path(args.dist_dir) if args.dist_dir else None,
     )
-    report = verify(options)
+    report = verify(options, on_gate=_progress(out))
+    out.line()
     out.table(("gate", "check", "status", "reasons"), report.rows(), status_column=2)
     out.line()
     ok = report.ok(allow_warnings=args.allow_warnings)
@@ -95,3 +96,18 @@ def _check_arguments(args) -> None:
                 UsageError("is not a Python version", subject=f"--python {version}", hint="write it as 3.12")
             )
     raise_together(problems, summary="bad options")
+
+
+def _progress(out):
+    """One line per gate as it finishes (gates run for minutes: venvs, builds, servers), before the table."""
+
+    def show(gate) -> None:
+        status = gate.status.value
+        reasons = gate.reasons()
+        first = reasons[0] if reasons else ""
+        more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        out.line(
+            f"{out.style(status.upper(), status):>4}  {gate.group}: {gate.name} ({gate.seconds:.1f} s)  {first}{more}"
+        )
+
+    return show

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,8 +266,25 @@ def tarball_gates(
 # ------------------------------------------------------------------ the run
 
 
-def verify(options: Options) -> Report:
+GateDone = Callable[[Gate], None]
+
+
+def _quiet(gate: Gate) -> None:
+    pass
+
+
+def verify(options: Options, on_gate: GateDone = _quiet) -> Report:
+    """Run every gate; ``on_gate`` hears of each one as it finishes (from any thread, one at a time),
+    so the command line can show progress before the report's table."""
     start = time.monotonic()
+    lock = threading.Lock()
+
+    def done(*gates: Gate) -> list[Gate]:
+        with lock:
+            for gate in gates:
+                on_gate(gate)
+        return list(gates)
+
     root = Path(options.root).resolve()
     settings = load_settings(root)
     if options.pythons:
@@ -293,27 +311,35 @@ def verify(options: Options) -> Report:
             fresh_f: Future[list[Gate]] | None = None
             dist_f: Future[list[Gate]] | None = None
             if "freshness" not in skip:
-                fresh_f = pool.submit(freshness, root)
+                fresh_f = pool.submit(lambda: done(*freshness(root)))
             if "pydist" not in skip:
                 dist_f = pool.submit(
                     lambda: pydist.run(
-                        root, settings, cache, interpreters.newest(), workdir=work, keep=options.dist_dir
+                        root,
+                        settings,
+                        cache,
+                        interpreters.newest(),
+                        workdir=work,
+                        keep=options.dist_dir,
+                        on_gate=done,
                     )
                 )
-            chain = _chain(options, settings, root, engine, skip, cache, interpreters, work)
+            chain = _chain(options, settings, root, engine, skip, cache, interpreters, work, done)
             fresh_gates = (
                 fresh_f.result()
                 if fresh_f
-                else _skipped(["stubs --check", "assemble --check"], "1 freshness", skip, given)
+                else done(*_skipped(["stubs --check", "assemble --check"], "1 freshness", skip, given))
             )
             dist_gates = (
                 dist_f.result()
                 if dist_f
-                else _skipped(
-                    ["build sdist + wheel", "twine check --strict", "contents", "installed server"],
-                    "5 python dist",
-                    skip,
-                    given,
+                else done(
+                    *_skipped(
+                        ["build sdist + wheel", "twine check --strict", "contents", "installed server"],
+                        "5 python dist",
+                        skip,
+                        given,
+                    )
                 )
             )
         report.gates = fresh_gates + chain + dist_gates
@@ -338,47 +364,53 @@ def _chain(
     cache: VenvCache,
     interpreters: _Interpreters,
     work: Path,
+    done: Callable[..., list[Gate]],
 ) -> list[Gate]:
+    """Gates 2-4 in order, each handed to ``done`` as it finishes."""
     from ..tarball import read_file, read_package, unpack
 
     gates: list[Gate] = []
+
+    def add(*new: Gate) -> list[Gate]:
+        gates.extend(done(*new))
+        return gates
+
     data: bytes | None = None
     project = None
     if options.tarball is not None:
         gate = Gate("read tarball", "2 build")
-        gates.append(gate)
         with gate.timed():
             data = read_file(Path(options.tarball))  # bounded: /dev/zero stops at Hex's limit
             gate.add(note(f"{options.tarball}, {len(data)} bytes"))
+        add(gate)
     elif "build" in skip:
-        return [Gate("build", "2 build", skipped="--skip build")] + _later_skipped(skip, "no tarball (--skip build)")
+        return add(Gate("build", "2 build", skipped="--skip build"), *_later_skipped(skip, "no tarball (--skip build)"))
     else:
         build_gates, built = build(root, engine, options.reader)
-        gates.extend(build_gates)
+        add(*build_gates)
         if built is not None:
             data, project = built.data, built.project
     package = None
     if data is not None:
         check = Gate("tarball is valid", "2 build")
-        gates.append(check)
         with check.timed():
             package = read_package(data, subject=str(options.tarball or "built tarball"))
             check.add(note(f"checksum {package.outer_checksum[:12]}, {len(package.members)} members, read safely"))
+        add(check)
     if package is None:
-        return gates + _later_skipped(skip, "no tarball to check")
+        return add(*_later_skipped(skip, "no tarball to check"))
     if "tarball" not in skip:
-        gates.extend(tarball_gates(package, data, settings, project, None if options.tarball else root))
+        add(*tarball_gates(package, data, settings, project, None if options.tarball else root))
     else:
-        gates.append(Gate("tarball checks", "3 tarball", skipped="--skip tarball"))
+        add(Gate("tarball checks", "3 tarball", skipped="--skip tarball"))
     if "smoke" in skip:
-        gates.append(Gate("smoke", "4 smoke", skipped="--skip smoke"))
-        return gates
+        return add(Gate("smoke", "4 smoke", skipped="--skip smoke"))
     unpacked = work / "package"
     unpack_gate = Gate("unpack", "4 smoke")
     with unpack_gate.timed():
         unpack(data, unpacked)
     if unpack_gate.findings:
-        return gates + [unpack_gate]
+        return add(unpack_gate)
     # the consumer project compiles beside the smoke jobs; its snippet then borrows a smoke venv
     pending = (
         None
@@ -394,12 +426,14 @@ def _chain(
             interpreters=interpreters.get(),
             resolutions=options.resolutions,
             workers=options.workers,
+            on_gate=done,
         )
     finally:
         consumer_gate = (
             pending.finish(smoke_gates) if pending else Gate(consumer.NAME, consumer.GROUP, skipped="--skip consumer")
         )
-    return gates + smoke_gates + [consumer_gate]
+    gates.extend(smoke_gates)  # each reported by run_all as it finished
+    return add(consumer_gate)
 
 
 class _Interpreters:
@@ -437,4 +471,4 @@ def _replace(settings: VerifySettings, **changes: Any) -> VerifySettings:
     return replace(settings, **changes)
 
 
-__all__ = ["GATE_GROUPS", "Options", "verify"]
+__all__ = ["GATE_GROUPS", "GateDone", "Options", "verify"]

@@ -28,7 +28,7 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -323,7 +323,9 @@ def run_all(
     versions: Sequence[str] | None = None,
     resolutions: Sequence[str] | None = None,
     workers: int | None = None,
+    on_gate: Callable[[Gate], object] | None = None,
 ) -> list[Gate]:
+    """Every smoke job, in parallel; ``on_gate`` hears of each as it finishes."""
     todo = jobs(settings, versions, resolutions)
     if not todo:
         return []
@@ -331,6 +333,11 @@ def run_all(
         interpreters = locate_pythons(sorted({job.version for job in todo}))
     workers = workers or min(len(todo), max(2, 2 * (os.cpu_count() or 1)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smoke") as pool:
-        return list(
-            pool.map(lambda job: run_one(job, package_root, settings, cache, interpreters.get(job.version)), todo)
-        )
+
+        def one(job: SmokeJob) -> Gate:
+            gate = run_one(job, package_root, settings, cache, interpreters.get(job.version))
+            if on_gate is not None:
+                on_gate(gate)
+            return gate
+
+        return list(pool.map(one, todo))
