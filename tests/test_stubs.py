@@ -620,3 +620,23 @@ def test_this_repository_from_a_clean_tree_stubs_then_assemble_reproduce_the_com
         code, out, _ = hexpack(command, "--root", str(clone), capsys=capsys)
         assert code == 0 and "up to date" in out
     assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in clone.rglob("*")} == before
+
+
+@pytest.mark.slow
+def test_verify_checks_the_stubs_with_the_pin_from_a_venv_when_hexpack_has_another(project, tmp_path):
+    """A maintainer's hexpack (here with grpcio-tools 1.85.1) verifies a project pinned to 1.76.0 (snakepit's):
+    the freshness gate runs the pin from a cached venv instead of refusing."""
+    from hexpack import pythons
+    from hexpack.verify.runner import freshness
+    from hexpack.verify.venvs import VenvCache
+
+    root = project("snakepit")
+    settings = root / "hexpack.toml"
+    settings.write_text(settings.read_text().replace(f'grpcio-tools = "{PIN}"', 'grpcio-tools = "1.76.0"'))
+    cache = VenvCache(tmp_path / "venvs")
+    gate = freshness(root, cache, pythons.find(f"{sys.version_info[0]}.{sys.version_info[1]}"))[0]
+    lines = [finding.one_line() for finding in gate.findings]
+    assert "priv/python/snake_pb2.py: stub is stale; run `nox -s stubs`" in lines, lines  # 1.76.0 made other bytes
+    assert not any("is installed, but" in line for line in lines)
+    (toolchain,) = (tmp_path / "venvs").glob("grpcio-tools-*")
+    assert (toolchain / "bin" / "python").exists()

@@ -319,17 +319,28 @@ def require_toolchain(settings: StubSettings) -> Path:
 # ----------------------------------------------------------------------------- generating
 
 
-def render(settings: StubSettings, protos: list[Proto] | None = None) -> dict[str, bytes]:
+@dataclass(frozen=True)
+class Toolchain:
+    """Another interpreter with the pinned grpcio-tools (a venv), and its bundled ``_proto`` include dir."""
+
+    python: Path
+    include: Path
+
+
+def render(
+    settings: StubSettings, protos: list[Proto] | None = None, toolchain: Toolchain | None = None
+) -> dict[str, bytes]:
     """Generate every stub in memory: ``{path relative to out: bytes}``.
 
     protoc writes into a private temporary directory; nothing under the
     project is touched.
     """
     protos = find_protos(settings) if protos is None else protos
-    bundled = require_toolchain(settings)
+    bundled = toolchain.include if toolchain is not None else require_toolchain(settings)
+    python = str(toolchain.python) if toolchain is not None else sys.executable
     fp = fingerprint(settings, protos)
     with tempfile.TemporaryDirectory(prefix="hexpack-stubs-") as tmp:
-        argv: list[str] = [sys.executable, "-m", "grpc_tools.protoc"]
+        argv: list[str] = [python, "-m", "grpc_tools.protoc"]
         for root in settings.include:
             argv.append(f"--proto_path={root}")
         argv += [f"--proto_path={bundled}", f"--python_out={tmp}", f"--grpc_python_out={tmp}", f"--pyi_out={tmp}"]
@@ -477,11 +488,12 @@ def generate(
     return result
 
 
-def check(root: str | os.PathLike[str]) -> CheckResult:
-    """Regenerate in a temporary directory and compare with the committed stubs."""
+def check(root: str | os.PathLike[str], toolchain: Toolchain | None = None) -> CheckResult:
+    """Regenerate in a temporary directory and compare with the committed stubs (with ``toolchain``'s
+    grpcio-tools when given, else this Python's, which must be the pin)."""
     settings = load_settings(root)
     protos = find_protos(settings)
-    rendered = render(settings, protos)
+    rendered = render(settings, protos, toolchain)
     result = CheckResult()
     for rel, data in sorted(rendered.items()):
         target = settings.out / rel

@@ -26,7 +26,7 @@ from . import consumer, content_rules, exclude_report, pydist, smoke
 from .gates import Gate, Report, fail, note, warn
 from .settings import VerifySettings
 from .settings import load as load_settings
-from .venvs import VenvCache
+from .venvs import VenvCache, clean_env
 
 GATE_GROUPS = ("freshness", "build", "tarball", "smoke", "consumer", "pydist")
 
@@ -55,7 +55,9 @@ class Built:
 # ------------------------------------------------------------------ gate 1
 
 
-def freshness(root: Path) -> list[Gate]:
+def freshness(root: Path, cache: VenvCache | None = None, python: Path | None = None) -> list[Gate]:
+    """Gate 1. When hexpack's own Python lacks the pinned grpcio-tools, ``stubs --check`` runs it from a
+    cached venv of ``python`` (as `nox -s stubs` would), so a maintainer's hexpack needs no second copy."""
     cfg = config.load(root)
     stubs_gate = Gate("stubs --check", "1 freshness")
     assemble_gate = Gate("assemble --check", "1 freshness")
@@ -69,7 +71,7 @@ def freshness(root: Path) -> list[Gate]:
         with stubs_gate.timed():
             from .. import stubs
 
-            result = stubs.check(root)
+            result = stubs.check(root, _toolchain(root, cache, python))
             for kind, paths in (("stale", result.stale), ("missing", result.missing), ("left over", result.extra)):
                 for path in paths:
                     stubs_gate.add(fail(f"stub is {kind}", subject=_rel(path, root), hint=fix))
@@ -90,6 +92,23 @@ def freshness(root: Path) -> list[Gate]:
             if not differences:
                 assemble_gate.add(note("priv/ is what the sources produce"))
     return [stubs_gate, assemble_gate]
+
+
+def _toolchain(root: Path, cache: VenvCache | None, python: Path | None):
+    """The pinned grpcio-tools in a cached venv, or None when this Python has it (or nothing can make one)."""
+    from .. import stubs
+
+    pin = stubs.load_settings(root).pin
+    if stubs.installed_toolchain() == pin or cache is None or python is None:
+        return None
+    venv = cache.ensure(
+        python, label="grpcio-tools", install=[f"grpcio-tools=={pin}"], payload=pin.encode(), purpose="toolchain"
+    )
+    where = proc.run(
+        [str(venv.python), "-c", "import grpc_tools, os; print(os.path.dirname(grpc_tools.__file__))"],
+        env=clean_env(),
+    ).stdout.strip()
+    return stubs.Toolchain(venv.python, Path(where) / "_proto")
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -311,7 +330,7 @@ def verify(options: Options, on_gate: GateDone = _quiet) -> Report:
             fresh_f: Future[list[Gate]] | None = None
             dist_f: Future[list[Gate]] | None = None
             if "freshness" not in skip:
-                fresh_f = pool.submit(lambda: done(*freshness(root)))
+                fresh_f = pool.submit(lambda: done(*freshness(root, cache, interpreters.newest())))
             if "pydist" not in skip:
                 dist_f = pool.submit(
                     lambda: pydist.run(
