@@ -140,6 +140,13 @@ def test_grpcio_tools_is_compared_with_the_pin():
         assert check.fix.endswith("-m pip install grpcio-tools==1.85.1")
 
 
+def test_a_project_without_stubs_settings_needs_no_grpcio_tools(tmp_path):
+    """snakebridge ships stubs made elsewhere and compiles no protos: init writes no [stubs], doctor is fine."""
+    (tmp_path / "hexpack.toml").write_text('python = ["3.12"]\n', encoding="utf-8")
+    check = doctor.check_grpcio_tools(tmp_path)
+    assert (check.status, check.found) == ("ok", "not used (no [stubs] settings: the project compiles no protos)")
+
+
 def test_several_stubs_settings_problems_stay_on_the_one_table_row(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[tool.hexpack.stubs]\ngrpcio-tools = 1.85\nout = 4\n", encoding="utf-8")
     check = doctor.check_grpcio_tools(tmp_path)

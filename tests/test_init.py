@@ -235,6 +235,19 @@ def test_a_python_version_that_disagrees_is_named(snakepit):
     assert init.plan(snakepit, reader="static", force=True).settings["version"]["python"] == []
 
 
+def test_other_things_at_the_same_version_are_allowed_and_said(snakepit, capsys):
+    """snakebridge's tests pin torchvision "0.16.0", its own version: not a place, so init lists it in allow."""
+    write(snakepit / "test/selector_test.exs", 'assert cmd("torchvision", "0.6.1")\n')
+    p = init.plan(snakepit, reader="static")
+    assert p.settings["version"]["allow"] == ["test/selector_test.exs"]
+    assert (
+        "0.6.1 also appears in 1 file(s) that are not version places (test/selector_test.exs): taken as other"
+        " things' versions and listed in [version] allow; make one a place instead if it should follow mix.exs"
+    ) in p.assumed
+    init.apply(p)
+    assert cli.main(["version", "--root", str(snakepit)]) == 0, capsys.readouterr()
+
+
 def test_a_fresh_adoption_passes_version_with_an_independent_python_version(snakepit, capsys):
     """snakepit_bridge keeps __version__ 2.0.0 beside snakepit 0.13.0: init must not make `version` fail."""
     write(snakepit / "priv/python/snakepit_bridge/__init__.py", '__version__ = "2.0.0"\n')

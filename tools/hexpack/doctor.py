@@ -139,9 +139,11 @@ def installed_hex(env: Mapping[str, str]) -> str | None:
 
 
 def check_grpcio_tools(root: Path) -> Check:
-    from . import stubs
+    from . import config, stubs
 
     try:
+        if not config.load(root).section("stubs"):  # no protos to compile (snakebridge): nothing to pin
+            return Check("grpcio-tools", OK, "not used (no [stubs] settings: the project compiles no protos)")
         pin = stubs.load_settings(root).pin
     except HexpackError as exc:
         detail = " / ".join(exc.one_line().splitlines())  # several settings problems share the one table row

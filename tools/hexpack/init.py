@@ -387,6 +387,14 @@ def plan(
     assumed.append(
         f"mix.exs holds the canonical version; it is also written in {', '.join(places[1:]) or 'no other file'}"
     )
+    others = _other_versions(d.root, version)
+    if others:
+        version["allow"] = others
+        assumed.append(
+            f"{d.version} also appears in {len(others)} file(s) that are not version places ({_shown(others)}):"
+            " taken as other things' versions and listed in [version] allow; make one a place instead if it"
+            " should follow mix.exs"
+        )
     settings["version"] = version
 
     # -- release
@@ -454,6 +462,29 @@ def _pep440(semver: str) -> str | None:
         return parse(semver).pep440
     except HexpackError:
         return None
+
+
+def _other_versions(root: Path, version: dict[str, Any]) -> list[str]:
+    """The tracked files holding mix.exs's version outside the planned places (what `hexpack version`
+    would call UNEXPECTED): a test's "0.16.0" of torchvision, a generated manifest."""
+    from . import version_places as vp
+
+    cfg = vp.VersionConfig(
+        mix=version["mix"],
+        pyproject=tuple(version["pyproject"]),
+        python=tuple(version["python"]),
+        changelog=version["changelog"],
+        explicit=frozenset({"mix", "pyproject", "python", "changelog"}),
+    )
+    try:
+        app, parsed, places = vp.find_places(root, cfg)
+        return sorted({occurrence.file for occurrence in vp.audit(root, app, parsed, places, cfg)})
+    except HexpackError:  # `hexpack version` names what cannot be read
+        return []
+
+
+def _shown(paths: list[str], limit: int = 3) -> str:
+    return ", ".join(paths[:limit]) + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 
 def _same_version(written: str, expected: str | None) -> bool:
