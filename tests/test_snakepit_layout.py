@@ -773,6 +773,7 @@ def test_stubs_in_a_subpackage_are_found_where_stubs_put_them(snakepit, capsys, 
     for module in ("snakepit_bridge_pb2", "snakepit_bridge_pb2_grpc"):
         edit(server, f"import {module} as", f"from snakepit_bridge.grpc import {module} as")
     assert hexpack(capsys, "stubs")[0] == 0
+    git(snakepit, "add", "-A")  # what ships must be tracked (a clean checkout would lack it)
     code, out, data = verify(capsys, snakepit, *FAST)
     assert code == 0, out
     assert gate(data, "required files")["findings"][0]["message"] == "all 5 present (1 .proto)"
