@@ -22,6 +22,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import proc
@@ -135,6 +136,16 @@ def _build_env(src: Path, python: Path, cache: VenvCache) -> Path:
     return venv.python
 
 
+@dataclass
+class _Dists:
+    """What every distribution's gates share in one run; ``made`` collects the checked sdists and wheels."""
+
+    settings: VerifySettings
+    cache: VenvCache
+    python: Path | None
+    made: list[Path] = field(default_factory=list)
+
+
 def run(
     root: Path,
     settings: VerifySettings,
@@ -148,32 +159,32 @@ def run(
     """The gates of the Python dist and of each ``python_tools`` dist; ``keep``: copy every sdist and
     wheel there once all of them passed; ``on_gate`` hears of each dist's gates as they finish."""
     gates: list[Gate] = []
-    made: list[Path] = []
+    dists = _Dists(settings, cache, python)
     with tempfile.TemporaryDirectory(prefix="hexpack-pydist-", dir=workdir) as tmp:
-        bridge = _bridge(root, settings, cache, python, Path(tmp) / "bridge", made)
+        bridge = _bridge(root, dists, Path(tmp) / "bridge")
         on_gate(*bridge)
         gates += bridge
         for index, tool in enumerate(settings.python_tools):
-            tool_gates = _tool(root, tool, settings, cache, python, Path(tmp) / f"tool-{index}", made)
+            tool_gates = _tool(root, tool, dists, Path(tmp) / f"tool-{index}")
             on_gate(*tool_gates)
             gates += tool_gates
-        if keep is not None and made and all(g.status.value in ("pass", "skip") for g in gates):
+        if keep is not None and dists.made and all(g.status.value in ("pass", "skip") for g in gates):
             keep.mkdir(parents=True, exist_ok=True)
-            for file in made:
+            for file in dists.made:
                 atomic_write_bytes(keep / file.name, file.read_bytes(), mode=0o644)
-            gates[-1].details["kept"] = [str(keep / file.name) for file in made]
+            gates[-1].details["kept"] = [str(keep / file.name) for file in dists.made]
     return gates
 
 
 def _build_and_check(
-    src: Path, shown: str, python: Path | None, cache: VenvCache, out: Path, build: Gate, twine: Gate
+    src: Path, shown: str, dists: _Dists, out: Path, build: Gate, twine: Gate
 ) -> tuple[Path, Path] | None:
     """``python -m build`` then ``twine check --strict``; the (wheel, sdist), or None when the build failed."""
     build_python = None
     with build.timed():
-        if python is None:
+        if dists.python is None:
             raise HexpackError("no targeted Python found to build with", subject=shown)
-        build_python = _build_env(src, python, cache)
+        build_python = _build_env(src, dists.python, dists.cache)
         proc.run(
             [str(build_python), "-m", "build", "--no-isolation", "--outdir", str(out), str(src)],
             env=clean_env(),
@@ -198,15 +209,39 @@ def _build_and_check(
     return wheel, sdist
 
 
-def _bridge(
-    root: Path, settings: VerifySettings, cache: VenvCache, python: Path | None, tmp: Path, made: list[Path]
+def _check_dist(
+    src: Path,
+    shown: str,
+    dists: _Dists,
+    tmp: Path,
+    gates: list[Gate],
+    wheel_rule: Callable[[Path, Path, VerifySettings], list],
+    installed_check: Callable[[Path, Gate], object],
 ) -> list[Gate]:
+    """Build, twine check, contents (``wheel_rule`` and the sdist's junk), then ``installed_check`` of the
+    wheel into the last gate; the sdist and wheel are added to ``dists.made``."""
+    build, twine, contents, installed = gates
+    built = _build_and_check(src, shown, dists, tmp / "dist", build, twine)
+    if built is None:
+        for gate in gates[1:]:
+            gate.skipped = "the build failed"
+        return gates
+    wheel, sdist = built
+    with contents.timed():
+        contents.extend(wheel_rule(wheel, src, dists.settings))
+        contents.extend(sdist_contents(sdist, dists.settings))
+    with installed.timed():
+        installed_check(wheel, installed)
+    dists.made.extend([sdist, wheel])
+    return gates
+
+
+def _bridge(root: Path, dists: _Dists, tmp: Path) -> list[Gate]:
+    settings = dists.settings
     src = root / settings.python_dist
-    build = Gate("build sdist + wheel", GROUP)
-    twine = Gate("twine check --strict", GROUP)
-    contents = Gate("contents", GROUP)
-    served = Gate("installed server", GROUP)
-    gates = [build, twine, contents, served]
+    gates = [
+        Gate(name, GROUP) for name in ("build sdist + wheel", "twine check --strict", "contents", "installed server")
+    ]
     if not settings.python_dist:
         for gate in gates:
             gate.skipped = "no Python dist ([tool.hexpack.verify] python_dist is empty)"
@@ -215,55 +250,28 @@ def _bridge(
         for gate in gates:
             gate.skipped = f"no {settings.python_dist}/pyproject.toml"
         return gates
-    built = _build_and_check(src, settings.python_dist, python, cache, tmp / "dist", build, twine)
-    if built is None:
-        for gate in gates[1:]:
-            gate.skipped = "the build failed"
-        return gates
-    wheel, sdist = built
-    with contents.timed():
-        contents.extend(wheel_contents(wheel, src, settings))
-        contents.extend(sdist_contents(sdist, settings))
-    if not settings.has_server:
-        served.skipped = "no server ([tool.hexpack.verify] server = false)"
-    else:
-        with served.timed():
-            _serve(wheel, settings, cache, python, served, tmp)
-    made += [sdist, wheel]
-    return gates
+
+    def serve(wheel: Path, gate: Gate) -> None:
+        if not settings.has_server:
+            gate.skipped = "no server ([tool.hexpack.verify] server = false)"
+            return
+        _serve(wheel, settings, dists.cache, dists.python, gate, tmp)
+
+    return _check_dist(src, settings.python_dist, dists, tmp, gates, wheel_contents, serve)
 
 
-def _tool(
-    root: Path,
-    tool: str,
-    settings: VerifySettings,
-    cache: VenvCache,
-    python: Path | None,
-    tmp: Path,
-    made: list[Path],
-) -> list[Gate]:
+def _tool(root: Path, tool: str, dists: _Dists, tmp: Path) -> list[Gate]:
     """A command-line tool's dist (hexpack itself): built, twine-checked, every file of its packages in the
     wheel, and each console script installed from the wheel answers ``--version`` with the dist's version."""
     src = (root / tool).resolve()
     name = _project_name(src) or tool
-    build = Gate(f"{name}: build sdist + wheel", GROUP)
-    twine = Gate(f"{name}: twine check --strict", GROUP)
-    contents = Gate(f"{name}: contents", GROUP)
-    installed = Gate(f"{name}: installed command", GROUP)
-    gates = [build, twine, contents, installed]
-    built = _build_and_check(src, tool, python, cache, tmp / "dist", build, twine)
-    if built is None:
-        for gate in gates[1:]:
-            gate.skipped = "the build failed"
-        return gates
-    wheel, sdist = built
-    with contents.timed():
-        contents.extend(tool_contents(wheel, src, settings))
-        contents.extend(sdist_contents(sdist, settings))
-    with installed.timed():
-        installed.extend(_answers_version(wheel, cache, python))
-    made += [sdist, wheel]
-    return gates
+    checks = ("build sdist + wheel", "twine check --strict", "contents", "installed command")
+    gates = [Gate(f"{name}: {check}", GROUP) for check in checks]
+
+    def answers(wheel: Path, gate: Gate) -> None:
+        gate.extend(_answers_version(wheel, dists.cache, dists.python))
+
+    return _check_dist(src, tool, dists, tmp, gates, tool_contents, answers)
 
 
 def _project_name(src: Path) -> str | None:
