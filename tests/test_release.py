@@ -366,7 +366,9 @@ def test_full_release_of_a_clone_of_this_repository(tmp_path, monkeypatch, capsy
     calls = doubles_calls(tmp_path)
     assert [c.split()[:2] for c in calls] == [["mix", "hex.publish"], ["twine", "upload"]]
     version = new.removeprefix("v")
-    assert sorted(Path(p).name for p in calls[1].split()[4:]) == [
+    assert sorted(Path(p).name for p in calls[1].split()[4:]) == [  # hexpack itself, next to hexpack-bridge
+        f"hexpack-{version}-py3-none-any.whl",
+        f"hexpack-{version}.tar.gz",
         f"hexpack_bridge-{version}-py3-none-any.whl",
         f"hexpack_bridge-{version}.tar.gz",
     ]
