@@ -6,7 +6,6 @@ of them has no wheel for), plus uv's own failure texts as it printed them here.
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
@@ -61,7 +60,7 @@ def test_floors_with_wheels_install_exactly(tmp_path):
 def test_an_install_failure_names_the_package_not_the_last_line(tmp_path):
     with pytest.raises(HexpackError) as caught:
         install(tmp_path, "3.12", "orjson==3.9.0\n", "floors")
-    assert re.fullmatch(r"orjson==3\.9\.0: no wheel for CPython 3\.12\.\d+", caught.value.what), caught.value.what
+    assert caught.value.what == "orjson==3.9.0: no wheel for CPython 3.12"
     with pytest.raises(HexpackError) as caught:
         install(tmp_path, "3.12", "hexpack-no-such-package-zz==1.0\n", "latest")
     assert caught.value.what == "hexpack-no-such-package-zz: not found in the package registry"

@@ -267,9 +267,9 @@ class VenvCache:
             argv += ["--resolution", "lowest-direct", "--no-build"]
         python = _venv_version(venv)
         try:
-            proc.run(argv + install, env=env, timeout=self.timeout)
+            proc.run(argv + install, env=env, timeout=self.timeout, hint="the requirements cannot be installed")
         except CommandFailed as exc:
-            named = install_errors.explain(exc.output, f"CPython {python}")
+            named = install_errors.explain(exc.output, f"CPython {'.'.join(python.split('.')[:2])}")
             if not named:
                 raise
             raise HexpackError("; ".join(named), hint=_INSTALL_HINT.get(resolution)) from None
