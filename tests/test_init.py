@@ -543,3 +543,52 @@ def test_a_written_session_installs_this_hexpack_and_runs(snakepit):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "version 0.6.1 (Hex) / 0.6.1 (PyPI), app :snakepit" in done.stdout + done.stderr
+
+
+def test_init_writes_the_smoke_configuration_smoke_detect_reads(snakepit):
+    """snakepit's server contract (argparse options, ready file, the peer it waits for, --health-check) and a
+    package without a server (snakebridge) are written so verify's smoke test runs without edits."""
+    write(
+        snakepit / "priv/python/grpc_server.py",
+        """\
+        import argparse
+        import os
+
+        import snakepit_bridge_pb2_grpc
+
+
+        def main():
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--port", type=int, default=0)
+            parser.add_argument("--elixir-address", required=True)
+            parser.add_argument("--health-check", action="store_true")
+            args = parser.parse_args()
+            stub = snakepit_bridge_pb2_grpc.BridgeServiceStub(None)
+            ready = os.environ.get("SNAKEPIT_READY_FILE")
+            return args, stub, ready
+        """,
+    )
+    write(
+        snakepit / "priv/python/snakepit_bridge_pb2_grpc.py",
+        "GRPC_GENERATED_VERSION = '1.66.2'\n"
+        "class BridgeServiceStub:\n"
+        "    def __init__(self, channel):\n"
+        "        self.Ping = channel.unary_unary('/snakepit.bridge.BridgeService/Ping')\n",
+    )
+    p = init.plan(snakepit, reader="static")
+    smoke = p.settings["verify"]["smoke"]
+    assert smoke["command"] == ["{python}", "{server}", "--port", "0", "--elixir-address", "{peer}"]
+    assert (smoke["ready"], smoke["ready_file_env"], smoke["peer"]) == (
+        "file",
+        "SNAKEPIT_READY_FILE",
+        "snakepit.bridge.BridgeService",
+    )
+    assert smoke["preflight"][2] == "--health-check" and smoke["rpc"] == "snakepit.bridge.BridgeService/Ping"
+    assert any(line.startswith("smoke: ") for line in p.found)
+    init.apply(p)
+    assert verify_settings.load(snakepit).smoke.ready == "file"
+
+    (snakepit / "priv/python/grpc_server.py").unlink()
+    p = init.plan(snakepit, reader="static", force=True)
+    assert p.settings["verify"]["server"] is False
+    assert not any(note.startswith("no server found") for note in p.notes)

@@ -26,6 +26,7 @@ from . import config as config_mod
 from . import install_source
 from .errors import HexpackError, ProjectError, raise_together
 from .fsutil import FileTransaction
+from .verify import smoke_detect
 
 __all__ = ["DEFAULT_GRPCIO_TOOLS", "Detection", "Plan", "apply", "detect", "plan"]
 
@@ -343,8 +344,6 @@ def plan(
         verify["proto_root"] = stub_layout(d)[0]
     if d.server:
         verify["server"] = d.server
-    else:
-        notes.append(f"no server found: verify will require {PYTHON_ROOT}/grpc_server.py")
     main_req = next((r for r in d.requirements if r.endswith("/requirements.txt")), None)
     if main_req:
         verify["requirements"] = main_req
@@ -353,6 +352,19 @@ def plan(
         notes.append(f"{PYTHON_ROOT}/setup.py is not read: hexpack builds a Python dist from a pyproject.toml only")
     if not d.python_pyproject:
         assumed.append(f"no Python distribution (no {PYTHON_ROOT}/pyproject.toml): nothing is built or sent to PyPI")
+    # how the smoke test starts this server (snakepit's argparse options, ready file, peer, --health-check),
+    # or server = false for Python that runs under another package's server (snakebridge)
+    smoke = smoke_detect.detect(
+        d.root,
+        python_root=PYTHON_ROOT,
+        server=d.server or f"{PYTHON_ROOT}/grpc_server.py",
+        proto_root=verify.get("proto_root", "priv/proto"),
+    )
+    verify.update(smoke.table)
+    found.extend(smoke.found)
+    assumed.extend(smoke.assumed)
+    if not d.server and smoke.table.get("server") is not False:
+        notes.append(f"no server found: verify will require {PYTHON_ROOT}/grpc_server.py")
     settings["verify"] = verify
 
     # -- version
