@@ -27,6 +27,11 @@ def shape(tmp_path):
     def copy(case: str) -> Path:
         target = tmp_path / case
         shutil.copytree(SHAPES / case / "project", target)
+        # git keeps no empty directory, and Hex packed the shape's empty ones (pythonx_like's priv/)
+        recorded = read_package((SHAPES / case / "hex-2.5.1.tar").read_bytes())
+        for member in recorded.members:
+            if member.kind == "dir":
+                (target / member.path).mkdir(parents=True, exist_ok=True)
         return target
 
     return copy
