@@ -80,6 +80,21 @@ Resolved 1 package in 1.02s
 """
 
 
+# uv 0.13's report under COLUMNS=80: the sentence that names the package is wrapped
+UV_WRAPPED_NOT_FOUND = """\
+error: No solution found when resolving dependencies
+  cause: Because hexpack-no-such-package-zz was not found in the package
+         registry and you require hexpack-no-such-package-zz==1.0, we can
+         conclude that your requirements are unsatisfiable.
+"""
+
+
+def test_a_report_wrapped_to_the_terminal_still_names_the_package():
+    assert install_errors.explain(UV_WRAPPED_NOT_FOUND, "CPython 3.12.1") == [
+        "hexpack-no-such-package-zz: not found in the package registry"
+    ]
+
+
 def test_a_build_failure_is_named_by_its_package():
     assert install_errors.explain(UV_BUILD_FAILURE, "CPython 3.12.1") == ["orjson==3.9.0: failed to build from source"]
     assert install_errors.explain("error: something else entirely", "CPython 3.12.1") == []

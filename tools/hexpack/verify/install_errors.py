@@ -29,8 +29,9 @@ _PATTERNS = (
 def explain(output: str, python: str) -> list[str]:
     """One line per package uv names as failing in ``output`` (empty when it names none)."""
     found: dict[str, None] = {}
+    flat = " ".join(output.split())  # uv wraps its report to the terminal's width (COLUMNS), mid-sentence
     for pattern, template in _PATTERNS:
-        for match in pattern.finditer(output):
+        for match in pattern.finditer(flat):
             found[template.format(*match.groups(), python=python)] = None
     return list(found)
 
