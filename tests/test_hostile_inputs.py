@@ -142,6 +142,14 @@ def test_a_pax_path_of_200000_components_is_refused_by_its_length():
         T.read_package(data)
 
 
+def test_the_member_count_is_capped(monkeypatch):
+    """The cap is lowered to keep the test fast; the check is the same at 100,000."""
+    monkeypatch.setattr(T, "MAX_MEMBERS", 10)
+    assert T.read_package(package([Member(f"f{i}", "file", 0o644, b"") for i in range(10)]))
+    with pytest.raises(TarballError, match="more than 10 members"):
+        T.read_package(package([Member(f"f{i}", "file", 0o644, b"") for i in range(11)]))
+
+
 def test_a_long_symlink_target_is_refused_by_its_length():
     data = package([FILE, Member("l", "symlink", 0o777, linkname="./" * 100_000 + "lib/a.ex")])
     with pytest.raises(TarballError, match=f"target of 200008 characters, over the limit of {T.MAX_PATH_LENGTH}"):

@@ -42,6 +42,7 @@ from .errors import HexpackError, TarballError, UsageError
 __all__ = [
     "LIMITS",
     "ContentsTooBig",
+    "MAX_MEMBERS",
     "MAX_METADATA_SIZE",
     "MAX_OUTER_SIZE",
     "MAX_UNCOMPRESSED_SIZE",
@@ -68,6 +69,9 @@ __all__ = [
 MAX_OUTER_SIZE = 16 * 1024 * 1024
 MAX_UNCOMPRESSED_SIZE = 128 * 1024 * 1024
 MAX_METADATA_SIZE = 1024 * 1024
+# Hex itself sets no member count; the 128 MiB limit alone would allow 262,144 empty members. Real packages
+# hold hundreds to a few thousand files, so this bounds a hostile archive's bookkeeping without refusing one.
+MAX_MEMBERS = 100_000
 LIMITS = {"outer": MAX_OUTER_SIZE, "uncompressed": MAX_UNCOMPRESSED_SIZE, "metadata": MAX_METADATA_SIZE}
 
 VERSION = b"3"
@@ -598,6 +602,10 @@ def _read_tar(data: bytes, subject: str, *, limit: int) -> list[_RawEntry]:
         elif gnu_link is not None:
             linkname = gnu_link
         pax, gnu_name, gnu_link = {}, None, None
+        if len(entries) == MAX_MEMBERS:
+            raise TarballError(
+                f"more than {MAX_MEMBERS} members, the most hexpack reads from one archive", subject=subject
+            )
         entries.append(_RawEntry(name, typeflag, mode, body, linkname))
     return entries
 
