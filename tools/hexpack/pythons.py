@@ -159,16 +159,26 @@ def targeted(root: str | os.PathLike[str]) -> list[str]:
             subject=str(cfg.source),
             hint='write e.g. python = ["3.10", "3.11", "3.12", "3.13"]',
         )
-    return sorted(dict.fromkeys(value), key=_minor_key)
+    return sorted(dict.fromkeys(value), key=minor_key)
 
 
 def default_versions(root: Path, *, on: date = RELEASES_AS_OF) -> list[str]:
     """Supported CPython releases on ``on`` admitted by the Python package's requires-python."""
-    current = [v for v, released, eol in CPYTHON_RELEASES if released <= on <= eol]
     found = _requires_python(root)
     if found is None:
-        return current
+        return supported(on)
     spec, source = found
+    return admitted(spec, subject=str(source), on=on, hint='set [tool.hexpack] python = ["3.X", ...] in pyproject.toml')
+
+
+def supported(on: date = RELEASES_AS_OF) -> list[str]:
+    """The CPython feature releases supported on ``on``, oldest first."""
+    return [v for v, released, eol in CPYTHON_RELEASES if released <= on <= eol]
+
+
+def admitted(spec: object, *, subject: str, hint: str, on: date = RELEASES_AS_OF) -> list[str]:
+    """The releases of :func:`supported` that the requires-python ``spec`` admits; refuses an invalid
+    specifier and one that admits none (``hint`` says how to fix that for the caller's file)."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     try:
@@ -177,14 +187,15 @@ def default_versions(root: Path, *, on: date = RELEASES_AS_OF) -> list[str]:
         specifier = None
     if specifier is None:
         raise ProjectError(
-            f"invalid [project] requires-python {spec!r}", subject=str(source), hint="write e.g. '>=3.10'"
+            f"invalid [project] requires-python {spec!r}", subject=subject, hint="write e.g. '>=3.10'"
         ) from None
+    current = supported(on)
     chosen = [v for v in current if specifier.contains(f"{v}.0", prereleases=True) or specifier.contains(f"{v}.99")]
     if not chosen:
         raise ProjectError(
             f"requires-python {spec!r} admits none of the supported CPython releases {', '.join(current)}",
-            subject=str(source),
-            hint='set [tool.hexpack] python = ["3.X", ...] in pyproject.toml',
+            subject=subject,
+            hint=hint,
         )
     return chosen
 
@@ -210,7 +221,8 @@ def _requires_python(root: Path) -> tuple[object, Path] | None:
     return None
 
 
-def _minor_key(version: str) -> tuple[int, ...]:
+def minor_key(version: str) -> tuple[int, ...]:
+    """Sort key of an ``X.Y`` version: 3.9 before 3.10."""
     return tuple(int(part) for part in version.split("."))
 
 
@@ -550,11 +562,14 @@ __all__ = [
     "Interpreter",
     "Rejected",
     "candidates",
+    "admitted",
     "default_versions",
     "discover",
     "expose",
     "find",
     "locate",
+    "minor_key",
     "project_cache",
+    "supported",
     "targeted",
 ]
