@@ -290,8 +290,9 @@ def test_the_default_falls_back_to_the_root_project(tmp_path):
     assert pythons.targeted(write_project(tmp_path, requires=">=3.10,<3.13")) == ["3.10", "3.11", "3.12"]
 
 
-def test_without_requires_python_every_supported_release_is_targeted(tmp_path):
-    assert pythons.targeted(write_project(tmp_path)) == ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14"]
+def test_without_requires_python_the_supported_releases_grpcio_runs_on_are_targeted(tmp_path):
+    assert pythons.supported()[0] == "3.9"  # supported until 2025-10-31, but grpcio 1.85 needs 3.10
+    assert pythons.targeted(write_project(tmp_path)) == ["3.10", "3.11", "3.12", "3.13", "3.14"]
 
 
 def test_the_release_table_drops_end_of_life_versions(tmp_path):
@@ -349,7 +350,7 @@ def what_each_consumer_targets(root: Path, env: dict[str, str]) -> dict[str, lis
     [
         ('[tool.hexpack]\npython = ["3.12", "3.11"]\n', ">=3.8", ["3.11", "3.12"]),
         ("", ">=3.10", ["3.10", "3.11", "3.12", "3.13", "3.14"]),
-        ("", None, ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14"]),
+        ("", None, ["3.10", "3.11", "3.12", "3.13", "3.14"]),
     ],
     ids=["explicit list", "requires-python only", "neither"],
 )

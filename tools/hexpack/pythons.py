@@ -2,7 +2,8 @@
 
 Targeted versions come from one place: ``[tool.hexpack] python = [...]``.
 Without it they default to the Python package's ``requires-python``
-intersected with the CPython feature releases in ``CPYTHON_RELEASES``.
+intersected with the CPython feature releases in ``CPYTHON_RELEASES`` (without
+a requires-python, those from ``DEFAULT_FLOOR``).
 
 Interpreters are searched in this order, first hit per version wins:
 
@@ -51,6 +52,8 @@ CPYTHON_RELEASES: tuple[tuple[str, date, date], ...] = (
     ("3.14", date(2025, 10, 7), date(2030, 10, 31)),
 )
 RELEASES_AS_OF = date(2025, 10, 7)
+# Without a requires-python, the oldest release targeted: where grpcio and hexpack run (grpcio 1.85 needs 3.10).
+DEFAULT_FLOOR = "3.10"
 
 SOURCES = ("PATH", "pyenv", "uv", "conda")
 PROBE_TIMEOUT = 20.0
@@ -163,10 +166,11 @@ def targeted(root: str | os.PathLike[str]) -> list[str]:
 
 
 def default_versions(root: Path, *, on: date = RELEASES_AS_OF) -> list[str]:
-    """Supported CPython releases on ``on`` admitted by the Python package's requires-python."""
+    """Supported CPython releases on ``on`` admitted by the Python package's requires-python
+    (without one, those from :data:`DEFAULT_FLOOR`)."""
     found = _requires_python(root)
     if found is None:
-        return supported(on)
+        return unconstrained(on)
     spec, source = found
     return admitted(spec, subject=str(source), on=on, hint='set [tool.hexpack] python = ["3.X", ...] in pyproject.toml')
 
@@ -174,6 +178,11 @@ def default_versions(root: Path, *, on: date = RELEASES_AS_OF) -> list[str]:
 def supported(on: date = RELEASES_AS_OF) -> list[str]:
     """The CPython feature releases supported on ``on``, oldest first."""
     return [v for v, released, eol in CPYTHON_RELEASES if released <= on <= eol]
+
+
+def unconstrained(on: date = RELEASES_AS_OF) -> list[str]:
+    """The versions targeted when no requires-python says: the supported ones from :data:`DEFAULT_FLOOR`."""
+    return [v for v in supported(on) if minor_key(v) >= minor_key(DEFAULT_FLOOR)]
 
 
 def admitted(spec: object, *, subject: str, hint: str, on: date = RELEASES_AS_OF) -> list[str]:
@@ -556,6 +565,7 @@ def _write_cache(cache: Path, data: dict) -> None:
 
 __all__ = [
     "CPYTHON_RELEASES",
+    "DEFAULT_FLOOR",
     "RELEASES_AS_OF",
     "Candidate",
     "Discovery",
@@ -571,5 +581,6 @@ __all__ = [
     "minor_key",
     "project_cache",
     "supported",
+    "unconstrained",
     "targeted",
 ]
