@@ -571,8 +571,8 @@ __all__ = [
     "Discovery",
     "Interpreter",
     "Rejected",
-    "candidates",
     "admitted",
+    "candidates",
     "default_versions",
     "discover",
     "expose",
@@ -581,6 +581,6 @@ __all__ = [
     "minor_key",
     "project_cache",
     "supported",
-    "unconstrained",
     "targeted",
+    "unconstrained",
 ]
