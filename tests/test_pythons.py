@@ -290,8 +290,9 @@ def test_the_default_falls_back_to_the_root_project(tmp_path):
     assert pythons.targeted(write_project(tmp_path, requires=">=3.10,<3.13")) == ["3.10", "3.11", "3.12"]
 
 
-def test_without_requires_python_every_supported_release_is_targeted(tmp_path):
-    assert pythons.targeted(write_project(tmp_path)) == ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14"]
+def test_without_requires_python_the_supported_releases_grpcio_runs_on_are_targeted(tmp_path):
+    assert pythons.supported()[0] == "3.9"  # supported until 2025-10-31, but grpcio 1.85 needs 3.10
+    assert pythons.targeted(write_project(tmp_path)) == ["3.10", "3.11", "3.12", "3.13", "3.14"]
 
 
 def test_the_release_table_drops_end_of_life_versions(tmp_path):
@@ -317,6 +318,69 @@ def test_a_bad_requires_python_names_the_pyproject_it_is_in(tmp_path, line, show
     (root / "priv_python" / "pyproject.toml").write_text("project = 3\n", encoding="utf-8")
     with pytest.raises(ProjectError, match=r"priv_python/pyproject.toml: \[project\] must be a table"):
         pythons.targeted(root)
+
+
+# --------------------------------------------------------------------------- one answer everywhere
+
+
+def bare_machine(tmp_path: Path, monkeypatch) -> dict[str, str]:
+    """An environment where discovery finds no interpreter: the lists compared are the settings' alone."""
+    env = {"PATH": str(tmp_path / "no-bin"), "HOME": str(tmp_path / "home"), "PYENV_ROOT": str(tmp_path / "pyenv")}
+    for name in ("CONDA_PREFIX", "CONDA_ENVS_PATH", "UV_PYTHON_INSTALL_DIR", "XDG_DATA_HOME", "CI"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+def what_each_consumer_targets(root: Path, env: dict[str, str]) -> dict[str, list[str]]:
+    from hexpack import doctor, nox_support
+    from hexpack.verify import settings as verify_settings
+
+    return {
+        "pythons": pythons.targeted(root),
+        "verify": list(verify_settings.load(root).pythons),
+        "nox": nox_support.targeted_pythons(root),
+        "doctor": [check.name.removeprefix("python ") for check in doctor.check_pythons(root, env)],
+    }
+
+
+@pytest.mark.parametrize(
+    ("hexpack", "requires", "expected"),
+    [
+        ('[tool.hexpack]\npython = ["3.12", "3.11"]\n', ">=3.8", ["3.11", "3.12"]),
+        ("", ">=3.10", ["3.10", "3.11", "3.12", "3.13", "3.14"]),
+        ("", None, ["3.10", "3.11", "3.12", "3.13", "3.14"]),
+    ],
+    ids=["explicit list", "requires-python only", "neither"],
+)
+def test_verify_nox_and_doctor_target_the_same_pythons(tmp_path, monkeypatch, hexpack, requires, expected):
+    env = bare_machine(tmp_path, monkeypatch)
+    root = write_project(tmp_path / "project", hexpack, requires=requires)
+    assert what_each_consumer_targets(root, env) == dict.fromkeys(("pythons", "verify", "nox", "doctor"), expected)
+
+
+def test_a_python_string_is_the_same_one_line_error_everywhere(tmp_path, monkeypatch, caplog, capsys):
+    from hexpack import doctor, nox_support
+    from hexpack.verify import settings as verify_settings
+
+    env = bare_machine(tmp_path, monkeypatch)
+    root = write_project(tmp_path / "project", '[tool.hexpack]\npython = "3.12"\n', requires=">=3.10")
+    expected = (
+        f"{root / 'pyproject.toml'}: [tool.hexpack] python must be a non-empty list of 'X.Y' strings, got '3.12'"
+        """; write e.g. python = ["3.10", "3.11", "3.12", "3.13"]"""
+    )
+    with pytest.raises(ProjectError) as caught:
+        verify_settings.load(root)
+    assert caught.value.one_line() == expected
+    with pytest.raises(SystemExit, match="2"):
+        nox_support.targeted_pythons(root)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [f"hexpack: {expected}"]
+    [check] = doctor.check_pythons(root, env)
+    assert (check.name, check.status, check.found) == ("python", doctor.FAIL, expected)
+    monkeypatch.chdir(root)
+    assert cli.main(["pythons"]) == 1
+    assert capsys.readouterr().err == f"error: {expected}\n"
 
 
 # --------------------------------------------------------------------------- the real machine

@@ -384,20 +384,52 @@ def test_full_release_of_a_clone_of_this_repository(tmp_path, monkeypatch, capsy
     assert len(doubles_calls(tmp_path)) == 2
 
 
-def test_a_failing_verify_names_its_failing_gates(repo, capsys):
+def set_verify_command(repo: Path, verify: list[str]) -> None:
     pyproject = repo / "pyproject.toml"
-    table = "1 freshness  stubs --check  pass  ok\\n3 tarball  forbidden files  fail  priv/python/.env is forbidden"
-    verify = [sys.executable, "-c", f"print('{table}'); print('verify FAILED: 2 gates'); raise SystemExit(1)"]
     text = pyproject.read_text().splitlines()
     pyproject.write_text(
         "\n".join([*(line for line in text if not line.startswith("verify")), f"verify = {json.dumps(verify)}"]) + "\n"
     )
     git(repo, "commit", "-qam", "a verify that fails")
+
+
+def test_a_failing_verify_names_its_failing_gates_from_its_json_report(repo, tmp_path, capsys):
+    """The verify command is a stand-in that prints verify's table twice (as a gate's line and in
+    the table) and writes the JSON report hexpack's own Report writes; a real failing verify is
+    too slow for this file's fast tests (the real one passes in test_full_release_of_a_clone_...)."""
+    from hexpack.verify.gates import Gate, Report, fail, note, warn
+
+    report = Report(subject="demo")
+    report.add(Gate("stubs --check", "1 freshness")).add(note("ok"))
+    report.add(Gate("forbidden files", "3 tarball")).extend(
+        [fail(".env is forbidden", subject="priv/python/.env", hint="remove it"), warn("big")]
+    )
+    report.add(Gate("size", "3 tarball")).add(warn("close to the limit", subject="demo-0.1.0.tar"))
+    saved = tmp_path / "report.json"
+    saved.write_text(json.dumps(report.to_json()))
+    table = "3 tarball  forbidden files  fail  fail: priv/python/.env: .env is forbidden"
+    script = (
+        "import shutil, sys; "
+        f"print({table!r}); print({table!r}); print('verify FAILED: 2 gates'); "
+        "shutil.copy(sys.argv[1], sys.argv[2]); raise SystemExit(1)"
+    )
+    set_verify_command(repo, [sys.executable, "-c", script, str(saved), "{report}"])
     before = snapshot(repo)
     assert release(repo, "minor") == 1
     err = capsys.readouterr().err
-    assert "3 tarball forbidden files fail priv/python/.env is forbidden" in err
-    assert "stubs --check" not in err
+    assert err.count("3 tarball forbidden files fail: priv/python/.env: .env is forbidden; remove it") == 1
+    assert "3 tarball size warn: demo-0.1.0.tar: close to the limit" in err
+    assert "stubs --check" not in err and "verify FAILED" not in err
+    assert snapshot(repo) == before
+
+
+def test_a_failing_verify_without_a_report_is_told_by_its_command(repo, capsys):
+    """A configured verify command that writes no report (no ``{report}``): its failure is still one line."""
+    set_verify_command(repo, [sys.executable, "-c", "raise SystemExit('verify FAILED: 2 gates')"])
+    before = snapshot(repo)
+    assert release(repo, "minor") == 1
+    err = capsys.readouterr().err
+    assert "release gate 'verify bumped tree'" in err and "verify FAILED: 2 gates" in err
     assert snapshot(repo) == before
 
 

@@ -33,7 +33,6 @@ __all__ = ["DEFAULT_GRPCIO_TOOLS", "Detection", "Plan", "apply", "detect", "plan
 # The grpcio-tools pin proposed when the committed stubs do not say which one made them.
 DEFAULT_GRPCIO_TOOLS = "1.85.1"
 # The oldest Python that grpcio of that line (and hexpack) runs on: the floor when nothing else says.
-DEFAULT_PYTHON_FLOOR = "3.10"
 PYTHON_ROOT = "priv/python"
 _SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv", ".nox", ".tox", ".pytest_cache", "deps", "_build"}
 _STUB_SUFFIXES = ("_pb2.py", "_pb2_grpc.py", "_pb2.pyi")
@@ -440,30 +439,18 @@ def _installed_pythons(versions: list[str]) -> set[str]:
 
 
 def _targeted_pythons(d: Detection) -> tuple[list[str], str]:
+    """The versions init may write to ``python = [...]`` and why: hexpack.pythons' rule on the
+    requires-python init detected (the caller keeps the installed ones)."""
     from . import pythons
 
-    current = [v for v, released, eol in pythons.CPYTHON_RELEASES if released <= pythons.RELEASES_AS_OF <= eol]
     as_of = pythons.RELEASES_AS_OF.isoformat()
     if d.requires_python is None:
-        chosen = [v for v in current if _version_key(v) >= _version_key(DEFAULT_PYTHON_FLOOR)]
-        return chosen, (
-            f"(CPython releases supported on {as_of} from {DEFAULT_PYTHON_FLOOR}, where grpcio and hexpack run;"
+        return pythons.unconstrained(), (
+            f"(CPython releases supported on {as_of} from {pythons.DEFAULT_FLOOR}, where grpcio and hexpack run;"
             " no requires-python found)"
         )
     spec_text, where = d.requires_python
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    try:
-        spec = SpecifierSet(spec_text)
-    except InvalidSpecifier:
-        raise ProjectError(f"invalid requires-python {spec_text!r}", subject=where, hint="use e.g. '>=3.10'") from None
-    chosen = [v for v in current if spec.contains(f"{v}.0", prereleases=True) or spec.contains(f"{v}.99")]
-    if not chosen:
-        raise ProjectError(
-            f"requires-python {spec_text!r} admits none of the supported CPython releases {', '.join(current)}",
-            subject=where,
-            hint="widen requires-python",
-        )
+    chosen = pythons.admitted(spec_text, subject=where, hint="widen requires-python")
     return chosen, f"from requires-python {spec_text} ({where}), supported on {as_of}"
 
 

@@ -2,7 +2,8 @@
 
 Targeted versions come from one place: ``[tool.hexpack] python = [...]``.
 Without it they default to the Python package's ``requires-python``
-intersected with the CPython feature releases in ``CPYTHON_RELEASES``.
+intersected with the CPython feature releases in ``CPYTHON_RELEASES`` (without
+a requires-python, those from ``DEFAULT_FLOOR``).
 
 Interpreters are searched in this order, first hit per version wins:
 
@@ -51,6 +52,8 @@ CPYTHON_RELEASES: tuple[tuple[str, date, date], ...] = (
     ("3.14", date(2025, 10, 7), date(2030, 10, 31)),
 )
 RELEASES_AS_OF = date(2025, 10, 7)
+# Without a requires-python, the oldest release targeted: where grpcio and hexpack run (grpcio 1.85 needs 3.10).
+DEFAULT_FLOOR = "3.10"
 
 SOURCES = ("PATH", "pyenv", "uv", "conda")
 PROBE_TIMEOUT = 20.0
@@ -159,16 +162,32 @@ def targeted(root: str | os.PathLike[str]) -> list[str]:
             subject=str(cfg.source),
             hint='write e.g. python = ["3.10", "3.11", "3.12", "3.13"]',
         )
-    return sorted(dict.fromkeys(value), key=_minor_key)
+    return sorted(dict.fromkeys(value), key=minor_key)
 
 
 def default_versions(root: Path, *, on: date = RELEASES_AS_OF) -> list[str]:
-    """Supported CPython releases on ``on`` admitted by the Python package's requires-python."""
-    current = [v for v, released, eol in CPYTHON_RELEASES if released <= on <= eol]
+    """Supported CPython releases on ``on`` admitted by the Python package's requires-python
+    (without one, those from :data:`DEFAULT_FLOOR`)."""
     found = _requires_python(root)
     if found is None:
-        return current
+        return unconstrained(on)
     spec, source = found
+    return admitted(spec, subject=str(source), on=on, hint='set [tool.hexpack] python = ["3.X", ...] in pyproject.toml')
+
+
+def supported(on: date = RELEASES_AS_OF) -> list[str]:
+    """The CPython feature releases supported on ``on``, oldest first."""
+    return [v for v, released, eol in CPYTHON_RELEASES if released <= on <= eol]
+
+
+def unconstrained(on: date = RELEASES_AS_OF) -> list[str]:
+    """The versions targeted when no requires-python says: the supported ones from :data:`DEFAULT_FLOOR`."""
+    return [v for v in supported(on) if minor_key(v) >= minor_key(DEFAULT_FLOOR)]
+
+
+def admitted(spec: object, *, subject: str, hint: str, on: date = RELEASES_AS_OF) -> list[str]:
+    """The releases of :func:`supported` that the requires-python ``spec`` admits; refuses an invalid
+    specifier and one that admits none (``hint`` says how to fix that for the caller's file)."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     try:
@@ -177,14 +196,15 @@ def default_versions(root: Path, *, on: date = RELEASES_AS_OF) -> list[str]:
         specifier = None
     if specifier is None:
         raise ProjectError(
-            f"invalid [project] requires-python {spec!r}", subject=str(source), hint="write e.g. '>=3.10'"
+            f"invalid [project] requires-python {spec!r}", subject=subject, hint="write e.g. '>=3.10'"
         ) from None
+    current = supported(on)
     chosen = [v for v in current if specifier.contains(f"{v}.0", prereleases=True) or specifier.contains(f"{v}.99")]
     if not chosen:
         raise ProjectError(
             f"requires-python {spec!r} admits none of the supported CPython releases {', '.join(current)}",
-            subject=str(source),
-            hint='set [tool.hexpack] python = ["3.X", ...] in pyproject.toml',
+            subject=subject,
+            hint=hint,
         )
     return chosen
 
@@ -210,7 +230,8 @@ def _requires_python(root: Path) -> tuple[object, Path] | None:
     return None
 
 
-def _minor_key(version: str) -> tuple[int, ...]:
+def minor_key(version: str) -> tuple[int, ...]:
+    """Sort key of an ``X.Y`` version: 3.9 before 3.10."""
     return tuple(int(part) for part in version.split("."))
 
 
@@ -544,17 +565,22 @@ def _write_cache(cache: Path, data: dict) -> None:
 
 __all__ = [
     "CPYTHON_RELEASES",
+    "DEFAULT_FLOOR",
     "RELEASES_AS_OF",
     "Candidate",
     "Discovery",
     "Interpreter",
     "Rejected",
+    "admitted",
     "candidates",
     "default_versions",
     "discover",
     "expose",
     "find",
     "locate",
+    "minor_key",
     "project_cache",
+    "supported",
     "targeted",
+    "unconstrained",
 ]

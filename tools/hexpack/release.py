@@ -45,14 +45,24 @@ class ReleaseError(HexpackError):
 class ReleaseSettings:
     """``[tool.hexpack.release]``; commands are argv lists.
 
-    ``verify`` may use ``{project}`` (the bumped copy) and ``{dist}`` (where
-    the verified Python dist must be left for the PyPI upload).
+    ``verify`` may use ``{project}`` (the bumped copy), ``{dist}`` (where
+    the verified Python dist must be left for the PyPI upload) and ``{report}``
+    (where ``hexpack verify --json`` writes the report a failure is told from).
     """
 
     branch: str = "main"
     lint: tuple[str, ...] = ("nox", "-s", "lint")
     tests: tuple[str, ...] = ("nox", "-s", "tests")
-    verify: tuple[str, ...] = ("hexpack", "verify", "--project", "{project}", "--dist-dir", "{dist}")
+    verify: tuple[str, ...] = (
+        "hexpack",
+        "verify",
+        "--project",
+        "{project}",
+        "--dist-dir",
+        "{dist}",
+        "--json",
+        "{report}",
+    )
     hex_publish: tuple[str, ...] = ("mix", "hex.publish", "--yes")
     pypi_upload: tuple[str, ...] = ("twine", "upload", "--non-interactive", "--skip-existing")
     pypi: bool = True
@@ -469,22 +479,28 @@ def _verify_copy(
     if changes:
         FileTransaction().apply({copy / path.relative_to(root): data for path, data in changes.items()})
     dist.mkdir()
-    argv = [part.format(project=copy, dist=dist) for part in settings.verify]
+    report = scratch / "verify.json"
+    argv = [part.format(project=copy, dist=dist, report=report) for part in settings.verify]
     try:
         proc.run(argv, cwd=copy, env=without_secrets(environ), redact=secret_values(environ))
     except CommandFailed as exc:
-        # The verify table's failing rows say why; its last line only counts them.
-        # once each: verify prints a gate's line as it finishes and again in its table
-        failing = list(
-            dict.fromkeys(
-                " ".join(line.split()) for line in exc.output.splitlines() if re.search(r"\s(fail|warn)\s", line)
-            )
-        )
+        failing = _failing_gates(report)
         raise ReleaseError(
             "; ".join(failing[:3]) or exc.one_line(),
             subject="verify",
             hint="run `nox -s verify_package` and fix what it reports",
         ) from None
+
+
+def _failing_gates(report: Path) -> list[str]:
+    """The failing gates in verify's JSON report; none when the command wrote no readable report
+    (a verify command without ``{report}``, or one that stopped before its report)."""
+    from .verify.gates import failing_gates
+
+    try:
+        return failing_gates(json.loads(report.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def _publish_tag_at_head(root: Path, settings: ReleaseSettings, environ: Mapping[str, str], on_step: Step):

@@ -9,7 +9,7 @@ The report renders as a table of gates with their reasons and as JSON for CI.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -134,6 +134,24 @@ class Gate:
             self.add(Finding(Status.FAIL, exc.strerror or str(exc), exc.filename and str(exc.filename)))
         finally:
             self.seconds += time.monotonic() - start
+
+
+def failing_gates(report: Mapping[str, Any]) -> list[str]:
+    """One line per gate that failed or warned in a report as :meth:`Report.to_json` writes it
+    (``hexpack verify --json``): its group, name and status, and the first reason the table shows."""
+    lines = []
+    for gate in report["gates"]:
+        status = Status(gate["status"])
+        if status not in (Status.FAIL, Status.WARN):
+            continue
+        findings = [
+            Finding(Status(f["status"]), f["message"], f.get("subject"), f.get("hint")) for f in gate["findings"]
+        ]
+        problems = [f for f in findings if f.status in (Status.FAIL, Status.WARN)]
+        problem = max(problems, key=lambda f: _RANK[f.status], default=None)  # the first of the worst
+        reason = f": {problem.one_line()}" if problem else ""
+        lines.append(f"{gate['group']} {gate['name']} {status.value}{reason}")
+    return lines
 
 
 @dataclass

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ProjectError
+from ..errors import HexpackError, ProjectError, raise_together
 from .smoke_settings import ConsumerSettings, SmokeSettings, consumer_from_table, smoke_from_table
 
 # (pattern, why it must not ship)
@@ -87,7 +87,7 @@ class VerifySettings:
     smoke_resolutions: tuple[str, ...] = RESOLUTIONS
     smoke_timeout: float = 60.0
     cache_dir: str = ""
-    pythons: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13")
+    pythons: tuple[str, ...] = ()  # the targeted versions: load() takes them from hexpack.pythons.targeted
     smoke: SmokeSettings = SmokeSettings()
     consumer: ConsumerSettings = ConsumerSettings()
     extra: dict[str, Any] = field(default_factory=dict)
@@ -206,10 +206,20 @@ def from_table(
 
 
 def load(root: str | Path) -> VerifySettings:
-    """The verify settings of the project at ``root``."""
-    from .. import config
+    """The verify settings of the project at ``root``; its Pythons are hexpack.pythons.targeted's."""
+    from .. import config, pythons
 
     cfg = config.load(root)
-    pythons = cfg.get("python")
     source = cfg.source.name if cfg.source else "pyproject.toml"
-    return from_table(cfg.section("verify"), pythons=list(pythons) if pythons else None, source=source)
+    problems: list[HexpackError] = []
+    targeted: list[str] = []
+    try:
+        targeted = pythons.targeted(root)
+    except HexpackError as exc:
+        problems.append(exc)
+    try:
+        settings = from_table(cfg.section("verify"), pythons=targeted, source=source)
+    except HexpackError as exc:
+        problems.append(exc)
+    raise_together(problems, summary="problems with the verify settings")
+    return settings
