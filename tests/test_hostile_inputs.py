@@ -319,16 +319,20 @@ def test_a_tree_deeper_than_the_recursion_limit_is_walked_in_order(tmp_path):
     from hexpack.selection import select_files
 
     depth = sys.getrecursionlimit() + 200
-    fd = os.open(tmp_path, os.O_RDONLY)
-    for _ in range(depth):  # relative to a directory fd: the path grows past what one call may name
-        os.mkdir("d", dir_fd=fd)
-        inner = os.open("d", os.O_RDONLY, dir_fd=fd)
-        os.close(fd)
-        fd = inner
-    os.close(fd)
-    selected = select_files(tmp_path, ["d"])
-    assert len(selected) == depth and selected[1] == "d/d" and selected[-1].count("/") == depth - 1
-    assert len(select_files(tmp_path, ["d/**"])) == depth - 1
+    fds = [os.open(tmp_path, os.O_RDONLY)]
+    try:
+        for _ in range(depth):  # relative to a directory fd: the path grows past what one call may name
+            os.mkdir("d", dir_fd=fds[-1])
+            fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
+        selected = select_files(tmp_path, ["d"])
+        assert len(selected) == depth and selected[1] == "d/d" and selected[-1].count("/") == depth - 1
+        assert len(select_files(tmp_path, ["d/**"])) == depth - 1
+    finally:
+        # shutil.rmtree recurses once per level: left behind, this tree would break pytest's own clean-up
+        while fds:
+            os.close(fds.pop())
+            if fds:
+                os.rmdir("d", dir_fd=fds[-1])
 
 
 def test_a_catastrophic_exclude_regex_is_stopped_with_one_error(tmp_path):
