@@ -118,6 +118,20 @@ def test_elixir_mix_and_hex_on_this_machine():
         assert "built-in engine" in hex_check.note
 
 
+@pytest.mark.interpreter_independent
+@pytest.mark.parametrize(("requirement", "status"), [("~> 1.0", "ok"), ("~> 99.0", "warn")])
+def test_the_installed_elixir_is_checked_against_mix_exs(tmp_path, requirement, status):
+    require_program("elixir")
+    (tmp_path / "mix.exs").write_text(
+        "defmodule Demo.MixProject do\n  use Mix.Project\n\n"
+        f'  def project, do: [app: :demo, version: "1.0.0", elixir: "{requirement}"]\nend\n'
+    )
+    (check,) = doctor.check_elixir_requirement(tmp_path, os.environ)
+    assert (check.name, check.status) == ("elixir version", status)
+    assert check.found.startswith(f"mix.exs wants {requirement}, Elixir 1.")
+    assert (status == "warn") == ("install an Elixir that matches" in check.fix)
+
+
 def test_credentials_are_checked_but_never_shown():
     secret = "hexkey-do-not-print-1234"
     checks = doctor.check_credentials({"HEX_API_KEY": secret, "TWINE_PASSWORD": "pypi-" + secret})

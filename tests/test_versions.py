@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from hexpack.errors import UsageError
-from hexpack.versions import Version, bump_version, compare_semver, parse, parse_pep440
+from hexpack.versions import Version, bump_version, compare_semver, elixir_requirement_allows, parse, parse_pep440
 from hypothesis import given
 from hypothesis import strategies as st
 from packaging.version import Version as PyVersion
@@ -174,3 +174,27 @@ def test_every_semver_is_mapped_faithfully_or_refused(text):
         return
     assert version.semver == text  # nothing dropped or rewritten
     assert parse_pep440(version.pep440) == version
+
+
+@pytest.mark.parametrize(
+    ("requirement", "version", "allowed"),
+    [
+        ("~> 1.18", "1.14.0", False),
+        ("~> 1.18", "1.18.0", True),
+        ("~> 1.18", "1.19.4", True),
+        ("~> 1.18", "2.0.0", False),
+        ("~> 1.14.2", "1.14.1", False),
+        ("~> 1.14.2", "1.14.9", True),
+        ("~> 1.14.2", "1.15.0", False),
+        (">= 1.13.0 and < 1.17.0", "1.16.3", True),
+        (">= 1.13.0 and < 1.17.0", "1.17.0", False),
+        ("~> 1.11 or ~> 2.0", "2.1.0", True),
+        ("== 1.14.0", "1.14.0", True),
+        ("1.14.0", "1.14.1", False),
+        ("~> 1.18", "1.19.0-rc.0", True),
+        ("~> banana", "1.14.0", None),
+        ("~> 1.18", "unknown", None),
+    ],
+)
+def test_elixir_requirements_match_as_version_match_does(requirement, version, allowed):
+    assert elixir_requirement_allows(requirement, version) is allowed

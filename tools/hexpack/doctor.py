@@ -47,6 +47,7 @@ def diagnose(
         lambda: [check_tool("uv", ["uv", "--version"], "python3 -m pip install uv", env)],
         lambda: [check_tool("nox", ["nox", "--version"], "python3 -m pip install nox", env)],
         lambda: check_elixir(publish, env),
+        lambda: check_elixir_requirement(root, env),
         lambda: [check_grpcio_tools(root)],
         lambda: [check_git(root)],
     ]
@@ -130,6 +131,40 @@ def check_elixir(publish: bool, env: Mapping[str, str]) -> list[Check]:
             )
         )
     return checks
+
+
+def check_elixir_requirement(root: Path, env: Mapping[str, str]) -> list[Check]:
+    """The installed Elixir against mix.exs's ``elixir:``: Mix only warns, but its formatter and compiler are
+    the installed ones, so `mix format --check-formatted` and the tests of a project written for a newer
+    Elixir fail in ways that look like the project's own faults."""
+    from .mix_static import read_statically
+    from .versions import elixir_requirement_allows
+
+    if proc.which("elixir", path=env.get("PATH")) is None or not (root / "mix.exs").is_file():
+        return []
+    try:
+        requirement = read_statically(root).elixir
+    except HexpackError:
+        return []  # the build and verify name what cannot be read
+    text = _output(["elixir", "--version"], env) or ""
+    installed = re.search(r"Elixir (\S+)", text)
+    if not requirement or not installed:
+        return []
+    allowed = elixir_requirement_allows(requirement, installed.group(1))
+    if allowed is None:
+        return []
+    found = f"mix.exs wants {requirement}, Elixir {installed.group(1)} is installed"
+    if allowed:
+        return [Check("elixir version", OK, found)]
+    return [
+        Check(
+            "elixir version",
+            WARN,
+            found,
+            f"install an Elixir that matches {requirement} (asdf, mise or erlef/setup-beam)",
+            "mix format --check-formatted (lint) and mix test may fail for this Elixir, not for the project",
+        )
+    ]
 
 
 def installed_hex(env: Mapping[str, str]) -> str | None:

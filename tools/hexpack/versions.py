@@ -226,3 +226,41 @@ def bump_version(current: Version, part_or_version: str) -> Version:
             hint="use major, minor, patch, pre, release or a version such as 1.4.0-rc.1",
         )
     return new
+
+
+_REQUIREMENT_CLAUSE = re.compile(r"^\s*(~>|==|!=|>=|<=|>|<)?\s*(\d+)\.(\d+)(?:\.(\d+))?(?:-[0-9A-Za-z.-]+)?\s*$")
+
+
+def elixir_requirement_allows(requirement: str, version: str) -> bool | None:
+    """Whether Elixir's ``Version.match?(version, requirement)`` holds, for the forms mix.exs's ``elixir:`` uses
+    (``~>``, comparisons, ``and``, ``or``); None when either cannot be read, so a caller says nothing rather than
+    something wrong. Pre-release parts are ignored: an installed ``1.19.0-rc.0`` counts as 1.19.0."""
+    found = re.match(r"^(\d+)\.(\d+)\.(\d+)", version.strip())
+    if not found:
+        return None
+    have = tuple(int(part) for part in found.groups())
+    alternatives = []
+    for alternative in requirement.split(" or "):
+        allowed = True
+        for clause in alternative.split(" and "):
+            match = _REQUIREMENT_CLAUSE.match(clause)
+            if not match:
+                return None
+            op, major, minor, patch = match.groups()
+            want = (int(major), int(minor), int(patch or 0))
+            if op == "~>":
+                # ~> 1.18 allows 1.x from 1.18.0; ~> 1.18.2 allows 1.18.x from 1.18.2
+                upper = (want[0] + 1, 0, 0) if patch is None else (want[0], want[1] + 1, 0)
+                allowed &= want <= have < upper
+            else:
+                allowed &= {
+                    None: have == want,
+                    "==": have == want,
+                    "!=": have != want,
+                    ">=": have >= want,
+                    "<=": have <= want,
+                    ">": have > want,
+                    "<": have < want,
+                }[op]
+        alternatives.append(allowed)
+    return any(alternatives)
