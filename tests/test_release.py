@@ -502,3 +502,24 @@ def test_the_bumped_tree_is_verified_as_a_clean_checkout_holds_it(repo, capsys):
     set_release_command(repo, "verify", [sys.executable, "-c", check, "{project}"])
     assert release(repo, "minor", "--dry-run") == 1
     assert "release gate 'verify bumped tree'" in capsys.readouterr().err
+
+
+# nox's output when a command inside the lint session fails (recorded from snakepit's `nox -s lint`)
+NOX_LINT_FAILURE = """\
+nox > Running session lint
+nox > hexpack stubs --check
+error: the committed stubs are not hexpack's yet; a first `hexpack stubs` adopts them (then commit them)
+nox > Command hexpack stubs --check failed with exit code 1
+nox > Session lint failed.
+"""
+
+
+def test_a_failing_nox_gate_names_the_command_that_failed_inside_the_session():
+    from hexpack.errors import CommandFailed
+    from hexpack.release import _what_failed
+
+    failed = CommandFailed(["nox", "-s", "lint"], 1, NOX_LINT_FAILURE)
+    assert _what_failed(failed) == "nox session(s) lint failed: hexpack stubs --check (exit 1)"
+    without_command = CommandFailed(["nox", "-s", "lint"], 1, "nox > Session lint failed.\n")
+    expected = "nox session(s) lint failed: exited with status 1: nox > Session lint failed."
+    assert _what_failed(without_command) == expected

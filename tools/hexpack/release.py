@@ -414,6 +414,11 @@ def _what_failed(exc: CommandFailed) -> str:
         return f"{len(tests)} failing test(s): {shown}"
     sessions = list(dict.fromkeys(re.findall(r"Session (\S+) (?:failed|aborted)", exc.output)))
     if sessions:
+        # nox names the command that failed inside a session: that, not "Session lint failed.", is the news
+        commands = list(dict.fromkeys(re.findall(r"nox > Command (.+) failed with exit code (\d+)", exc.output)))
+        if commands:
+            shown = "; ".join(f"{command} (exit {code})" for command, code in commands[:3])
+            return f"nox session(s) {', '.join(sessions)} failed: {shown}"
         return f"nox session(s) {', '.join(sessions)} failed: {exc.what}"
     return exc.what
 
