@@ -46,8 +46,7 @@ def diagnose(
         lambda: check_pythons(root, env),
         lambda: [check_tool("uv", ["uv", "--version"], "python3 -m pip install uv", env)],
         lambda: [check_tool("nox", ["nox", "--version"], "python3 -m pip install nox", env)],
-        lambda: check_elixir(publish, env),
-        lambda: check_elixir_requirement(root, env),
+        lambda: check_elixir(publish, env, root=root),
         lambda: [check_grpcio_tools(root)],
         lambda: [check_git(root)],
     ]
@@ -97,7 +96,8 @@ def check_tool(name: str, argv: list[str], fix: str, env: Mapping[str, str]) -> 
     return Check(name, OK, version or "present") if version is not None else Check(name, FAIL, "does not run", fix)
 
 
-def check_elixir(publish: bool, env: Mapping[str, str]) -> list[Check]:
+def check_elixir(publish: bool, env: Mapping[str, str], *, root: Path | None = None) -> list[Check]:
+    """elixir, mix and Hex; with ``root``, also the installed Elixir against its mix.exs (one `elixir --version`)."""
     sudo = "" if _is_root() else "sudo "
     install = f"{sudo}apt-get install -y elixir"
     gap = FAIL if publish else WARN
@@ -111,6 +111,8 @@ def check_elixir(publish: bool, env: Mapping[str, str]) -> list[Check]:
         otp = re.search(r"Erlang/OTP (\d+)", text)
         found = f"Elixir {match.group(1)}" if match else "present"
         checks.append(Check("elixir", OK, found + (f" (OTP {otp.group(1)})" if otp else "")))
+        if root is not None and match:
+            checks += check_elixir_requirement(root, match.group(1))
     if proc.which("mix", path=env.get("PATH")) is None:
         checks.append(Check("mix", gap, "not found", install, "without it the built-in engine builds the Hex tarball"))
         checks.append(Check("hex", gap, "needs mix", install, "publishing to hex.pm needs mix and Hex"))
@@ -133,27 +135,25 @@ def check_elixir(publish: bool, env: Mapping[str, str]) -> list[Check]:
     return checks
 
 
-def check_elixir_requirement(root: Path, env: Mapping[str, str]) -> list[Check]:
+def check_elixir_requirement(root: Path, installed: str) -> list[Check]:
     """The installed Elixir against mix.exs's ``elixir:``: Mix only warns, but its formatter and compiler are
     the installed ones, so `mix format --check-formatted` and the tests of a project written for a newer
     Elixir fail in ways that look like the project's own faults."""
     from .mix_static import read_statically
     from .versions import elixir_requirement_allows
 
-    if proc.which("elixir", path=env.get("PATH")) is None or not (root / "mix.exs").is_file():
+    if not (root / "mix.exs").is_file():
         return []
     try:
         requirement = read_statically(root).elixir
     except HexpackError:
         return []  # the build and verify name what cannot be read
-    text = _output(["elixir", "--version"], env) or ""
-    installed = re.search(r"Elixir (\S+)", text)
-    if not requirement or not installed:
+    if not requirement:
         return []
-    allowed = elixir_requirement_allows(requirement, installed.group(1))
+    allowed = elixir_requirement_allows(requirement, installed)
     if allowed is None:
         return []
-    found = f"mix.exs wants {requirement}, Elixir {installed.group(1)} is installed"
+    found = f"mix.exs wants {requirement}, Elixir {installed} is installed"
     if allowed:
         return [Check("elixir version", OK, found)]
     return [
