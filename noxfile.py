@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "tools"))
 
 from hexpack import nox_support  # noqa: E402
-from hexpack import stubs as hexpack_stubs  # noqa: E402
+from hexpack.python import stubs as hexpack_stubs  # noqa: E402
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "examples", "lint"]

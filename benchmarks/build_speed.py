@@ -30,9 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from hexpack import hex_install, proc
-from hexpack.build import build_project
-from hexpack.mix_project import read_project
+from hexpack import proc
+from hexpack.hex import install as hex_install
+from hexpack.hex.build import build_project
+from hexpack.mix.project import read_project
 
 MIX_EXS = """defmodule Bench.MixProject do
   use Mix.Project

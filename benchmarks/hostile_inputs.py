@@ -51,19 +51,19 @@ CLASSES = ("metadata", "paths", "links", "pax", "names", "flips", "mix_exs", "gl
 
 
 def _package(members, metadata: bytes = METADATA) -> bytes:
-    from hexpack import tarball as T
+    from hexpack.hex import tarball as T
 
     return T.outer_tarball(metadata, T.contents_tar_gz(members))
 
 
 def _file(path: str, data: bytes = b"x"):
-    from hexpack.tarball import Member
+    from hexpack.hex.tarball import Member
 
     return Member(path, "file", 0o644, data)
 
 
 def _link(path: str, target: str):
-    from hexpack.tarball import Member
+    from hexpack.hex.tarball import Member
 
     return Member(path, "symlink", 0o777, linkname=target)
 
@@ -107,7 +107,7 @@ def tarball_input(kind: str, rng: random.Random) -> bytes:  # noqa: PLR0911
             members += [_link(f"d{i}/l", "../lib/a.ex") for i in range(rng.choice([1000, 3000]))]
         return _package(members)
     if kind == "pax":
-        from hexpack import tarball as T
+        from hexpack.hex import tarball as T
 
         out = io.BytesIO()
         import tarfile

@@ -41,7 +41,7 @@ def main() -> int:
     print(f"no-op hexpack assemble:  {noop * 1000:7.1f} ms {runs}; target <= {TARGET_SECONDS:.1f} s: {verdict}")
     print(f"ratio to python start-up: {noop / reference:.1f}x")
     sys.path.insert(0, str(REPO / "tools"))
-    from hexpack import assemble
+    from hexpack.python import assemble
 
     start = time.perf_counter()
     result = assemble.assemble(REPO)

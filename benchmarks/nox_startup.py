@@ -22,7 +22,7 @@ from _timing import REPO, timed  # the script's own directory is on sys.path
 
 sys.path.insert(0, str(REPO / "tools"))
 
-from hexpack import pythons  # noqa: E402
+from hexpack.python import pythons  # noqa: E402
 
 TARGET_SECONDS = 1.0
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from hexpack import assemble
 from hexpack.cli import main
 from hexpack.errors import HexpackError
+from hexpack.python import assemble
 
 CONFIG = """\
 [tool.hexpack.assemble]

@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hexpack.bump import apply_plan, plan_bump
 from hexpack.cli import main
 from hexpack.errors import HexpackError
-from hexpack.version_places import read_versions
+from hexpack.versioning.bump import apply_plan, plan_bump
+from hexpack.versioning.places import read_versions
 
 GOLDEN = Path(__file__).parent / "golden"
 REPO = Path(__file__).resolve().parent.parent

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hexpack.changelog import release, unreleased_body
 from hexpack.errors import ProjectError
+from hexpack.versioning.changelog import release, unreleased_body
 
 HEAD = """# Changelog
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from conftest import require_program
-from hexpack import cli, doctor
+from hexpack import cli
+from hexpack.onboarding import doctor
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -8,9 +8,9 @@ import tarfile
 
 import pytest
 from conftest import HEX_REFERENCE, IN_CI, require_program
-from hexpack.erlterm import format_config, format_term, parse_config, parse_terms
 from hexpack.errors import TarballError
-from hexpack.terms import Atom
+from hexpack.hex.erlterm import format_config, format_term, parse_config, parse_terms
+from hexpack.mix.terms import Atom
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

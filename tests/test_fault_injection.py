@@ -210,7 +210,7 @@ def test_two_assembles_at_once_never_lose_user_files(tmp_path):
 
 
 def test_recovery_leaves_a_live_runs_staging_directory_alone(tmp_path):
-    from hexpack import assemble
+    from hexpack.python import assemble
 
     root = assemble_project(tmp_path / "p")
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])

@@ -10,8 +10,8 @@ import time
 
 import pytest
 from conftest import IN_CI, require_program
-from hexpack import pythons
 from hexpack.errors import HexpackError
+from hexpack.python import pythons
 from hexpack.verify import install_errors
 from hexpack.verify.venvs import VenvCache
 

@@ -7,8 +7,9 @@ import zipfile
 from pathlib import Path
 
 from conftest import require_program
-from hexpack import doctor, hex_install
-from hexpack.hex_rules import HEX_VERSION
+from hexpack.hex import install as hex_install
+from hexpack.hex.rules import HEX_VERSION
+from hexpack.onboarding import doctor
 from hexpack.verify import runner
 
 

@@ -1,4 +1,4 @@
-"""Hex's metadata rules, declared once in ``hexpack.hex_rules``: the engine and verify agree.
+"""Hex's metadata rules, declared once in ``hexpack.hex.rules``: the engine and verify agree.
 
 The grapheme count is compared with Elixir's own ``String.length/1`` (one
 ``elixir`` run for every sample); the license list with Hex 2.5.1's recorded
@@ -11,9 +11,9 @@ import subprocess
 
 import pytest
 from conftest import HEX_REFERENCE
-from hexpack import hex_rules
-from hexpack.build import build_project
-from hexpack.mix_project import read_project
+from hexpack.hex import rules as hex_rules
+from hexpack.hex.build import build_project
+from hexpack.mix.project import read_project
 from hexpack.verify import content_rules
 
 SAMPLES = [

@@ -17,15 +17,15 @@ import tarfile
 
 import pytest
 from conftest import IN_CI
-from hexpack import erlterm
-from hexpack import tarball as T
 from hexpack.cli import main
 from hexpack.errors import TarballError
+from hexpack.hex import erlterm
+from hexpack.hex import tarball as T
+from hexpack.hex.diff import render
+from hexpack.hex.selection import GlobError, wildcard
+from hexpack.hex.tarball import Member
+from hexpack.mix.terms import MAX_INTEGER_DIGITS, MAX_NESTING
 from hexpack.output import shown
-from hexpack.package_diff import render
-from hexpack.selection import GlobError, wildcard
-from hexpack.tarball import Member
-from hexpack.terms import MAX_INTEGER_DIGITS, MAX_NESTING
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_hostile_inputs import pax_package

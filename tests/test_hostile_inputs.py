@@ -12,13 +12,13 @@ import os
 import tarfile
 
 import pytest
-from hexpack import erlterm
-from hexpack import tarball as T
 from hexpack.cli import main
 from hexpack.errors import ProjectError, TarballError
-from hexpack.mix_static import evaluate_source
-from hexpack.tarball import Member
-from hexpack.terms import MAX_INTEGER_DIGITS, MAX_NESTING, bounds_problem
+from hexpack.hex import erlterm
+from hexpack.hex import tarball as T
+from hexpack.hex.tarball import Member
+from hexpack.mix.static import evaluate_source
+from hexpack.mix.terms import MAX_INTEGER_DIGITS, MAX_NESTING, bounds_problem
 
 METADATA = b'{<<"name">>,<<"demo">>}.\n{<<"version">>,<<"1.0.0">>}.\n'
 FILE = Member("lib/a.ex", "file", 0o644, b"x\n")
@@ -111,7 +111,7 @@ end
 )
 def test_static_reader_refuses_huge_integers_and_deep_nesting_in_one_line(value, message, tmp_path):
     (tmp_path / "mix.exs").write_text(MIX.replace("VALUE", value))
-    from hexpack.mix_static import read_statically
+    from hexpack.mix.static import read_statically
 
     with pytest.raises(ProjectError, match=message) as caught:
         read_statically(tmp_path)
@@ -126,7 +126,7 @@ def test_static_evaluation_of_a_huge_integer_is_a_project_error():
 @pytest.mark.parametrize("value", ["9" * 5000, "[" * 300 + "]" * 300])
 def test_elixir_reader_applies_the_same_caps(value, tmp_path, elixir):
     (tmp_path / "mix.exs").write_text(MIX.replace("VALUE", value))
-    from hexpack.mix_eval import read_with_elixir
+    from hexpack.mix.elixir import read_with_elixir
 
     with pytest.raises(ProjectError, match="digits|nested more than"):
         read_with_elixir(tmp_path)
@@ -294,7 +294,7 @@ def test_verify_symlink_rule_is_linear_and_names_each_kind():
 
 
 def test_a_glob_of_5000_stars_matches_without_recursion(tmp_path):
-    from hexpack.selection import wildcard
+    from hexpack.hex.selection import wildcard
 
     (tmp_path / "lib").mkdir()
     (tmp_path / "lib" / "aaaa.ex").write_text("")
@@ -306,7 +306,7 @@ def test_a_glob_of_5000_stars_matches_without_recursion(tmp_path):
 
 @pytest.mark.parametrize("pattern, message", [("{a}" * 100, "more than 64 {...} groups"), ("a" * 5000, "longer")])
 def test_oversized_globs_are_one_error(pattern, message, tmp_path):
-    from hexpack.selection import GlobError, wildcard
+    from hexpack.hex.selection import GlobError, wildcard
 
     with pytest.raises(GlobError, match=message) as caught:
         wildcard(tmp_path, pattern)
@@ -316,7 +316,7 @@ def test_oversized_globs_are_one_error(pattern, message, tmp_path):
 def test_a_tree_deeper_than_the_recursion_limit_is_walked_in_order(tmp_path):
     import sys
 
-    from hexpack.selection import select_files
+    from hexpack.hex.selection import select_files
 
     depth = sys.getrecursionlimit() + 200
     fds = [os.open(tmp_path, os.O_RDONLY)]
@@ -336,8 +336,8 @@ def test_a_tree_deeper_than_the_recursion_limit_is_walked_in_order(tmp_path):
 
 
 def test_a_catastrophic_exclude_regex_is_stopped_with_one_error(tmp_path):
-    from hexpack.selection import REGEX_TIME_LIMIT, select_files
-    from hexpack.terms import Regex
+    from hexpack.hex.selection import REGEX_TIME_LIMIT, select_files
+    from hexpack.mix.terms import Regex
 
     (tmp_path / "lib").mkdir()
     (tmp_path / "lib" / ("a" * 40 + "!")).write_text("")
@@ -407,7 +407,7 @@ def test_the_version_audit_reads_only_bounded_regular_files(tmp_path):
     import shutil
     import subprocess
 
-    from hexpack.version_places import AUDIT_MAX_SIZE, read_versions
+    from hexpack.versioning.places import AUDIT_MAX_SIZE, read_versions
 
     git = shutil.which("git")
     if git is None:
@@ -431,7 +431,7 @@ def test_the_version_audit_reads_only_bounded_regular_files(tmp_path):
 
 KILL_MIDWAY = """
 import os, signal, sys
-from hexpack import tarball as T
+from hexpack.hex import tarball as T
 real = T._make_dirs
 def dying(root, parts, member):
     if member == "lib/b":  # the temporary directory holds lib/a.ex already: die as `kill -9` would

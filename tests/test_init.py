@@ -13,10 +13,14 @@ from pathlib import Path
 
 import pytest
 from conftest import IN_CI, REPO, require_program
-from hexpack import assemble, cli, config, init, install_source, pythons, release, stubs, version_places
+from hexpack import cli, config
 from hexpack.errors import HexpackError, Problems, ProjectError
 from hexpack.fsutil import FileTransaction
+from hexpack.onboarding import init, install_source
+from hexpack.python import assemble, pythons, stubs
+from hexpack.release import flow as release
 from hexpack.verify import settings as verify_settings
+from hexpack.versioning import places as version_places
 
 PIN = "1.85.1"
 SNAKEPIT_PYPROJECT = "# tooling only\n[tool.ruff]\nline-length = 100  # keep me\n\n[tool.other]\nx = 1\n"

@@ -9,9 +9,9 @@ import tarfile
 
 import pytest
 from conftest import HEX_REFERENCE
-from hexpack import tarball as T
 from hexpack.cli import main
-from hexpack.package_diff import diff_packages, load_package
+from hexpack.hex import tarball as T
+from hexpack.hex.diff import diff_packages, load_package
 
 REF = {case: HEX_REFERENCE / case / "hex-2.5.1.tar" for case in ("default_files", "hybrid_globs", "regex_excludes")}
 
@@ -208,7 +208,7 @@ def test_diff_same_files_in_another_order_is_identical_but_not_byte_identical(ca
 
 @pytest.mark.interpreter_independent
 def test_diff_against_a_project_directory(capsys, reference_project):
-    """A directory side is built first (hexpack.build), then compared like a tarball."""
+    """A directory side is built first (hexpack.hex.build), then compared like a tarball."""
     root = reference_project("regex_excludes")
     package, label = load_package(root)
     assert label.endswith("(built from source)")

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from conftest import require_program
-from hexpack import __version__, install_source
+from hexpack import __version__
 from hexpack.errors import ProjectError
+from hexpack.onboarding import install_source
 
 
 def run(*argv, cwd=None) -> str:

@@ -9,18 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hexpack import tarball
-from hexpack.build import PackageRefused, _megabytes, build_project
 from hexpack.errors import PackageError, ProjectError
-from hexpack.metadata import (
-    check,
-    guess_build_tools,
-    metadata_pairs,
-    prepare,
-    report_lines,
-)
-from hexpack.mix_project import project_from_config
-from hexpack.terms import Atom
+from hexpack.hex import tarball
+from hexpack.hex.build import PackageRefused, _megabytes, build_project
+from hexpack.hex.metadata import check, guess_build_tools, metadata_pairs, prepare, report_lines
+from hexpack.mix.project import project_from_config
+from hexpack.mix.terms import Atom
 
 A = Atom
 OMIT = object()
@@ -293,7 +287,7 @@ def test_check_reads_files_patterns_relative_to_the_root(tmp_path):
 
 
 def test_regex_in_metadata_is_refused(tmp_path):
-    from hexpack.terms import Regex
+    from hexpack.mix.terms import Regex
 
     with pytest.raises(ProjectError, match="regex"):
         metadata_pairs(prepare(make(tmp_path, package=[(A("licenses"), [Regex("x")]), (A("links"), {})])).meta)
@@ -318,7 +312,7 @@ def test_size_limit_messages_are_hexs(tmp_path, monkeypatch):
 
 
 def test_outer_size_is_computed_exactly(tmp_path):
-    from hexpack.build import _outer_size
+    from hexpack.hex.build import _outer_size
 
     result = build_project(make(tmp_path))
     assert _outer_size(result.metadata_config, result.contents) == len(result.tarball)

@@ -9,12 +9,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hexpack.build import build_project
 from hexpack.errors import ProjectError
-from hexpack.mix_eval import read_with_elixir
-from hexpack.mix_static import PACKAGING_KEYS, has_unreadable, read_statically
-from hexpack.tarball import read_package
-from hexpack.terms import Atom
+from hexpack.hex.build import build_project
+from hexpack.hex.tarball import read_package
+from hexpack.mix.elixir import read_with_elixir
+from hexpack.mix.static import PACKAGING_KEYS, has_unreadable, read_statically
+from hexpack.mix.terms import Atom
 from test_build_reference import normalize_modes, reference_listdir
 from test_mix_readers import assert_same_project
 
@@ -187,7 +187,7 @@ def test_harmless_module_body_code_is_skipped(tmp_path):
 
 
 def test_auto_reads_statically_when_certain_and_with_elixir_otherwise(shape, tmp_path, elixir, monkeypatch):
-    from hexpack.mix_project import read_project
+    from hexpack.mix.project import read_project
 
     monkeypatch.delenv("MIX_ENV", raising=False)
     assert read_project(shape("phoenix_like")).reader == "static"  # no BEAM start

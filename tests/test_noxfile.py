@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import require_program
-from hexpack import nox_support, pythons
+from hexpack import nox_support
+from hexpack.python import pythons
 
 pytestmark = pytest.mark.interpreter_independent  # nox runs on its own interpreter; the workflows are text
 

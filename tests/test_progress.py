@@ -9,8 +9,9 @@ import sys
 import textwrap
 
 import pytest
-from hexpack import proc, release
+from hexpack import proc
 from hexpack.errors import CommandFailed
+from hexpack.release import flow as release
 
 
 def test_each_line_is_handed_over_while_the_command_still_runs(tmp_path):

@@ -13,8 +13,9 @@ import re
 from pathlib import Path
 
 import pytest
-from hexpack import cli, pythons
+from hexpack import cli
 from hexpack.errors import ProjectError
+from hexpack.python import pythons
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -334,7 +335,8 @@ def bare_machine(tmp_path: Path, monkeypatch) -> dict[str, str]:
 
 
 def what_each_consumer_targets(root: Path, env: dict[str, str]) -> dict[str, list[str]]:
-    from hexpack import doctor, nox_support
+    from hexpack import nox_support
+    from hexpack.onboarding import doctor
     from hexpack.verify import settings as verify_settings
 
     return {
@@ -361,7 +363,8 @@ def test_verify_nox_and_doctor_target_the_same_pythons(tmp_path, monkeypatch, he
 
 
 def test_a_python_string_is_the_same_one_line_error_everywhere(tmp_path, monkeypatch, caplog, capsys):
-    from hexpack import doctor, nox_support
+    from hexpack import nox_support
+    from hexpack.onboarding import doctor
     from hexpack.verify import settings as verify_settings
 
     env = bare_machine(tmp_path, monkeypatch)

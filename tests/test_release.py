@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from hexpack import cli
-from hexpack.release import PublishState
+from hexpack.release.flow import PublishState
 
 HEX_KEY = "hex-secret-token-1234567890"
 PYPI_KEY = "pypi-AgEIcHlwaS5vcmcsecret"
@@ -241,7 +241,7 @@ def test_a_bad_part_or_project_is_refused_before_any_gate(repo, capsys, monkeypa
 
 def test_every_release_settings_problem_is_reported_at_once(tmp_path):
     from hexpack.errors import Problems
-    from hexpack.release import ReleaseSettings
+    from hexpack.release.flow import ReleaseSettings
 
     (tmp_path / "pyproject.toml").write_text(
         '[tool.hexpack.release]\nbranchh = "x"\nlint = "nox -s lint"\npypi = "yes"\n'
@@ -372,7 +372,7 @@ def test_full_release_of_a_clone_of_this_repository(tmp_path, monkeypatch, capsy
         f"hexpack_bridge-{version}-py3-none-any.whl",
         f"hexpack_bridge-{version}.tar.gz",
     ]
-    from hexpack.version_places import read_versions
+    from hexpack.versioning.places import read_versions
 
     assert read_versions(clone).ok
 
@@ -516,7 +516,7 @@ nox > Session lint failed.
 
 def test_a_failing_nox_gate_names_the_command_that_failed_inside_the_session():
     from hexpack.errors import CommandFailed
-    from hexpack.release import _what_failed
+    from hexpack.release.flow import _what_failed
 
     failed = CommandFailed(["nox", "-s", "lint"], 1, NOX_LINT_FAILURE)
     assert _what_failed(failed) == "nox session(s) lint failed: hexpack stubs --check (exit 1)"

@@ -1,4 +1,4 @@
-"""File selection: hexpack.selection against Elixir's real Path.wildcard/1 and Hex's walk.
+"""File selection: hexpack.hex.selection against Elixir's real Path.wildcard/1 and Hex's walk.
 
 The Elixir comparisons build one tree, run ONE ``elixir`` process that
 evaluates every pattern (and Hex 2.5.1's ``expand_paths``/exclude logic,
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from hexpack.errors import PackageError, ProjectError
-from hexpack.selection import (
+from hexpack.hex.selection import (
     DEFAULT_FILES,
     GlobError,
     compile_glob,
@@ -24,7 +24,7 @@ from hexpack.selection import (
     select_files,
     wildcard,
 )
-from hexpack.terms import Regex
+from hexpack.mix.terms import Regex
 
 TREE_FILES = [
     "lib/app.ex",

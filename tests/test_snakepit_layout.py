@@ -571,7 +571,8 @@ def adopted(tmp_path_factory) -> Path:
     require_program("elixir")
     require_program("git")
     pytest.importorskip("grpc_tools", reason="the pinned grpcio-tools generates the stubs")
-    from hexpack import init, stubs
+    from hexpack.onboarding import init
+    from hexpack.python import stubs
 
     root = make_snakepit(tmp_path_factory.mktemp("adopted") / "snakepit")
     init.apply(init.plan(root))
@@ -936,7 +937,7 @@ def make_snakebridge(root: Path) -> Path:
 
 
 def stub_floor_requirements(python_root: Path) -> list[str]:
-    from hexpack import floors
+    from hexpack.python import floors
 
     return [f"{f.package}>={f.version}" for f in floors.strictest(floors.stub_floors(python_root)).values()]
 
@@ -947,7 +948,7 @@ def snakebridge(tmp_path) -> Path:
     require_program("elixir")
     require_program("git")
     pytest.importorskip("grpc_tools", reason="grpcio-tools generates snakepit's stubs that snakebridge ships")
-    from hexpack import init
+    from hexpack.onboarding import init
 
     root = make_snakebridge(tmp_path / "snakebridge")
     init.apply(init.plan(root))

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 from conftest import IN_CI, REPO
-from hexpack import assemble, floors, stubs
 from hexpack.cli import main
 from hexpack.errors import HexpackError
 from hexpack.fsutil import FileTransaction
+from hexpack.python import assemble, floors, stubs
 
 pytestmark = pytest.mark.interpreter_independent  # the pinned protoc
 
@@ -626,7 +626,7 @@ def test_this_repository_from_a_clean_tree_stubs_then_assemble_reproduce_the_com
 def test_verify_checks_the_stubs_with_the_pin_from_a_venv_when_hexpack_has_another(project, tmp_path):
     """A maintainer's hexpack (here with grpcio-tools 1.85.1) verifies a project pinned to 1.76.0 (snakepit's):
     the freshness gate runs the pin from a cached venv instead of refusing."""
-    from hexpack import pythons
+    from hexpack.python import pythons
     from hexpack.verify.runner import freshness
     from hexpack.verify.venvs import VenvCache
 

@@ -14,9 +14,9 @@ import zlib
 
 import pytest
 from conftest import HEX_REFERENCE, require_program
-from hexpack import tarball as T
-from hexpack.erlterm import parse_config
 from hexpack.errors import TarballError
+from hexpack.hex import tarball as T
+from hexpack.hex.erlterm import parse_config
 
 BUILT_CASES = ("hybrid_globs", "default_files", "regex_excludes")
 
@@ -416,7 +416,7 @@ def test_tar_writer_matches_erlang_at_the_ustar_length_boundaries(tmp_path):
 
 @pytest.mark.parametrize("case", ["hybrid_globs", "default_files", "regex_excludes"])
 def test_streamed_contents_are_the_in_memory_ones(case, reference_project):
-    from hexpack.build import build_package
+    from hexpack.hex.build import build_package
 
     root = reference_project(case)
     files = build_package(root, reader="static").files
@@ -450,10 +450,10 @@ def test_the_compressed_limit_stops_the_stream_early(tmp_path):
 
 
 def test_a_big_tree_is_refused_before_any_file_is_read(tmp_path, monkeypatch):
-    from hexpack import build as B
-    from hexpack.build import PackageRefused, build_project
-    from hexpack.mix_project import project_from_config
-    from hexpack.terms import Atom
+    from hexpack.hex import build as B
+    from hexpack.hex.build import PackageRefused, build_project
+    from hexpack.mix.project import project_from_config
+    from hexpack.mix.terms import Atom
 
     (tmp_path / "lib").mkdir()
     with open(tmp_path / "lib" / "huge.bin", "wb") as handle:
@@ -474,9 +474,9 @@ def test_a_big_tree_is_refused_before_any_file_is_read(tmp_path, monkeypatch):
 def test_memory_stays_about_the_compressed_size(tmp_path):
     import tracemalloc
 
-    from hexpack.build import build_project
-    from hexpack.mix_project import project_from_config
-    from hexpack.terms import Atom
+    from hexpack.hex.build import build_project
+    from hexpack.mix.project import project_from_config
+    from hexpack.mix.terms import Atom
 
     (tmp_path / "lib").mkdir()
     for index in range(4):

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 from conftest import HEX_REFERENCE, IN_CI
-from hexpack import tarball as T
 from hexpack.errors import TarballError
+from hexpack.hex import tarball as T
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 from hexpack.cli import main
-from hexpack.unsafe_paths import unsafe_entries
+from hexpack.hex.unsafe_paths import unsafe_entries
 from hexpack.verify.runner import mix_hex_available
 
 CASES = json.loads((REPO / "tests" / "fixtures" / "hex-unsafe" / "cases.json").read_text())

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from conftest import HEX_REFERENCE
-from hexpack import cli, hex_install, tarball
+from hexpack import cli
+from hexpack.hex import install as hex_install
+from hexpack.hex import tarball
 
 FAST = ["--skip", "smoke,pydist"]
 

@@ -51,7 +51,7 @@ def copy_repo(target: Path) -> Path:
 def baseline(tmp_path_factory) -> Path:
     """A consistent copy: stubs regenerated and priv/ assembled from the copy's own sources."""
     pytest.importorskip("grpc_tools", reason="the pinned grpcio-tools is needed for stubs --check")
-    from hexpack import assemble, stubs
+    from hexpack.python import assemble, stubs
 
     root = copy_repo(tmp_path_factory.mktemp("repo") / "hexpack")
     stubs.generate(root)
@@ -218,7 +218,7 @@ def test_a_packaged_file_git_does_not_track_fails_with_the_fix(repo, capsys):
 def test_this_repository_passes_with_a_smoke_test_per_python(elixir, tmp_path, capsys):
     """The repository as it is: every gate, every targeted Python, latest and floors."""
     pytest.importorskip("grpc_tools", reason="the pinned grpcio-tools is needed for stubs --check")
-    from hexpack.pythons import targeted
+    from hexpack.python.pythons import targeted
 
     root = copy_repo(tmp_path / "hexpack")
     report = tmp_path / "report.json"
@@ -265,5 +265,6 @@ def test_a_file_left_out_of_hexpacks_wheel_is_named(tmp_path):
                 archive.write(path, rel)
     found = pydist.tool_contents(wheel, REPO, VerifySettings())
     assert [f.one_line() for f in found] == [
-        "tools/hexpack/templates/noxfile.py.template: in the package's source but not in the wheel; include it"
+        "tools/hexpack/onboarding/templates/noxfile.py.template: in the package's source but not in the wheel;"
+        " include it"
     ]

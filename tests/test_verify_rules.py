@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hexpack.tarball import Member
-from hexpack.terms import Regex
+from hexpack.hex.tarball import Member
+from hexpack.mix.terms import Regex
 from hexpack.verify import content_rules as rules
 from hexpack.verify import exclude_report
 from hexpack.verify.gates import Gate, Report, Status
@@ -38,7 +38,7 @@ def text(findings) -> str:
 
 
 class FakeProject:
-    """Stands in for hexpack.mix_project.MixProject (only the fields the rules read)."""
+    """Stands in for hexpack.mix.project.MixProject (only the fields the rules read)."""
 
     def __init__(self, files=None, exclude_patterns=(), version="0.1.0", name="hexpack_bridge"):
         self.files = files

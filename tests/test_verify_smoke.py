@@ -392,9 +392,9 @@ def test_consumer_project_starts_the_server_through_the_packages_elixir_api(tmp_
     pytest.importorskip("grpc_health", reason="the repository's bridge serves grpc.health.v1")
     from dataclasses import replace
 
-    from hexpack.build import build_project
-    from hexpack.mix_project import read_project
-    from hexpack.tarball import unpack
+    from hexpack.hex.build import build_project
+    from hexpack.hex.tarball import unpack
+    from hexpack.mix.project import read_project
     from hexpack.verify import consumer
     from hexpack.verify.settings import load
     from hexpack.verify.smoke_settings import ConsumerSettings

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from hexpack.cli import main
 from hexpack.errors import HexpackError
-from hexpack.version_places import read_versions, snippet_value
-from hexpack.versions import parse
+from hexpack.versioning.places import read_versions, snippet_value
+from hexpack.versioning.versions import parse
 
 GOLDEN = Path(__file__).parent / "golden"
 

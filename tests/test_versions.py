@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 from hexpack.errors import UsageError
-from hexpack.versions import Version, bump_version, compare_semver, elixir_requirement_allows, parse, parse_pep440
+from hexpack.versioning.versions import (
+    Version,
+    bump_version,
+    compare_semver,
+    elixir_requirement_allows,
+    parse,
+    parse_pep440,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from packaging.version import Version as PyVersion

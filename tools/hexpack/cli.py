@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import HexpackError, Problems, UsageError
-from .hex_rules import HEX_VERSION
+from .hex.rules import HEX_VERSION
 from .output import Output
 
 COMMANDS = (

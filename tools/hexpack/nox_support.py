@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import pythons
 from .errors import HexpackError
+from .python import pythons
 
 log = logging.getLogger("nox")
 

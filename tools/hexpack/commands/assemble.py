@@ -18,7 +18,7 @@ def configure(parser) -> None:
 
 
 def run(args, out) -> int:
-    from .. import assemble
+    from ..python import assemble
 
     root = args.root.resolve()
     why_not = assemble.unconfigured(root)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..build import PackageRefused, build_package
 from ..errors import HexpackError, UsageError
 from ..fsutil import atomic_write_bytes
+from ..hex.build import PackageRefused, build_package
 from . import add_reader_option
 
 HELP = "build the Hex package tarball exactly as `mix hex.build` does (no Hex needed)"

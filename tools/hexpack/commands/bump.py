@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..bump import apply_plan, plan_bump
 from ..fsutil import project_lock
+from ..versioning.bump import apply_plan, plan_bump
 from . import add_project_option
 
 HELP = "bump the version in every place and release the CHANGELOG's [Unreleased] section, all or nothing"

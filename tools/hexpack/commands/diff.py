@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..hex.diff import diff_packages, load_package, render
 from ..output import shown
-from ..package_diff import diff_packages, load_package, render
 from . import add_reader_option
 
 HELP = "compare two Hex packages (tarballs or project directories); exit 1 when they differ"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import doctor
+from ..onboarding import doctor
 from . import add_project_option
 
 HELP = "check Pythons, uv, nox, Elixir/Hex, grpcio-tools and git; every gap with the command that fixes it"

@@ -26,7 +26,7 @@ def configure(parser) -> None:
 
 
 def run(args, out) -> int:
-    from .. import init
+    from ..onboarding import init
 
     plan = init.plan(args.project, force=args.force, reader=args.reader)
     d = plan.detection

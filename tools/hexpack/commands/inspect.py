@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..hex.diff import describe, load_package, render
 from ..output import shown
-from ..package_diff import describe, load_package, render
 from . import add_reader_option
 
 HELP = "show a Hex package tarball's metadata, files and checksums (all verified)"

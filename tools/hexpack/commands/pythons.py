@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import pythons
+from ..python import pythons
 from . import add_project_option
 
 HELP = "find an interpreter for each targeted Python (PATH, pyenv, uv, conda); exit 1 when one is missing"

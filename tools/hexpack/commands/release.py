@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .. import release as release_flow
+from ..release import flow as release_flow
 
 HELP = "release a version: run every gate, bump, commit, tag and optionally publish to Hex then PyPI"
 

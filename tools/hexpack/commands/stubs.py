@@ -22,7 +22,7 @@ def configure(parser) -> None:
 
 
 def run(args, out) -> int:
-    from .. import stubs
+    from ..python import stubs
 
     root = args.root.resolve()
     show = _shower(root)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..fsutil import finish_interrupted_write
-from ..version_places import read_versions
+from ..versioning.places import read_versions
 from . import add_project_option
 
 HELP = "show the canonical version and every place it is written; exit 1 when any disagree"

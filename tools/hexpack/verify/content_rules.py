@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .. import hex_rules
-from ..versions import is_semver
+from ..hex import rules as hex_rules
+from ..versioning.versions import is_semver
 from .exclude_report import excluded_by, pattern_text
 from .gates import Finding, fail, note, warn
 from .patterns import PathPattern, glob_to_elixir_regex, glob_to_regex, matches_any
@@ -51,7 +51,7 @@ class Context:
     """What the rules may consult besides the tarball."""
 
     settings: VerifySettings
-    project: Any | None = None  # hexpack.mix_project.MixProject when verifying a project
+    project: Any | None = None  # hexpack.mix.project.MixProject when verifying a project
     root: Path | None = None
 
     @property
@@ -69,7 +69,7 @@ class Context:
 
 
 def regenerate_hint(root: Path | None) -> str:
-    from ..assemble import unconfigured
+    from ..python.assemble import unconfigured
 
     if root is not None and unconfigured(root) is not None:
         return "run `nox -s stubs`"
@@ -159,8 +159,9 @@ def configured_stubs(root: Path | None, settings: VerifySettings) -> dict[str, t
     generate straight into the shipped Python (snakepit's layout); else empty."""
     if root is None:
         return {}
-    from .. import config, stubs
+    from .. import config
     from ..errors import HexpackError
+    from ..python import stubs
 
     try:
         if not config.load(root).section("stubs"):
@@ -288,7 +289,7 @@ def check_forbidden(members: Sequence[Any], ctx: Context) -> list[Finding]:
 
 def check_symlinks(members: Sequence[Any]) -> list[Finding]:
     """Every symlink must lead to something inside the package (linear in the package's size)."""
-    from ..tarball import Member, link_verdicts
+    from ..hex.tarball import Member, link_verdicts
 
     shaped = [Member(_clean(m.path), kind_of(m), 0, linkname=m.linkname or "") for m in members]  # type: ignore[arg-type]
     found: list[Finding] = []
@@ -451,12 +452,12 @@ def check_stub_floors(
     """The protobuf/grpcio floors the shipped stubs demand, against the shipped requirements.txt.
 
     Only the stubs and the requirements file are written (to a temporary
-    directory) so :mod:`hexpack.floors` reads exactly what ships.
+    directory) so :mod:`hexpack.python.floors` reads exactly what ships.
     """
     import tempfile
 
-    from .. import floors
     from ..errors import HexpackError
+    from ..python import floors
 
     prefix = settings.python_root + "/"
     wanted = {

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..terms import Regex
+from ..mix.terms import Regex
 from .gates import Finding, note, warn
 from .patterns import elixir_regex_to_python, glob_to_elixir_regex, looks_like_glob
 
@@ -30,7 +30,7 @@ def pattern_text(pattern: Any) -> str:
 
 def hex_excludes(path: str, pattern: Any) -> bool:
     """Hex's test: ``path =~ pattern`` (substring for strings, search for regexes)."""
-    from ..selection import matches_exclude
+    from ..hex.selection import matches_exclude
 
     return matches_exclude(pattern, path)
 
@@ -73,7 +73,7 @@ def analyse(patterns: Sequence[Any], candidates: Sequence[str] | None) -> list[P
     (files and directories, relative to the project); None when unknown, in
     which case only the glob check runs.
     """
-    from ..selection import regex_time_limit
+    from ..hex.selection import regex_time_limit
 
     reports = []
     for pattern in patterns:

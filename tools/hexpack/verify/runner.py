@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config, git, proc
-from ..hex_rules import HEX_VERSION
+from ..hex.rules import HEX_VERSION
 from . import consumer, content_rules, exclude_report, pydist, smoke
 from .gates import Gate, Report, fail, note, warn
 from .settings import VerifySettings
@@ -61,7 +61,7 @@ def freshness(root: Path, cache: VenvCache | None = None, python: Path | None = 
     cfg = config.load(root)
     stubs_gate = Gate("stubs --check", "1 freshness")
     assemble_gate = Gate("assemble --check", "1 freshness")
-    from .. import assemble
+    from ..python import assemble
 
     no_assemble = assemble.unconfigured(root)
     fix = "run `nox -s stubs`" if no_assemble else "run `nox -s stubs assemble`"
@@ -69,7 +69,7 @@ def freshness(root: Path, cache: VenvCache | None = None, python: Path | None = 
         stubs_gate.skipped = "no [tool.hexpack.stubs]"
     else:
         with stubs_gate.timed():
-            from .. import stubs
+            from ..python import stubs
 
             result = stubs.check(root, _toolchain(root, cache, python))
             for kind, paths in (("stale", result.stale), ("missing", result.missing), ("left over", result.extra)):
@@ -96,7 +96,7 @@ def freshness(root: Path, cache: VenvCache | None = None, python: Path | None = 
 
 def _toolchain(root: Path, cache: VenvCache | None, python: Path | None):
     """The pinned grpcio-tools in a cached venv, or None when this Python has it (or nothing can make one)."""
-    from .. import stubs
+    from ..python import stubs
 
     pin = stubs.load_settings(root).pin
     if stubs.installed_toolchain() == pin or cache is None or python is None:
@@ -128,7 +128,7 @@ def mix_hex_available() -> tuple[bool, str]:
     hex.build`` itself then proves that Hex works (its failure fails the gate
     with its own output), so no separate ``mix hex.info`` run is spent on it.
     """
-    from .. import hex_install
+    from ..hex import install as hex_install
 
     if proc.which("mix") is None:
         return False, "mix is not installed"
@@ -147,8 +147,8 @@ def build_with_mix(root: Path) -> bytes:
 
 def compare_builds(builtin: bytes, mix: bytes) -> list:
     """``--engine both``: any difference fails, itemised the way ``hexpack diff`` shows it."""
-    from ..package_diff import diff_packages, render
-    from ..tarball import outer_checksum, read_package
+    from ..hex.diff import diff_packages, render
+    from ..hex.tarball import outer_checksum, read_package
 
     if builtin == mix:
         return [note(f"builtin engine and mix hex.build are byte-identical ({outer_checksum(mix)[:12]})")]
@@ -172,8 +172,8 @@ def _one_line(text: str) -> str:
 
 
 def build(root: Path, engine: str, reader: str) -> tuple[list[Gate], Built | None]:
-    from ..build import build_project
-    from ..mix_project import read_project
+    from ..hex.build import build_project
+    from ..mix.project import read_project
 
     gates: list[Gate] = []
     project = None
@@ -231,7 +231,7 @@ def build(root: Path, engine: str, reader: str) -> tuple[list[Gate], Built | Non
 def tarball_gates(
     package: Any, data: bytes, settings: VerifySettings, project: Any | None, root: Path | None
 ) -> list[Gate]:
-    from ..tarball import LIMITS
+    from ..hex.tarball import LIMITS
 
     ctx = content_rules.Context(settings, project, root)
     members = package.members
@@ -259,7 +259,7 @@ def tarball_gates(
         excludes.skipped = "no mix project (verifying a given tarball)"
     else:
         with excludes.timed():
-            from ..selection import select_files
+            from ..hex.selection import select_files
 
             candidates = select_files(root or project.root, project.files, ())
             reports = exclude_report.analyse(project.exclude_patterns, candidates)
@@ -275,7 +275,7 @@ def tarball_gates(
         with tracked.timed():
             tracked.extend(content_rules.check_git_tracked(members, root))
     gates.append(tracked)
-    from ..assemble import unconfigured
+    from ..python.assemble import unconfigured
 
     then = None if root is not None and unconfigured(root) else "run `nox -s assemble`"  # copies requirements.txt
     gate("stub floors", lambda: content_rules.check_stub_floors(members, settings, then))
@@ -386,7 +386,7 @@ def _chain(
     done: Callable[..., list[Gate]],
 ) -> list[Gate]:
     """Gates 2-4 in order, each handed to ``done`` as it finishes."""
-    from ..tarball import read_file, read_package, unpack
+    from ..hex.tarball import read_file, read_package, unpack
 
     gates: list[Gate] = []
 

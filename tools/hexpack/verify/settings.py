@@ -87,7 +87,7 @@ class VerifySettings:
     smoke_resolutions: tuple[str, ...] = RESOLUTIONS
     smoke_timeout: float = 60.0
     cache_dir: str = ""
-    pythons: tuple[str, ...] = ()  # the targeted versions: load() takes them from hexpack.pythons.targeted
+    pythons: tuple[str, ...] = ()  # the targeted versions: load() takes them from hexpack.python.pythons.targeted
     smoke: SmokeSettings = SmokeSettings()
     consumer: ConsumerSettings = ConsumerSettings()
     extra: dict[str, Any] = field(default_factory=dict)
@@ -206,8 +206,9 @@ def from_table(
 
 
 def load(root: str | Path) -> VerifySettings:
-    """The verify settings of the project at ``root``; its Pythons are hexpack.pythons.targeted's."""
-    from .. import config, pythons
+    """The verify settings of the project at ``root``; its Pythons are hexpack.python.pythons.targeted's."""
+    from .. import config
+    from ..python import pythons
 
     cfg = config.load(root)
     source = cfg.source.name if cfg.source else "pyproject.toml"

@@ -33,8 +33,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import proc, pythons
+from .. import proc
 from ..errors import HexpackError
+from ..python import pythons
 from . import peer
 from .gates import Gate, fail, findings_from_error, note
 from .launch import CLIENT, Readiness, check_server, last_lines, shown_argv
@@ -125,7 +126,7 @@ def jobs(settings: VerifySettings, versions: Sequence[str] | None = None, resolu
 
 
 def locate_pythons(versions: Sequence[str], cache: Path | None = None) -> dict[str, Path | None]:
-    """The interpreter for each targeted version (hexpack.pythons discovery, probe results cached)."""
+    """The interpreter for each targeted version (hexpack.python.pythons discovery, probe results cached)."""
     found = pythons.locate(list(versions), cache=cache)
     return {version: (interpreter.path if interpreter else None) for version, interpreter in found.items()}
 

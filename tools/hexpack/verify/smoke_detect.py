@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import floors
 from ..errors import HexpackError
+from ..python import floors
 
 _SERVICE_PATH = re.compile(r"['\"]/([A-Za-z_][\w.]*\.[A-Za-z_]\w*|[A-Za-z_]\w*)/([A-Za-z_]\w*)['\"]")
 _UNARY = re.compile(r"\.unary_unary\(\s*['\"]/([\w.]+)/(\w+)['\"]")

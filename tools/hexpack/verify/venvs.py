@@ -118,7 +118,7 @@ def _check_floors_reached(install: list[str], freeze: tuple[str, ...], python: s
     """Every lower bound of the requirements files in ``install`` was installed (see floors.unreached_floors)."""
     from packaging.utils import canonicalize_name
 
-    from .. import floors
+    from ..python import floors
 
     sources = [install[i + 1] for i, arg in enumerate(install[:-1]) if arg in ("-r", "--requirement")]
     installed = {}

@@ -11,7 +11,7 @@ Python <-> Erlang:
     ``str``   <-> binary (UTF-8; ``<<"..."/utf8>>`` when not plain ASCII)
     ``bytes`` <-> binary that is not valid UTF-8 (written as Erlang does)
     ``bool``  <-> ``true`` / ``false``; ``None`` <-> ``nil``
-    ``hexpack.terms.Atom`` <-> any other atom
+    ``hexpack.mix.terms.Atom`` <-> any other atom
     ``int``, ``float``, ``list``, ``tuple`` <-> the same
 Dicts are refused: Hex turns maps into lists of 2-tuples before printing.
 """
@@ -22,8 +22,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from .errors import TarballError
-from .terms import MAX_NESTING, Atom, parse_integer
+from ..errors import TarballError
+from ..mix.terms import MAX_NESTING, Atom, parse_integer
 
 __all__ = ["format_config", "format_term", "parse_config", "parse_terms"]
 

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import config, proc
-from .errors import CommandNotFound, HexpackError, ProjectError, raise_together
-from .fsutil import FileTransaction
+from .. import config, proc
+from ..errors import CommandNotFound, HexpackError, ProjectError, raise_together
+from ..fsutil import FileTransaction
 
 __all__ = [
     "FIXUP_VERSION",

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import tomlkit
 
+from ..errors import HexpackError, ProjectError, UsageError, raise_together
+from ..fsutil import FileTransaction, project_lock
 from . import changelog as changelog_mod
-from .errors import HexpackError, ProjectError, UsageError, raise_together
-from .fsutil import FileTransaction, project_lock
-from .version_places import Place, VersionReport, read_versions, render_place
+from .places import Place, VersionReport, read_versions, render_place
 from .versions import Version, bump_version
 
 __all__ = ["BumpPlan", "apply_plan", "plan_bump", "read_versions", "tag_name"]
@@ -85,7 +85,7 @@ def _rewrite_pyproject(text: str, rel: str, new: Version) -> str:
     literal = project["version"].as_string().startswith("'")  # type: ignore[index, union-attr]
     project["version"] = tomlkit.string(new.pep440, literal=literal)  # type: ignore[index]
     result = tomlkit.dumps(doc)
-    from .config import tomllib
+    from ..config import tomllib
 
     expected, after = tomllib.loads(text), tomllib.loads(result)
     expected["project"]["version"] = new.pep440

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .hex_rules import HEX_VERSION
+from .rules import HEX_VERSION
 
 __all__ = ["HexArchive", "archives_dir", "find_hex", "version_note"]
 

@@ -39,7 +39,7 @@ import re
 from dataclasses import dataclass
 from functools import total_ordering
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = [
     "PARTS",

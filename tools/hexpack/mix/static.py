@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import mix_builtins
-from .errors import HexpackError, ProjectError, raise_together
-from .mix_project import MixProject, map_key, project_from_config
+from ..errors import HexpackError, ProjectError, raise_together
+from . import static_builtins as mix_builtins
+from .project import MixProject, map_key, project_from_config
 from .terms import Atom, Regex, atom, is_keyword, keyword_get, parse_integer
 
 __all__ = ["Unreadable", "erlang_sort_key", "evaluate_source", "has_unreadable", "read_statically"]

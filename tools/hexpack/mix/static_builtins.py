@@ -2,7 +2,7 @@
 
 Kernel's comparison and boolean operators, ``in``, and a few remote calls
 whose result is certain without Elixir: ``Mix.env/0`` (the environment ``mix
-hex.build`` runs in, decided by :mod:`hexpack.mix_static`), ``System.get_env``
+hex.build`` runs in, decided by :mod:`hexpack.mix.static`), ``System.get_env``
 (this process's environment: the build runs here), ``String.starts_with?/2``
 and ``String.ends_with?/2``. Each function raises ``Unsupported`` for an
 argument whose Elixir result it cannot be sure of; the reader turns that

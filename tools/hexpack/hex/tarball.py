@@ -4,7 +4,7 @@ A Hex package is an outer, uncompressed tar of four members, in this order:
 
 - ``VERSION``: ``3``
 - ``CHECKSUM``: upper-case hex SHA-256 of ``VERSION + metadata.config + contents.tar.gz``
-- ``metadata.config``: Erlang term text (see :mod:`hexpack.erlterm`)
+- ``metadata.config``: Erlang term text (see :mod:`hexpack.hex.erlterm`)
 - ``contents.tar.gz``: the package files as a ustar archive, raw deflate at
   zlib level 6 behind the fixed gzip header ``1f8b0800000000000000``
 
@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ..errors import HexpackError, TarballError, UsageError
 from . import erlterm
-from .errors import HexpackError, TarballError, UsageError
 
 __all__ = [
     "LIMITS",

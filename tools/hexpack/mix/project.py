@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import HexpackError, ProjectError, raise_together
+from ..errors import HexpackError, ProjectError, raise_together
 from .terms import Atom, Regex, bounds_problem, is_keyword, keyword_get
 
 
@@ -37,7 +37,7 @@ class MixProject:
     keyed by plain strings (``Map.new/1``, as Hex does: the last of a repeated
     key wins, keys that are not atoms are dropped) (``files``, ``exclude_patterns``, ``name``, ``licenses``,
     ``links``, ``build_tools``, ``extra``, ...); values keep their Elixir
-    shapes (see ``hexpack.terms``), with regexes as ``Regex``.
+    shapes (see ``hexpack.mix.terms``), with regexes as ``Regex``.
     ``config`` is the whole project keyword list, for anything else.
     """
 
@@ -243,11 +243,11 @@ def read_project(root: str | Path, *, reader: str = "auto") -> MixProject:
     shape the static reader accepts (tests/test_mix_shapes.py, the Hex
     reference projects, and random literal data).
     """
-    from . import proc
+    from .. import proc
 
     root = Path(root)
     if reader == "auto":
-        from .mix_static import read_statically
+        from .static import read_statically
 
         has_elixir = proc.which("elixir") is not None
         try:
@@ -260,11 +260,11 @@ def read_project(root: str | Path, *, reader: str = "auto") -> MixProject:
                 return project
         reader = "elixir"
     if reader == "elixir":
-        from .mix_eval import read_with_elixir
+        from .elixir import read_with_elixir
 
         return read_with_elixir(root)
     if reader == "static":
-        from .mix_static import read_statically
+        from .static import read_statically
 
         return read_statically(root)
     raise ValueError(f"unknown reader {reader!r}")

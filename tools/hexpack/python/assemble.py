@@ -46,9 +46,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import config
-from .errors import HexpackError, ProjectError, raise_together
-from .fsutil import fault_point, pid_alive, project_lock, remove_tree
+from .. import config
+from ..errors import HexpackError, ProjectError, raise_together
+from ..fsutil import fault_point, pid_alive, project_lock, remove_tree
 
 __all__ = [
     "DEFAULT_EXCLUDES",

@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from . import proc
-from .errors import CommandFailed, CommandNotFound, ProjectError
+from .. import proc
+from ..errors import CommandFailed, CommandNotFound, ProjectError
 
 # CPython feature releases: (version, first release, end of life). Table as of
 # 2025-10-07, the day 3.14.0 was released; add a row when a new one ships.
@@ -150,7 +150,7 @@ class Discovery:
 
 def targeted(root: str | os.PathLike[str]) -> list[str]:
     """The targeted ``X.Y`` versions of the project at ``root``, oldest first."""
-    from . import config
+    from .. import config
 
     cfg = config.load(root)
     value = cfg.get("python")
@@ -217,7 +217,7 @@ def requires_python(root: Path) -> str | None:
 
 def _requires_python(root: Path) -> tuple[object, Path] | None:
     """The raw ``requires-python`` value and the pyproject it came from."""
-    from .config import read_toml
+    from ..config import read_toml
 
     for pyproject in (root / "priv_python" / "pyproject.toml", root / "pyproject.toml"):
         if pyproject.is_file():
@@ -554,7 +554,7 @@ def _read_cache(cache: Path | None) -> dict:
 
 
 def _write_cache(cache: Path, data: dict) -> None:
-    from .fsutil import atomic_write_text
+    from ..fsutil import atomic_write_text
 
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .errors import ProjectError
+from ..errors import ProjectError
 
 __all__ = ["Release", "newest_release", "release", "released_section", "unreleased_body"]
 

@@ -21,8 +21,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .errors import HexpackError, ProjectError
-from .fsutil import read_utf8
+from ..errors import HexpackError, ProjectError
+from ..fsutil import read_utf8
 
 __all__ = [
     "Floor",
@@ -252,7 +252,7 @@ def _lower_bound(spec: SpecifierSet) -> Version | None:
 
 
 def _pyproject_requirements(path: Path) -> list[RequirementEntry]:
-    from .config import read_toml
+    from ..config import read_toml
 
     data = read_toml(path)
     project = data.get("project", {})

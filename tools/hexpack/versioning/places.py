@@ -46,8 +46,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import config as config_mod
-from .errors import HexpackError, ProjectError, raise_together
+from .. import config as config_mod
+from ..errors import HexpackError, ProjectError, raise_together
 from .versions import Version, parse
 
 __all__ = [
@@ -479,7 +479,7 @@ _UNTRACKED_DIRS = {
 
 def tracked_files(root: Path) -> list[str]:
     """Files git tracks under ``root`` (relative), or every file outside git but caches and builds."""
-    from . import git
+    from .. import git
 
     if git.is_repository(root):
         return sorted(git.tracked_files(root))

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import config as config_mod
+from .. import config as config_mod
+from ..errors import HexpackError, ProjectError, raise_together
+from ..fsutil import FileTransaction
+from ..verify import smoke_detect
 from . import install_source
-from .errors import HexpackError, ProjectError, raise_together
-from .fsutil import FileTransaction
-from .verify import smoke_detect
 
 __all__ = ["DEFAULT_GRPCIO_TOOLS", "Detection", "Plan", "apply", "detect", "plan"]
 
@@ -94,7 +94,7 @@ class Plan:
 
 def detect(root: str | os.PathLike[str], *, reader: str = "auto") -> Detection:
     """Read the project at ``root``; a project without mix.exs or priv/python is refused."""
-    from .mix_project import read_project
+    from ..mix.project import read_project
 
     root = Path(root).resolve()
     raise_together(_layout_problems(root), summary="problems with the project")
@@ -433,15 +433,15 @@ def apply(p: Plan, *, transaction: FileTransaction | None = None) -> list[str]:
 
 
 def _installed_pythons(versions: list[str]) -> set[str]:
-    from . import pythons
+    from ..python import pythons
 
     return {version for version, found in pythons.locate(versions).items() if found is not None}
 
 
 def _targeted_pythons(d: Detection) -> tuple[list[str], str]:
-    """The versions init may write to ``python = [...]`` and why: hexpack.pythons' rule on the
+    """The versions init may write to ``python = [...]`` and why: hexpack.python.pythons' rule on the
     requires-python init detected (the caller keeps the installed ones)."""
-    from . import pythons
+    from ..python import pythons
 
     as_of = pythons.RELEASES_AS_OF.isoformat()
     if d.requires_python is None:
@@ -455,7 +455,7 @@ def _targeted_pythons(d: Detection) -> tuple[list[str], str]:
 
 
 def _pep440(semver: str) -> str | None:
-    from .versions import parse
+    from ..versioning.versions import parse
 
     try:
         return parse(semver).pep440
@@ -466,7 +466,7 @@ def _pep440(semver: str) -> str | None:
 def _other_versions(root: Path, version: dict[str, Any]) -> list[str]:
     """The tracked files holding mix.exs's version outside the planned places (what `hexpack version`
     would call UNEXPECTED): a test's "0.16.0" of torchvision, a generated manifest."""
-    from . import version_places as vp
+    from ..versioning import places as vp
 
     cfg = vp.VersionConfig(
         mix=version["mix"],

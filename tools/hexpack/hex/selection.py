@@ -39,8 +39,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Union
 
-from .errors import PackageError, ProjectError
-from .terms import Regex
+from ..errors import PackageError, ProjectError
+from ..mix.terms import Regex
 
 __all__ = [
     "DEFAULT_FILES",

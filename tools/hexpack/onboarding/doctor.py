@@ -16,9 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import hex_install, proc, pythons
-from .errors import HexpackError
-from .hex_rules import HEX_VERSION
+from .. import proc
+from ..errors import HexpackError
+from ..hex import install as hex_install
+from ..hex.rules import HEX_VERSION
+from ..python import pythons
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 TIMEOUT = 60.0
@@ -139,8 +141,8 @@ def check_elixir_requirement(root: Path, installed: str) -> list[Check]:
     """The installed Elixir against mix.exs's ``elixir:``: Mix only warns, but its formatter and compiler are
     the installed ones, so `mix format --check-formatted` and the tests of a project written for a newer
     Elixir fail in ways that look like the project's own faults."""
-    from .mix_static import read_statically
-    from .versions import elixir_requirement_allows
+    from ..mix.static import read_statically
+    from ..versioning.versions import elixir_requirement_allows
 
     if not (root / "mix.exs").is_file():
         return []
@@ -174,7 +176,8 @@ def installed_hex(env: Mapping[str, str]) -> str | None:
 
 
 def check_grpcio_tools(root: Path) -> Check:
-    from . import config, stubs
+    from .. import config
+    from ..python import stubs
 
     try:
         if not config.load(root).section("stubs"):  # no protos to compile (snakebridge): nothing to pin
@@ -196,13 +199,13 @@ def check_grpcio_tools(root: Path) -> Check:
 
 
 def check_git(root: Path) -> Check:
-    from . import git
+    from .. import git
 
     if proc.which("git") is None:
         return Check("git", FAIL, "not found", proc.INSTALL_HINTS["git"].split(": ", 1)[1])
     if not git.is_repository(root):
         return Check("git", FAIL, f"{root} is not a git repository", f"git -C {root} init")
-    from .release import ReleaseSettings
+    from ..release.flow import ReleaseSettings
 
     try:
         branch = ReleaseSettings.load(root).branch

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from . import __version__
-from .errors import ProjectError
+from .. import __version__
+from ..errors import ProjectError
 
 __all__ = ["Source", "from_direct_url", "requirement"]
 

@@ -4,7 +4,7 @@ This follows Hex 2.5.1's ``Mix.Tasks.Hex.Build`` step by step:
 
 * ``prepare`` is ``prepare_package/0``: the root fields (``app``, ``version``,
   ``elixir``, ``description``) merged with the ``package:`` keyword list (or map), the
-  files selected (:mod:`hexpack.selection`), the description trimmed, the
+  files selected (:mod:`hexpack.hex.selection`), the description trimmed, the
   name defaulted to the app, ``build_tools`` guessed from top-level files,
   everything outside Hex's metadata fields dropped, and ``requirements`` from
   the ``deps`` that are for ``:prod`` and come from Hex. The checks Hex makes
@@ -18,7 +18,7 @@ This follows Hex 2.5.1's ``Mix.Tasks.Hex.Build`` step by step:
   (hex_core's ``binarify``: atoms become binaries, maps become sorted lists of
   2-tuples, the pairs sorted by key).
 
-Values keep their Elixir shapes (:mod:`hexpack.terms`) until
+Values keep their Elixir shapes (:mod:`hexpack.mix.terms`) until
 ``metadata_pairs``; keys of ``PackageMeta.meta`` are plain strings.
 """
 
@@ -29,10 +29,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import hex_rules, selection
-from .errors import PackageError, ProjectError
-from .mix_project import MixProject, inspect, package_map
-from .terms import Atom, Regex
+from ..errors import PackageError, ProjectError
+from ..mix.project import MixProject, inspect, package_map
+from ..mix.terms import Atom, Regex
+from . import rules as hex_rules
+from . import selection
 
 __all__ = [
     "BUILD_TOOLS",

@@ -1,6 +1,6 @@
 """Hex's rules about a package's metadata, declared once.
 
-The built-in engine (:mod:`hexpack.metadata`) applies them as ``mix hex.build``
+The built-in engine (:mod:`hexpack.hex.metadata`) applies them as ``mix hex.build``
 does, and verify's metadata gate (:mod:`hexpack.verify.content_rules`) checks a
 built tarball against the same functions, so the two cannot drift apart:
 
@@ -9,14 +9,14 @@ built tarball against the same functions, so the two cannot drift apart:
   ``MAX_DESCRIPTION_LENGTH`` characters as ``String.length/1`` counts them
   (grapheme clusters: an "é" written as ``e`` + U+0301 is one);
 * licenses: SPDX identifiers as Hex's vendored list knows them
-  (``hex_licenses.txt``), or ``LicenseRef-<idstring>``; Hex warns about the
+  (``licenses.txt``), or ``LicenseRef-<idstring>``; Hex warns about the
   others in the words of ``license_warnings``;
 * links: what hex.pm accepts (a map of names to http(s) URLs);
 * sizes: ``tarball.LIMITS`` (hex_core's 16 MiB package, 128 MiB
   uncompressed, 1 MiB metadata), kept beside the code that enforces them
   while writing and reading; verify's size gate reads the same mapping.
 
-When Hex changes one of these, this module (and ``hex_licenses.txt``) is the
+When Hex changes one of these, this module (and ``licenses.txt``) is the
 one place to update; the README section "Keeping the built-in engine in step
 with Hex" lists the steps.
 """
@@ -162,7 +162,7 @@ def _kind(char: str) -> str:
 def _spdx_ids() -> frozenset[str]:
     from importlib import resources
 
-    text = (resources.files(__package__) / "hex_licenses.txt").read_text(encoding="utf-8")
+    text = (resources.files(__package__) / "licenses.txt").read_text(encoding="utf-8")
     return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
 
 

@@ -1,9 +1,9 @@
 """``mix hex.build`` in Python: a mix project in, Hex's package tarball out.
 
-``build_package`` reads ``mix.exs`` (:mod:`hexpack.mix_project`), prepares and
-checks the metadata as Hex does (:mod:`hexpack.metadata`, which selects the
-files through :mod:`hexpack.selection`) and writes the tarball with
-:mod:`hexpack.tarball`. It returns the bytes and what Hex would print; it
+``build_package`` reads ``mix.exs`` (:mod:`hexpack.mix.project`), prepares and
+checks the metadata as Hex does (:mod:`hexpack.hex.metadata`, which selects the
+files through :mod:`hexpack.hex.selection`) and writes the tarball with
+:mod:`hexpack.hex.tarball`. It returns the bytes and what Hex would print; it
 writes nothing (the ``hexpack build`` command saves the file).
 
 When Hex would refuse, ``PackageRefused`` carries Hex's messages (one per
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import PackageError, Problems
+from ..mix.project import MixProject, read_project
 from . import erlterm, metadata, tarball
-from .errors import PackageError, Problems
-from .mix_project import MixProject, read_project
 from .unsafe_paths import unsafe_entries
 
 __all__ = ["BuildResult", "PackageRefused", "build_package", "build_project"]

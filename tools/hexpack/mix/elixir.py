@@ -5,7 +5,7 @@ this module) in the project directory. That script starts Mix, compiles
 ``mix.exs`` in memory exactly as Mix does (nothing is written, deps need not be
 fetched, Hex need not be installed) and prints the module's ``project/0``
 keyword list as Erlang External Term Format, which ``decode_etf`` turns into
-the Python values described in ``hexpack.terms``.
+the Python values described in ``hexpack.mix.terms``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import proc
-from .errors import ProjectError
-from .mix_project import MixProject, map_key, project_from_config
+from .. import proc
+from ..errors import ProjectError
+from .project import MixProject, map_key, project_from_config
 from .terms import MAX_NESTING, Atom, Regex, atom
 
 __all__ = ["Opaque", "decode_etf", "read_with_elixir"]

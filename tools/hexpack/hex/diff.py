@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
+from ..mix.terms import Atom
 from . import tarball
 from .erlterm import format_term
-from .errors import UsageError
 from .tarball import Member, Package
-from .terms import Atom
 
 __all__ = [
     "FileChange",

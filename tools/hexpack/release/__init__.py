@@ -1,0 +1,1 @@
+"""``hexpack release``: gates in order, one bump, one commit, one tag, then publish (``flow``)."""
