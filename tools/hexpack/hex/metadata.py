@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import PackageError, ProjectError
-from ..mix.project import MixProject, inspect, package_map
-from ..mix.terms import Atom, Regex
+from ..mix.project import MixProject, package_map
+from ..mix.terms import Atom, Regex, inspect, to_string
 from . import rules as hex_rules
 from . import selection
 
@@ -313,33 +313,6 @@ def _format_value(value: Any) -> str:
         entries = [f"{to_string(k)}: {_format_value(v)}" for k, v in _sorted_items(value)]
         return "\n    " + "\n    ".join(entries)
     return to_string(value)
-
-
-def to_string(value: Any) -> str:
-    """Elixir's ``to_string/1`` (``String.Chars``) for the values metadata holds."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return str.__str__(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _float_to_string(value)
-    if isinstance(value, list):  # chardata
-        return "".join(chr(item) if isinstance(item, int) else to_string(item) for item in value)
-    return inspect(value)
-
-
-def _float_to_string(value: float) -> str:
-    text = repr(value)
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        if "." not in mantissa:
-            mantissa += ".0"
-        return f"{mantissa}e{int(exponent)}"
-    return text
 
 
 # ---------------------------------------------------------------------------

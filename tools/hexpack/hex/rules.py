@@ -31,6 +31,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
+from ..mix.terms import to_string
+
 __all__ = [
     "HEX_VERSION",
     "MAX_DESCRIPTION_LENGTH",
@@ -185,7 +187,7 @@ def license_warnings(licenses: Any) -> list[str]:
     invalid = invalid_licenses(licenses)
     if not invalid:
         return []
-    listed = "".join(f" * {_text(license_id)}\n" for license_id in invalid)
+    listed = "".join(f" * {to_string(license_id)}\n" for license_id in invalid)
     return [
         f"The following licenses are not recognized by SPDX:\n{listed}\n"
         f"Valid license identifiers are available from {SPDX_URL}"
@@ -195,12 +197,6 @@ def license_warnings(licenses: Any) -> list[str]:
 def invalid_licenses(licenses: list[Any]) -> list[Any]:
     """The entries of ``licenses`` Hex does not recognise, in their order."""
     return [license_id for license_id in licenses if not valid_license(license_id)]
-
-
-def _text(value: Any) -> str:
-    from .metadata import to_string
-
-    return to_string(value)
 
 
 # ---------------------------------------------------------------- links

@@ -8,13 +8,12 @@ anything else. ``read_project`` picks one.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import HexpackError, ProjectError, raise_together
-from .terms import Atom, Regex, bounds_problem, is_keyword, keyword_get
+from .terms import Atom, Regex, bounds_problem, inspect, is_keyword, keyword_get
 
 
 @dataclass(frozen=True)
@@ -73,43 +72,6 @@ def map_key(key: Any) -> Any:
     if isinstance(key, dict):
         return tuple((map_key(k), map_key(v)) for k, v in key.items())
     return key
-
-
-def inspect(value: Any) -> str:
-    """``value`` written back as Elixir source, for messages (like ``inspect/1``)."""
-    if value is None:
-        return "nil"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Atom):
-        text = str.__str__(value)
-        return ":" + text if _PLAIN_ATOM.fullmatch(text) else ":" + _quote(text)
-    if isinstance(value, str):
-        return _quote(value)
-    if isinstance(value, Regex):
-        return f"~r/{value.source}/{value.options}"
-    if isinstance(value, list):
-        if is_keyword(value) and value:
-            return "[" + ", ".join(f"{_key(k)} {inspect(v)}" for k, v in value) + "]"
-        return "[" + ", ".join(inspect(v) for v in value) + "]"
-    if isinstance(value, tuple):
-        return "{" + ", ".join(inspect(v) for v in value) + "}"
-    if isinstance(value, dict):
-        return "%{" + ", ".join(f"{inspect(k)} => {inspect(v)}" for k, v in value.items()) + "}"
-    return repr(value)
-
-
-_PLAIN_ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_@]*[?!]?")
-
-
-def _key(atom: Atom) -> str:
-    text = str.__str__(atom)
-    return f"{text}:" if _PLAIN_ATOM.fullmatch(text) else f"{_quote(text)}:"
-
-
-def _quote(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("#{", "\\#{").replace("\n", "\\n")
-    return f'"{escaped}"'
 
 
 def project_from_config(root: str | Path, config: Any, *, reader: str, source: str = "mix.exs") -> MixProject:

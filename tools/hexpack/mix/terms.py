@@ -5,6 +5,9 @@ Elixir data maps onto Python as: binary -> ``str``; atom -> ``Atom``
 ``int``/``float``; list -> ``list``; tuple -> ``tuple``; map -> ``dict``;
 ``~r`` regex -> ``Regex``. A keyword list is a list of ``(Atom, value)``
 2-tuples, exactly as in Elixir.
+
+``inspect`` and ``to_string`` write such values back as Elixir's ``inspect/1``
+and ``to_string/1`` do (for messages and for the metadata Hex prints).
 """
 
 from __future__ import annotations
@@ -103,3 +106,67 @@ def bounds_problem(value: Any) -> str | None:
         elif isinstance(item, int) and not isinstance(item, bool) and item.bit_length() > max_bits:
             return f"holding an integer of more than {MAX_INTEGER_DIGITS} digits"
     return None
+
+
+def inspect(value: Any) -> str:
+    """``value`` written back as Elixir source, for messages (like ``inspect/1``)."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Atom):
+        text = str.__str__(value)
+        return ":" + text if _PLAIN_ATOM.fullmatch(text) else ":" + _quote(text)
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, Regex):
+        return f"~r/{value.source}/{value.options}"
+    if isinstance(value, list):
+        if is_keyword(value) and value:
+            return "[" + ", ".join(f"{_key(k)} {inspect(v)}" for k, v in value) + "]"
+        return "[" + ", ".join(inspect(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "{" + ", ".join(inspect(v) for v in value) + "}"
+    if isinstance(value, dict):
+        return "%{" + ", ".join(f"{inspect(k)} => {inspect(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+_PLAIN_ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_@]*[?!]?")
+
+
+def _key(atom: Atom) -> str:
+    text = str.__str__(atom)
+    return f"{text}:" if _PLAIN_ATOM.fullmatch(text) else f"{_quote(text)}:"
+
+
+def _quote(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("#{", "\\#{").replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def to_string(value: Any) -> str:
+    """Elixir's ``to_string/1`` (``String.Chars``) for the values metadata holds."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float_to_string(value)
+    if isinstance(value, list):  # chardata
+        return "".join(chr(item) if isinstance(item, int) else to_string(item) for item in value)
+    return inspect(value)
+
+
+def _float_to_string(value: float) -> str:
+    text = repr(value)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        if "." not in mantissa:
+            mantissa += ".0"
+        return f"{mantissa}e{int(exponent)}"
+    return text

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .terms import Atom, Regex
+from ..terms import Atom, Regex
 
 __all__ = ["REMOTE", "Unsupported", "equal", "member", "truthy"]
 

@@ -1,0 +1,40 @@
+"""Read ``mix.exs`` without Elixir, for the shapes that are plain data.
+
+A small tokenizer and recursive-descent evaluator for the literal subset of
+Elixir that ``mix.exs`` files are mostly written in: keyword lists, lists,
+tuples, maps, strings (heredocs and interpolation included), charlists, atoms,
+aliases, numbers, booleans and nil; the sigils ``~w ~W ~s ~S ~c ~C ~r ~R``
+with any delimiter; ``@attr`` module attributes; ``++`` and ``<>`` between
+literals; zero-arity ``def``/``defp`` functions returning such data (including
+``project/0`` itself) and plain variable bindings inside them.
+
+Anything else (a remote call such as ``File.read!/1``, ``Mix.env/0``, a pipe,
+``if``/``case``, a function with arguments, ...) is refused with a
+``ProjectError`` naming the line: the reader never guesses. Definitions are
+evaluated lazily, so an unsupported expression only blocks the read when
+packaging needs its value: a top-level key of ``project/0`` that packaging never
+reads (``elixirc_paths: elixirc_paths(Mix.env())``, ``docs:``) is kept as an
+``Unreadable`` value instead of stopping the read.
+
+The reader works in stages, one module each: ``tokens`` (text to tokens),
+``syntax`` (statements, blocks and definitions kept as token slices),
+``evaluation`` (a slice to a value, on demand), with ``values`` (``Unreadable``,
+``to_string``, sigils), ``ordering`` (maps in Erlang term order) and
+``builtins`` (the operators and remote calls it can compute); ``reader`` walks
+the modules of mix.exs and holds the entry points.
+"""
+
+from .ordering import erlang_sort_key, make_map
+from .reader import HINT, PACKAGING_KEYS, evaluate_source, read_statically
+from .values import Unreadable, has_unreadable
+
+__all__ = [
+    "HINT",
+    "PACKAGING_KEYS",
+    "Unreadable",
+    "erlang_sort_key",
+    "evaluate_source",
+    "has_unreadable",
+    "make_map",
+    "read_statically",
+]

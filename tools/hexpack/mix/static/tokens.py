@@ -1,0 +1,399 @@
+"""The static reader's first stage: ``mix.exs`` text to tokens.
+
+The subset of Elixir's tokenizer that ``mix.exs`` files use: numbers, strings,
+charlists and heredocs (interpolations kept as token lists), atoms, keyword
+keys, sigils, identifiers, aliases, module attributes and operators. Also the
+``Refusal`` every stage raises for what it cannot read exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..terms import parse_integer
+
+
+class Refusal(Exception):
+    """Raised inside the reader; turned into a ProjectError at the edge."""
+
+    def __init__(self, line: int, what: str):
+        super().__init__(what)
+        self.line = line
+        self.what = what
+
+
+def refuse(line: int, thing: str) -> Refusal:
+    return Refusal(line, f"cannot evaluate {thing} without Elixir")
+
+
+@dataclass
+class Tok:
+    kind: str  # int float str chars atom kw sigil ident alias attr op nl eof
+    value: Any
+    line: int
+    spaced: bool = True  # whitespace (or a line start) right before it
+
+    def is_op(self, *ops: str) -> bool:
+        return self.kind == "op" and self.value in ops
+
+    def is_ident(self, *names: str) -> bool:
+        return self.kind == "ident" and self.value in names
+
+    def show(self) -> str:
+        if self.kind in ("op", "ident", "alias"):
+            return f"`{self.value}`"
+        if self.kind == "attr":
+            return f"`@{self.value}`"
+        if self.kind == "nl":
+            return "end of line"
+        if self.kind == "eof":
+            return "end of file"
+        return f"this {self.kind}"
+
+
+@dataclass
+class Sigil:
+    letter: str
+    parts: list[Any]  # raw text (escapes kept) and lists of tokens for #{...}
+    modifiers: str
+
+
+_OPERATORS = sorted(
+    [
+        "===", "!==", "...", "<<<", ">>>", "&&&", "|||", "~~~", "^^^", "<~>", "<|>", "+++", "---",
+        "|>", "++", "--", "<>", "=>", "->", "::", "\\\\", "==", "!=", "<=", ">=", "&&", "||", "<<", ">>",
+        "..", "<-", "~>", "<~", "**", "+", "-", "*", "/", "=", "<", ">", "!", "^", "&", "|", ".", ";",
+        "(", ")", "[", "]", "{", "}", ",", "%", "@",
+    ],
+    key=len,
+    reverse=True,
+)  # fmt: skip
+_IDENT = re.compile(r"[^\W\d]\w*[?!]?")
+_ALIAS = re.compile(r"[A-Z]\w*")
+_ATOM_NAME = re.compile(r"[^\W\d][\w@]*[?!]?")
+_NUMBER = re.compile(
+    r"0x[0-9a-fA-F](?:_?[0-9a-fA-F])*|0o[0-7](?:_?[0-7])*|0b[01](?:_?[01])*"
+    r"|(?P<int>[0-9](?:_?[0-9])*)(?P<frac>\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?)?"
+)
+_SIGIL_PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">", "/": "/", "|": "|", '"': '"', "'": "'"}
+BINARY_OPS = {
+    "|>", "++", "--", "<>", "==", "!=", "===", "!==", "<=", ">=", "&&", "||", "&&&", "|||", "<<<", ">>>",
+    "..", "<-", "~>", "<~", "**", "+", "-", "*", "/", "=", "<", ">", "^^^", "<|>", "<~>", "+++", "---",
+    "\\\\", "::", "|", ".", "=>", "->",
+}  # fmt: skip
+WORD_OPS = {"and", "or", "in", "when", "not"}
+
+
+class Tokenizer:
+    def __init__(self, src: str, line: int = 1):
+        self.src = src
+        self.pos = 0
+        self.line = line
+
+    # -- the main loop ----------------------------------------------------
+
+    def tokens(self, *, until_brace: bool = False) -> list[Tok]:
+        out: list[Tok] = []
+        depth = 0
+        spaced = True
+        src = self.src
+        while True:
+            if self.pos >= len(src):
+                if until_brace:
+                    raise Refusal(self.line, "string interpolation `#{` is missing its `}`")
+                out.append(Tok("eof", None, self.line))
+                return out
+            ch = src[self.pos]
+            if ch in " \t\r":
+                self.pos += 1
+                spaced = True
+                continue
+            if ch == "\\" and src.startswith("\n", self.pos + 1):  # line continuation
+                self.pos += 2
+                self.line += 1
+                spaced = True
+                continue
+            if ch == "#":
+                end = src.find("\n", self.pos)
+                self.pos = len(src) if end < 0 else end
+                continue
+            if ch == "\n":
+                out.append(Tok("nl", None, self.line, spaced))
+                self.pos += 1
+                self.line += 1
+                spaced = True
+                continue
+            start_line = self.line
+            tok = self._token(ch, out)
+            tok.line = start_line
+            tok.spaced = spaced
+            spaced = False
+            if until_brace and tok.kind == "op":
+                if tok.value == "{":
+                    depth += 1
+                elif tok.value == "}":
+                    if depth == 0:
+                        out.append(Tok("eof", None, self.line))  # every token list ends with one
+                        return out
+                    depth -= 1
+            out.append(tok)
+
+    def _token(self, ch: str, previous: list[Tok]) -> Tok:  # noqa: PLR0911, PLR0912
+        src, pos = self.src, self.pos
+        if ch.isdigit():
+            m = _NUMBER.match(src, pos)
+            assert m is not None
+            self.pos = m.end()
+            text = m.group(0).replace("_", "")
+            try:
+                if text[:2] in ("0x", "0o", "0b"):
+                    return Tok("int", parse_integer(text[2:], {"x": 16, "o": 8, "b": 2}[text[1]]), self.line)
+                if m.group("frac"):
+                    return Tok("float", float(text), self.line)
+                return Tok("int", parse_integer(text), self.line)
+            except ValueError as exc:
+                raise Refusal(self.line, str(exc)) from None
+        if src.startswith('"""', pos):
+            self.pos += 3
+            return Tok("str", self._heredoc('"', interpol=True), self.line)
+        if src.startswith("'''", pos):
+            self.pos += 3
+            return Tok("chars", self._heredoc("'", interpol=True), self.line)
+        if ch in "\"'":
+            self.pos += 1
+            parts = self._quoted(ch, interpol=True)
+            parts = [unescape_part(p, self.line) for p in parts]
+            if self._keyword_colon():
+                return Tok("kw", parts, self.line)
+            return Tok("str" if ch == '"' else "chars", parts, self.line)
+        if ch == ":" and not src.startswith("::", pos):
+            nxt = src[pos + 1 : pos + 2]
+            if nxt in ('"', "'"):
+                self.pos += 2
+                parts = self._quoted(nxt, interpol=True)
+                return Tok("atom", [unescape_part(p, self.line) for p in parts], self.line)
+            m = _ATOM_NAME.match(src, pos + 1)
+            if m:
+                self.pos = m.end()
+                return Tok("atom", m.group(0), self.line)
+        if ch == "?" and pos + 1 < len(src):
+            return self._char_literal()
+        if ch == "~" and pos + 1 < len(src) and src[pos + 1].isalpha():
+            return self._sigil()
+        if ch == "@" and _IDENT.match(src, pos + 1):
+            m = _IDENT.match(src, pos + 1)
+            assert m is not None
+            self.pos = m.end()
+            return Tok("attr", m.group(0), self.line)
+        m = _IDENT.match(src, pos)
+        if m:
+            self.pos = m.end()
+            name = m.group(0)
+            if self._keyword_colon():
+                return Tok("kw", [name], self.line)
+            if _ALIAS.fullmatch(name):
+                return Tok("alias", name, self.line)
+            return Tok("ident", name, self.line)
+        for op in _OPERATORS:
+            if src.startswith(op, pos):
+                self.pos += len(op)
+                return Tok("op", op, self.line)
+        raise Refusal(self.line, f"cannot read {src[pos]!r} without Elixir")
+
+    def _keyword_colon(self) -> bool:
+        """A keyword key ends with ``:`` followed by whitespace."""
+        src, pos = self.src, self.pos
+        if src.startswith(":", pos) and not src.startswith("::", pos):
+            after = src[pos + 1 : pos + 2]
+            if after == "" or after in " \t\r\n":
+                self.pos += 1
+                return True
+        return False
+
+    def _char_literal(self) -> Tok:
+        src = self.src
+        self.pos += 1
+        if src[self.pos] == "\\":
+            raw = src[self.pos : self.pos + 2]
+            m = re.compile(r"\\(x\{[0-9a-fA-F]+\}|x[0-9a-fA-F]{1,2}|u\{[0-9a-fA-F]+\}|u[0-9a-fA-F]{4})").match(
+                src, self.pos
+            )
+            if m:
+                raw = m.group(0)
+            self.pos += len(raw)
+            text = unescape(raw, self.line)
+            if len(text) != 1:
+                raise Refusal(self.line, "cannot read this `?` character literal without Elixir")
+        else:
+            text = src[self.pos]
+            self.pos += 1
+            if text == "\n":
+                self.line += 1
+        return Tok("int", ord(text), self.line)
+
+    def _sigil(self) -> Tok:
+        src = self.src
+        letter = src[self.pos + 1]
+        self.pos += 2
+        interpol = letter.islower()
+        if src.startswith('"""', self.pos) or src.startswith("'''", self.pos):
+            quote = src[self.pos]
+            self.pos += 3
+            parts = self._heredoc(quote, interpol=interpol, raw=True)
+        else:
+            opener = src[self.pos : self.pos + 1]
+            if opener not in _SIGIL_PAIRS:
+                raise Refusal(self.line, f"cannot read sigil ~{letter} with delimiter {opener!r} without Elixir")
+            self.pos += 1
+            parts = self._quoted(_SIGIL_PAIRS[opener], interpol=interpol)
+        m = re.compile(r"[a-zA-Z0-9]*").match(src, self.pos)
+        assert m is not None
+        self.pos = m.end()
+        return Tok("sigil", Sigil(letter, parts, m.group(0)), self.line)
+
+    # -- quoted text --------------------------------------------------------
+
+    def _quoted(self, terminator: str | None, *, interpol: bool) -> list[Any]:
+        """Raw parts up to ``terminator`` (``None``: to the end of the text).
+
+        Escapes stay in the raw text for the caller to process (each sigil
+        has its own rules), except that an escaped terminator loses its
+        backslash, as in Elixir's tokenizer.
+        """
+        src = self.src
+        parts: list[Any] = []
+        buf: list[str] = []
+        start_line = self.line
+        while True:
+            if self.pos >= len(src):
+                if terminator is None:
+                    break
+                raise Refusal(start_line, f"missing terminator {terminator!r} for the text that starts here")
+            ch = src[self.pos]
+            if terminator is not None and ch == terminator:
+                self.pos += 1
+                break
+            if ch == "\\" and self.pos + 1 < len(src):
+                nxt = src[self.pos + 1]
+                if terminator is not None and nxt == terminator:
+                    buf.append(nxt)
+                elif interpol:
+                    buf.append(ch + nxt)
+                else:
+                    buf.append(ch)
+                    self.pos += 1
+                    continue
+                if nxt == "\n":
+                    self.line += 1
+                self.pos += 2
+                continue
+            if interpol and src.startswith("#{", self.pos):
+                if buf:
+                    parts.append("".join(buf))
+                    buf = []
+                self.pos += 2
+                parts.append(self.tokens(until_brace=True))  # consumes the closing brace
+                continue
+            if ch == "\n":
+                self.line += 1
+            buf.append(ch)
+            self.pos += 1
+        if buf or not parts:
+            parts.append("".join(buf))
+        return parts
+
+    def _heredoc(self, quote: str, *, interpol: bool, raw: bool = False) -> list[Any]:
+        src = self.src
+        end_of_line = src.find("\n", self.pos)
+        if end_of_line < 0 or src[self.pos : end_of_line].strip():
+            raise Refusal(self.line, f"heredoc {quote * 3} must be followed by a new line")
+        self.pos = end_of_line + 1
+        first_line = self.line + 1
+        lines = []
+        closing = re.compile(r"[ \t]*" + re.escape(quote * 3))
+        while True:
+            if self.pos >= len(src):
+                raise Refusal(first_line - 1, f"missing heredoc terminator {quote * 3}")
+            end = src.find("\n", self.pos)
+            end = len(src) if end < 0 else end
+            line = src[self.pos : end]
+            m = closing.match(line)
+            if m:
+                indent = m.end() - 3
+                self.pos += m.end()
+                break
+            lines.append(line)
+            self.pos = end + 1
+        self.line = first_line + len(lines)
+        body = "".join(_dedent(line, indent) + "\n" for line in lines)
+        sub = Tokenizer(body, first_line)
+        parts = sub._quoted(None, interpol=interpol)
+        return parts if raw else [unescape_part(p, first_line) for p in parts]
+
+
+def _dedent(line: str, indent: int) -> str:
+    i = 0
+    while i < indent and i < len(line) and line[i] in " \t":
+        i += 1
+    return line[i:]
+
+
+def unescape_part(part: Any, line: int) -> Any:
+    return part if isinstance(part, list) else unescape(part, line)
+
+
+_SIMPLE_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "d": "\x7f", "e": "\x1b", "f": "\f", "n": "\n", "r": "\r"}
+_SIMPLE_ESCAPES.update({"s": " ", "t": "\t", "v": "\v"})
+_ESCAPE = re.compile(
+    r"\\(?:(?P<nl>\r?\n)|x\{(?P<xb>[0-9a-fA-F]+)\}|x(?P<x>[0-9a-fA-F]{1,2})"
+    r"|u\{(?P<ub>[0-9a-fA-F]+)\}|u(?P<u>[0-9a-fA-F]{4})|(?P<c>.))",
+    re.DOTALL,
+)
+
+
+def unescape(raw: str, line: int) -> str:
+    """Elixir's string escapes (``:elixir_interpolation.unescape_string``)."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group("nl") is not None:
+            return ""
+        for name in ("xb", "x", "ub", "u"):
+            digits = m.group(name)
+            if digits is not None:
+                code = int(digits, 16)
+                if name.startswith("x") and code > 0x7F:
+                    raise Refusal(line, f"cannot read the byte escape `{m.group(0)}` without Elixir")
+                return chr(code)
+        c = m.group("c")
+        return _SIMPLE_ESCAPES.get(c, c)
+
+    return _ESCAPE.sub(one, raw) if "\\" in raw else raw
+
+
+_REGEX_ESCAPES = {"f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "a": "\a"}
+
+
+def unescape_regex(raw: str) -> str:
+    """``Regex.unescape_map/1``: only control characters; others keep ``\\``."""
+    if "\\" not in raw:
+        return raw
+    out = []
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch == "\\" and i + 1 < len(raw):
+            nxt = raw[i + 1]
+            if nxt == "\n":
+                i += 2
+                continue
+            if raw.startswith("\r\n", i + 1):
+                i += 3
+                continue
+            out.append(_REGEX_ESCAPES.get(nxt, "\\" + nxt))
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
