@@ -9,6 +9,7 @@ from hexpack.versioning.versions import (
     bump_version,
     compare_semver,
     elixir_requirement_allows,
+    numeric_key,
     parse,
     parse_pep440,
 )
@@ -205,3 +206,10 @@ def test_every_semver_is_mapped_faithfully_or_refused(text):
 )
 def test_elixir_requirements_match_as_version_match_does(requirement, version, allowed):
     assert elixir_requirement_allows(requirement, version) is allowed
+
+
+def test_one_numeric_key_orders_python_minors_pins_and_hex_archives():
+    assert sorted(["3.10", "3.9", "3.13"], key=numeric_key) == ["3.9", "3.10", "3.13"]
+    assert sorted(["1.100.0", "1.85.1", "1.9.0"], key=numeric_key) == ["1.9.0", "1.85.1", "1.100.0"]
+    assert max([None, "2.0.0", "2.5.1"], key=numeric_key) == "2.5.1"
+    assert numeric_key(None) < numeric_key("0.1")

@@ -19,6 +19,7 @@ from typing import Any
 
 from .errors import HexpackError
 from .python import pythons
+from .versioning.versions import numeric_key
 
 log = logging.getLogger("nox")
 
@@ -75,7 +76,7 @@ NEWEST_ONLY = ("slow", "interpreter_independent")
 
 def newest_python(versions: Sequence[str]) -> str:
     """The one targeted version that runs the whole suite: the newest."""
-    return max(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
+    return max(versions, key=numeric_key)
 
 
 def pytest_args(python: Any, versions: Sequence[str], posargs: Sequence[str], root: Path) -> list[str]:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..versioning.versions import numeric_key
 from .rules import HEX_VERSION
 
 __all__ = ["HexArchive", "archives_dir", "find_hex", "version_note"]
@@ -72,7 +73,7 @@ def find_hex(env: Mapping[str, str] | None = None) -> HexArchive | None:
         found.append(HexArchive(entry, _app_version(entry) or match.group("version")))
     if not found:
         return None
-    return max(found, key=lambda archive: _version_key(archive.version))
+    return max(found, key=lambda archive: numeric_key(archive.version))
 
 
 def version_note(archive: HexArchive) -> str:
@@ -103,9 +104,3 @@ def _app_version(entry: Path) -> str | None:
 def _vsn(text: bytes) -> str | None:
     match = _VSN.search(text)
     return match.group("version").decode("utf-8", "replace") if match else None
-
-
-def _version_key(version: str | None) -> tuple:
-    if version is None:
-        return (-1,)
-    return tuple(int(part) if part.isdigit() else -1 for part in re.split(r"[.\-]", version))

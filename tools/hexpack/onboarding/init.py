@@ -26,6 +26,7 @@ from .. import config as config_mod
 from ..errors import HexpackError, ProjectError, raise_together
 from ..fsutil import FileTransaction
 from ..verify import smoke_detect
+from ..versioning.versions import numeric_key
 from . import install_source
 
 __all__ = ["DEFAULT_GRPCIO_TOOLS", "Detection", "Plan", "apply", "detect", "plan"]
@@ -283,7 +284,7 @@ def plan(
     found.append(f"server: {d.server}" if d.server else f"server: none ({PYTHON_ROOT}/grpc_server.py is missing)")
     found.append(f"requirements: {', '.join(d.requirements)}" if d.requirements else "requirements: none")
     if d.stubs:
-        versions = sorted(set(d.stubs_tools.values()), key=_version_key)
+        versions = sorted(set(d.stubs_tools.values()), key=numeric_key)
         made = f"generated with grpcio-tools {', '.join(versions)}" if versions else "grpcio-tools version not readable"
         found.append(f"stubs: {', '.join(d.stubs)} ({made})")
     else:
@@ -302,7 +303,7 @@ def plan(
     # -- stubs
     if d.protos:
         include, out = stub_layout(d)
-        versions = sorted(set(d.stubs_tools.values()), key=_version_key)
+        versions = sorted(set(d.stubs_tools.values()), key=numeric_key)
         if versions:
             pin = versions[-1]
             assumed.append(f"grpcio-tools pin {pin}, read from the committed stubs")
@@ -498,10 +499,6 @@ def _same_version(written: str, expected: str | None) -> bool:
 
 def _span(versions: list[str]) -> str:
     return versions[0] if len(versions) == 1 else f"{versions[0]}-{versions[-1]}"
-
-
-def _version_key(text: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in re.findall(r"\d+", text))
 
 
 def stub_layout(d: Detection) -> tuple[str, str]:

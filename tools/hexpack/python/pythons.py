@@ -40,6 +40,7 @@ from pathlib import Path
 
 from .. import proc
 from ..errors import CommandFailed, CommandNotFound, ProjectError
+from ..versioning.versions import numeric_key
 
 # CPython feature releases: (version, first release, end of life). Table as of
 # 2025-10-07, the day 3.14.0 was released; add a row when a new one ships.
@@ -162,7 +163,7 @@ def targeted(root: str | os.PathLike[str]) -> list[str]:
             subject=str(cfg.source),
             hint='write e.g. python = ["3.10", "3.11", "3.12", "3.13"]',
         )
-    return sorted(dict.fromkeys(value), key=minor_key)
+    return sorted(dict.fromkeys(value), key=numeric_key)
 
 
 def default_versions(root: Path, *, on: date = RELEASES_AS_OF) -> list[str]:
@@ -182,7 +183,7 @@ def supported(on: date = RELEASES_AS_OF) -> list[str]:
 
 def unconstrained(on: date = RELEASES_AS_OF) -> list[str]:
     """The versions targeted when no requires-python says: the supported ones from :data:`DEFAULT_FLOOR`."""
-    return [v for v in supported(on) if minor_key(v) >= minor_key(DEFAULT_FLOOR)]
+    return [v for v in supported(on) if numeric_key(v) >= numeric_key(DEFAULT_FLOOR)]
 
 
 def admitted(spec: object, *, subject: str, hint: str, on: date = RELEASES_AS_OF) -> list[str]:
@@ -228,11 +229,6 @@ def _requires_python(root: Path) -> tuple[object, Path] | None:
             if value:
                 return value, pyproject
     return None
-
-
-def minor_key(version: str) -> tuple[int, ...]:
-    """Sort key of an ``X.Y`` version: 3.9 before 3.10."""
-    return tuple(int(part) for part in version.split("."))
 
 
 # --------------------------------------------------------------------------- candidates
@@ -578,7 +574,6 @@ __all__ = [
     "expose",
     "find",
     "locate",
-    "minor_key",
     "project_cache",
     "supported",
     "targeted",

@@ -46,6 +46,7 @@ __all__ = [
     "Version",
     "bump_version",
     "compare_semver",
+    "numeric_key",
     "parse",
     "parse_pep440",
 ]
@@ -102,6 +103,15 @@ class Version:
 
     def __str__(self) -> str:
         return self.semver
+
+
+def numeric_key(text: str | None) -> tuple[int, ...]:
+    """Sort key of a dotted version by its numbers: ``3.9`` before ``3.10``, ``1.85.1`` before ``1.100.0``.
+
+    For ordering versions of one kind (Python minors, grpcio-tools pins, Hex archives); a pre-release
+    suffix is not ranked. ``None`` (a version nobody could read) sorts first.
+    """
+    return tuple(int(number) for number in re.findall(r"\d+", text or ""))
 
 
 def is_semver(text: str) -> bool:
