@@ -54,6 +54,10 @@ class Config:
             return f"[{name}]" if name else ""
         return f"[tool.hexpack.{name}]" if name else "[tool.hexpack]"
 
+    def named(self, name: str) -> str:
+        """The table ``name`` as a hint names it: ``[tool.hexpack.stubs]``, or ``[stubs] in hexpack.toml``."""
+        return f"{self.header(name)} in hexpack.toml" if self.standalone else self.header(name)
+
     def subject(self, name: str) -> str:
         """The file and the table ``name``, as problems with that table are named."""
         return f"{self.source or self.root / 'pyproject.toml'} {self.header(name)}".rstrip()
