@@ -12,6 +12,7 @@ from hexpack.settings_schema import (
     Number,
     ProjectPath,
     ProjectPaths,
+    Rule,
     Sub,
     Table,
     Text,
@@ -147,10 +148,19 @@ def test_rules_on_one_field_and_across_fields_join_the_same_list():
             Field("ready", Choice(("stdout", "file"))),
             Field("env", Text(empty=True), default=""),
         ),
-        rules=(lambda v: ['ready = "file" needs env'] if v["ready"] == "file" and not v["env"] else [],),
+        rules=(
+            Rule(
+                ("ready", "env"),
+                lambda v: ['ready = "file" needs env'] if v["ready"] == "file" and not v["env"] else [],
+            ),
+        ),
     )
     assert [p.what for p in check(table, {"rpc": "Ping"}, root=None, subject="t")[1]] == ["rpc 'Ping' needs a /"]
     assert [p.what for p in check(table, {"ready": "file"}, root=None, subject="t")[1]] == ['ready = "file" needs env']
+    # a rule reading a field that had a problem stays quiet: it would judge the default, not what was written
+    assert [p.what for p in check(table, {"ready": "file", "env": 3}, root=None, subject="t")[1]] == [
+        "env must be a string, got 3"
+    ]
 
 
 def test_toml_forms_are_what_a_user_writes():

@@ -37,7 +37,9 @@ __all__ = [
     "Number",
     "Owned",
     "ProjectPath",
+    "ProjectPathMap",
     "ProjectPaths",
+    "Rule",
     "Sub",
     "Table",
     "Text",
@@ -196,6 +198,27 @@ class ProjectPaths:
 
 
 @dataclass(frozen=True)
+class ProjectPathMap:
+    """A table of paths inside the project (``"source" = "target"``), read as a dict of texts; an entry
+    whose path leaves the project is named and left out."""
+
+    noun: str = "a table of paths (source = target)"
+
+    def convert(self, value: Any, ctx: _Context, name: str) -> Any:
+        if not isinstance(value, dict) or not all(
+            isinstance(v, str) and v.strip() and k.strip() for k, v in value.items()
+        ):
+            raise _Wrong
+        out: dict[str, str] = {}
+        for key, item in value.items():
+            try:
+                out[inside(ctx.root, key, name=name)] = inside(ctx.root, item, name=name)
+            except _Leaves as exc:
+                ctx.problems.append(ProjectError(exc.what, subject=ctx.subject, hint=_LEAVES_HINT))
+        return out
+
+
+@dataclass(frozen=True)
 class Owned:
     """Any value: a key whose owner checks it where it is read (``[tool.hexpack] python``, a feature's table)."""
 
@@ -224,7 +247,7 @@ class Sub:
         return values
 
 
-Kind = Text | Flag | Number | Choice | Texts | TextMap | ProjectPath | ProjectPaths | Owned | Sub
+Kind = Text | Flag | Number | Choice | Texts | TextMap | ProjectPath | ProjectPaths | ProjectPathMap | Owned | Sub
 
 
 # ----------------------------------------------------------------------------- tables
@@ -252,14 +275,23 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A check across fields: ``check`` gets the typed values and returns its problems, each a phrase or a
+    (phrase, hint) pair. It runs only when every field it ``reads`` was read without a problem."""
+
+    reads: tuple[str, ...]
+    check: Callable[[dict[str, Any]], list[str | tuple[str, str]]]
+
+
+@dataclass(frozen=True)
 class Table:
     """A settings table: ``name`` is its place under ``[tool.hexpack]`` (``"verify.smoke"``), ``purpose``
-    the comment ``hexpack init`` writes above it, ``rules`` checks across fields (each returns problems)."""
+    the comment ``hexpack init`` writes above it, ``rules`` the checks across its fields."""
 
     name: str
     fields: tuple[Field, ...]
     purpose: str = ""
-    rules: tuple[Callable[[dict[str, Any]], list[str]], ...] = ()
+    rules: tuple[Rule, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -281,10 +313,12 @@ def check(
     if unknown:
         ctx.problems.append(_unknown(unknown, table.names, subject))
     values: dict[str, Any] = {}
+    failed: set[str] = set()
     for f in table.fields:
         if f.name not in raw:
             values[f.name] = f.default
             if f.required:
+                failed.add(f.name)
                 example = f.example()
                 hint = f"add {f.name} = {example}" if example else None
                 ctx.problems.append(ProjectError(f"{f.name} must be {f.kind.noun}", subject=subject, hint=hint))
@@ -294,10 +328,12 @@ def check(
             values[f.name] = f.kind.convert(value, ctx, f.name)
         except _Leaves as exc:
             values[f.name] = f.default
+            failed.add(f.name)
             ctx.problems.append(ProjectError(exc.what, subject=subject, hint=_LEAVES_HINT))
             continue
         except _Wrong:
             values[f.name] = f.default
+            failed.add(f.name)
             example = f.example()
             hint = f"write e.g. {f.name} = {example}" if example else None
             ctx.problems.append(
@@ -307,10 +343,13 @@ def check(
         if f.rule is not None:
             said = f.rule(values[f.name])
             if said:
+                failed.add(f.name)
                 ctx.problems.append(ProjectError(f"{f.name} {said}", subject=subject))
-    if not ctx.problems:  # rules across fields read well-typed values only
-        for rule in table.rules:
-            ctx.problems.extend(ProjectError(what, subject=subject) for what in rule(values))
+    for rule in table.rules:
+        if failed.isdisjoint(rule.reads):  # a field read as its default after a problem would mislead the rule
+            for said in rule.check(values):
+                what, hint = (said, None) if isinstance(said, str) else said
+                ctx.problems.append(ProjectError(what, subject=subject, hint=hint))
     return values, ctx.problems
 
 
