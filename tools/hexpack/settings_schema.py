@@ -130,13 +130,16 @@ class Choice:
 
 @dataclass(frozen=True)
 class Texts:
-    """A list of strings, read as a tuple; ``choices`` limits the items, ``nonempty`` refuses ``[]``."""
+    """A list of strings, read as a tuple; ``choices`` limits the items, ``nonempty`` refuses ``[]`` and ``""``."""
 
     noun: str = "a list of strings"
     nonempty: bool = False
     choices: tuple[str, ...] | None = None
+    one_or_many: bool = False  # one string is read as a list of one
 
     def convert(self, value: Any, ctx: _Context, name: str) -> Any:
+        if self.one_or_many and isinstance(value, str):
+            value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or (self.nonempty and not value):
             raise _Wrong
         if self.nonempty and not all(v.strip() for v in value):

@@ -27,6 +27,7 @@ from ..errors import HexpackError, ProjectError, raise_together
 from ..fsutil import FileTransaction
 from ..python import stubs as stubs_mod
 from ..verify import smoke_detect
+from ..versioning import places as version_places
 from . import install_source
 
 __all__ = ["DEFAULT_GRPCIO_TOOLS", "Detection", "Plan", "apply", "detect", "plan"]
@@ -552,7 +553,7 @@ _COMMENTS = {
     "python": "targeted Pythons (nox sessions, `hexpack pythons`, verify's smoke tests)",
     "stubs": stubs_mod.TABLE.purpose,
     "verify": "`hexpack verify` / `nox -s verify_package`: what the Hex package must (not) ship",
-    "version": "`hexpack version` / `hexpack bump`: mix.exs is canonical",
+    "version": version_places.TABLE.purpose,
     "release": "`hexpack release` / `nox -s release -- <part>`",
 }
 
