@@ -26,6 +26,7 @@ from .. import config as config_mod
 from ..errors import HexpackError, ProjectError, raise_together
 from ..fsutil import FileTransaction
 from ..python import stubs as stubs_mod
+from ..release import flow as release_flow
 from ..verify import smoke_detect
 from ..versioning import places as version_places
 from . import install_source
@@ -554,7 +555,7 @@ _COMMENTS = {
     "stubs": stubs_mod.TABLE.purpose,
     "verify": "`hexpack verify` / `nox -s verify_package`: what the Hex package must (not) ship",
     "version": version_places.TABLE.purpose,
-    "release": "`hexpack release` / `nox -s release -- <part>`",
+    "release": release_flow.TABLE.purpose,
 }
 
 
