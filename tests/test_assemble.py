@@ -226,11 +226,31 @@ def test_mapping_problems_are_reported_together(project):
     with pytest.raises(HexpackError) as info:
         assemble.assemble(project)
     text = str(info.value)
-    assert "target 'lib/grpc_server.py' is not inside priv/" in text
-    assert "path 'priv/../../elsewhere.txt' leaves the project" in text
+    assert "files target 'lib/grpc_server.py' is not inside priv/" in text
+    assert "files = 'priv/../../elsewhere.txt' leaves the project" in text
     (project / "pyproject.toml").write_text('[tool.hexpack.assemble.files]\n"src/missing.py" = "priv/python/x.py"\n')
     with pytest.raises(HexpackError, match="src/missing.py: source not found"):
         assemble.assemble(project)
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ('target = "."', "target must be a directory below the project root, not the root"),
+        ('target = "/tmp"', "target = '/tmp' leaves the project"),
+        (
+            '[tool.hexpack.assemble.files]\n"elsewhere/x.py" = "priv/x.py"',
+            "files = 'elsewhere/x.py' leaves the project",
+        ),
+    ],
+)
+def test_the_target_and_every_source_stay_inside_the_project(project, tmp_path, settings, problem):
+    (tmp_path / "outside").mkdir()
+    (project / "elsewhere").symlink_to(tmp_path / "outside")  # inside by name, outside by link
+    (project / "pyproject.toml").write_text(f"[tool.hexpack.assemble]\n{settings}\n")
+    with pytest.raises(HexpackError) as caught:
+        assemble.assemble(project)
+    assert caught.value.what == problem
 
 
 def test_every_settings_problem_is_reported_at_once(project, capsys):
@@ -238,10 +258,12 @@ def test_every_settings_problem_is_reported_at_once(project, capsys):
     (project / "pyproject.toml").write_text(settings)
     code, _, err = hexpack("assemble", "--root", str(project), capsys=capsys)
     assert code == 1 and "Traceback" not in err
+    table = f"error: {project / 'pyproject.toml'} [tool.hexpack.assemble]:"
     assert err.splitlines() == [
-        "error: [tool.hexpack.assemble]: unknown setting(s) targett; use exclude, files, target",
-        'error: [tool.hexpack.assemble]: target must be a directory path such as "priv", got 7',
-        'error: [tool.hexpack.assemble].files: \'src\' maps to 3, not a target path; write "src" = "priv/..."',
+        f"{table} unknown setting(s) targett (did you mean target?); known settings: exclude, files, target",
+        f'{table} target must be a directory path such as "priv", got 7; write e.g. target = "priv"',
+        f"{table} files must be a table of paths (source = target), got {{'src': 3}};"
+        ' write e.g. files = { "priv_python/x.py" = "priv/python/x.py" }',
     ]
 
 

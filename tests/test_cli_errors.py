@@ -28,7 +28,10 @@ def _error_lines(capsys) -> list[str]:
         (b"\x89PNG\r\n\x1a\n\x00\x00garbage", "not UTF-8 text"),
         (b"tool = 3\n", "tool must be a table"),
         (b"[tool]\nhexpack = 3\n", "[tool.hexpack] must be a table"),
-        (b"[tool.hexpack]\nfoo = 1\n[tool.hexpack.asemble]\nx = 1\n", "tool.hexpack.asemble, tool.hexpack.foo"),
+        (
+            b"[tool.hexpack]\nfoo = 1\n[tool.hexpack.asemble]\nx = 1\n",
+            "[tool.hexpack]: unknown setting(s) asemble (did you mean assemble?), foo; known settings: assemble,",
+        ),
     ],
 )
 def test_bad_pyproject_is_one_line_naming_it(tmp_path, capsys, content, expected):
@@ -56,7 +59,10 @@ def test_tool_hexpack_inside_hexpack_toml_says_where_the_tables_go(tmp_path):
 
 def test_hexpack_toml_unknown_table_is_named(tmp_path):
     (tmp_path / "hexpack.toml").write_text('python = ["3.12"]\n[stub]\nout = "x"\n', encoding="utf-8")
-    with pytest.raises(ProjectError, match=r"unknown setting\(s\) stub; hexpack.toml knows assemble"):
+    with pytest.raises(
+        ProjectError,
+        match=r"hexpack.toml: unknown setting\(s\) stub \(did you mean stubs\?\); known settings: assemble",
+    ):
         config.load(tmp_path)
 
 

@@ -74,7 +74,7 @@ def test_a_broken_release_table_is_shown_not_replaced_by_main(repo):
         handle.write("\n[tool.hexpack.release]\nbranch = 3\n")
     check = doctor.check_git(repo)
     assert (check.status, check.fix) == ("fail", "fix [tool.hexpack.release]")
-    assert 'branch = 3 is not valid; write e.g. branch = "main"' in check.found
+    assert 'branch must be a string, got 3; write e.g. branch = "main"' in check.found
 
 
 def test_a_detached_release_tag_is_what_ci_publishes(repo):

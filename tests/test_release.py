@@ -248,11 +248,12 @@ def test_every_release_settings_problem_is_reported_at_once(tmp_path):
     )
     with pytest.raises(Problems) as caught:
         ReleaseSettings.load(tmp_path)
-    lines = [line.split(": ", 1)[1] for line in caught.value.lines()]
-    assert lines[0].startswith("unknown setting(s) branchh in [tool.hexpack.release]; known settings: branch,")
-    assert lines[1:] == [
-        '[tool.hexpack.release] lint = \'nox -s lint\' is not valid; write e.g. lint = ["nox", "-s", "lint"]',
-        "[tool.hexpack.release] pypi = 'yes' is not valid; write e.g. pypi = true or false",
+    table = f"{tmp_path / 'pyproject.toml'} [tool.hexpack.release]"
+    assert caught.value.lines() == [
+        f"{table}: unknown setting(s) branchh (did you mean branch?); known settings: branch, hex_publish, lint, pypi,"
+        " pypi_upload, tests, verify",
+        f'{table}: lint must be an argv list (no shell), got \'nox -s lint\'; write e.g. lint = ["nox", "-s", "lint"]',
+        f"{table}: pypi must be true or false, got 'yes'; write e.g. pypi = true",
     ]
 
 

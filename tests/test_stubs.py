@@ -260,7 +260,7 @@ def test_settings_errors_name_the_table(tmp_path):
     with pytest.raises(HexpackError, match=r"\[tool.hexpack.stubs\].*unknown setting\(s\) shape"):
         stubs.load_settings(tmp_path)
     write(tmp_path / "pyproject.toml", '[tool.hexpack.stubs]\nprotos = ["nowhere"]\n')
-    with pytest.raises(HexpackError, match="grpcio-tools must pin one exact version"):
+    with pytest.raises(HexpackError, match='grpcio-tools must be one exact version such as "1.85.1"; add grpcio-tools'):
         stubs.load_settings(tmp_path)
     write(tmp_path / "pyproject.toml", f'[tool.hexpack.stubs]\ngrpcio-tools = "{PIN}"\nprotos = ["nowhere"]\n')
     with pytest.raises(HexpackError, match="nowhere: proto path not found"):
@@ -273,10 +273,15 @@ def test_every_settings_problem_is_reported_at_once(tmp_path, capsys):
     code, _, err = hexpack("stubs", "--check", "--root", str(tmp_path), capsys=capsys)
     assert code == 1 and "Traceback" not in err
     lines = err.strip().splitlines()
-    assert len(lines) == 4
-    assert "unknown setting(s) shape" in lines[0]
-    assert 'grpcio-tools must pin one exact version, such as "1.85.1", got 1.85; write it as a string' in lines[1]
-    assert lines[2].endswith("protos must be a list of paths") and lines[3].endswith("out must be a path")
+    assert lines == [
+        f"error: {tmp_path / 'pyproject.toml'} [tool.hexpack.stubs]: {problem}"
+        for problem in (
+            "unknown setting(s) shape; known settings: grpcio-tools, include, out, protos, requirements",
+            'grpcio-tools must be one exact version such as "1.85.1", got 1.85; write e.g. grpcio-tools = "1.85.1"',
+            'protos must be a list of paths, got 3; write e.g. protos = ["priv_python/proto"]',
+            'out must be a path, got 4; write e.g. out = "priv_python"',
+        )
+    ]
 
 
 @pytest.mark.parametrize("out", ["/", "../elsewhere", "priv/../../x"])
@@ -284,6 +289,25 @@ def test_an_out_directory_outside_the_project_is_refused(tmp_path, out):
     write(tmp_path / "pyproject.toml", f'[tool.hexpack.stubs]\ngrpcio-tools = "{PIN}"\nout = "{out}"\n')
     with pytest.raises(HexpackError, match=rf"out = '{re.escape(out)}' leaves the project"):
         stubs.load_settings(tmp_path)
+
+
+def test_every_stubs_path_must_stay_inside_the_project(tmp_path):
+    """Stubs generated from protos outside the repository could not be regenerated from a checkout of it."""
+    from hexpack.errors import Problems
+
+    (tmp_path / "shared").mkdir()
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "link").symlink_to(tmp_path / "shared")
+    settings = 'protos = ["link/a.proto"]\ninclude = ["../shared"]\nrequirements = "/etc/requirements.txt"\n'
+    write(root / "pyproject.toml", f'[tool.hexpack.stubs]\ngrpcio-tools = "{PIN}"\n{settings}')
+    with pytest.raises(Problems) as caught:
+        stubs.load_settings(root)
+    assert [problem.what for problem in caught.value.problems] == [
+        "protos = 'link/a.proto' leaves the project",
+        "include = '../shared' leaves the project",
+        "requirements = '/etc/requirements.txt' leaves the project",
+    ]
 
 
 def test_a_proto_whose_name_is_not_utf8_is_named(project):

@@ -2,9 +2,10 @@
 
 Settings live in ``pyproject.toml`` under ``[tool.hexpack]`` or, for projects
 without a pyproject (snakepit's layout), in ``hexpack.toml`` at the top level.
-Each feature module owns its own sub-table (``[tool.hexpack.stubs]``,
-``[tool.hexpack.verify]``, ...) and its defaults; this module only finds and
-parses the file.
+Each feature module declares its own sub-table (``[tool.hexpack.stubs]``,
+``[tool.hexpack.verify]``, ...) as a ``settings_schema.Table`` beside the code
+that uses it; this module finds and parses the file, refuses unknown top-level
+keys, and reads a declared table (``Config.read``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ProjectError
+from . import settings_schema as schema
+from .errors import HexpackError, ProjectError, raise_together
 from .fsutil import read_utf8
 
 if sys.version_info >= (3, 11):
@@ -40,6 +42,30 @@ class Config:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.settings.get(key, default)
+
+    @property
+    def standalone(self) -> bool:
+        """The settings are a top-level ``hexpack.toml`` (tables written ``[stubs]``, not ``[tool.hexpack.stubs]``)."""
+        return self.source is not None and self.source.name == "hexpack.toml"
+
+    def header(self, name: str) -> str:
+        """How the table ``name`` (``"stubs"``, ``"verify.smoke"``) is written in this project's settings file."""
+        if self.standalone:
+            return f"[{name}]" if name else ""
+        return f"[tool.hexpack.{name}]" if name else "[tool.hexpack]"
+
+    def named(self, name: str) -> str:
+        """The table ``name`` as a hint names it: ``[tool.hexpack.stubs]``, or ``[stubs] in hexpack.toml``."""
+        return f"{self.header(name)} in hexpack.toml" if self.standalone else self.header(name)
+
+    def subject(self, name: str) -> str:
+        """The file and the table ``name``, as problems with that table are named."""
+        return f"{self.source or self.root / 'pyproject.toml'} {self.header(name)}".rstrip()
+
+    def read(self, table: schema.Table) -> dict[str, Any]:
+        """The values of the declared ``table`` (defaults for what is absent); every problem raised at once."""
+        raw = self.section(table.name)
+        return schema.validate(table, raw, root=self.root, subject=self.subject(table.name))
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -73,19 +99,30 @@ def load(root: str | Path) -> Config:
     return Config(root, None, {})
 
 
-#: The keys of ``[tool.hexpack]`` (or of ``hexpack.toml``); each feature validates its own sub-table.
-KNOWN_KEYS = ("assemble", "python", "release", "requirement", "stubs", "verify", "version")
+#: ``[tool.hexpack]`` itself (or ``hexpack.toml``): each key is checked by its owner where it is read.
+ROOT = schema.Table(
+    "",
+    tuple(
+        schema.Field(name, schema.Owned())
+        for name in ("assemble", "python", "release", "requirement", "stubs", "verify", "version")
+    ),
+)
+KNOWN_KEYS = ROOT.names
 
 
 def _checked(settings: dict[str, Any], source: Path, where: str) -> dict[str, Any]:
     """``settings`` after refusing unknown top-level keys, all named at once (a typo would be silently ignored)."""
-    unknown = sorted(set(settings) - set(KNOWN_KEYS))
-    if unknown:
-        prefix = "" if where == "hexpack.toml" else "tool.hexpack."
-        hint = f"{where} knows {', '.join(KNOWN_KEYS)}"
-        if where == "hexpack.toml" and "tool" in unknown:
-            hint = "hexpack.toml holds the tables itself: write [stubs], not [tool.hexpack.stubs]"
-        raise ProjectError(
-            f"unknown setting(s) {', '.join(prefix + key for key in unknown)}", subject=str(source), hint=hint
+    problems: list[HexpackError] = []
+    if where == "hexpack.toml" and "tool" in settings:
+        problems.append(
+            ProjectError(
+                "unknown setting(s) tool",
+                subject=str(source),
+                hint="hexpack.toml holds the tables itself: write [stubs], not [tool.hexpack.stubs]",
+            )
         )
+    subject = str(source) if where == "hexpack.toml" else f"{source} {where}"
+    rest = {key: value for key, value in settings.items() if not (where == "hexpack.toml" and key == "tool")}
+    problems += schema.check(ROOT, rest, root=None, subject=subject)[1]
+    raise_together(problems, summary=f"problems in {subject}")
     return settings

@@ -25,14 +25,17 @@ from typing import Any
 from .. import config as config_mod
 from ..errors import HexpackError, ProjectError, raise_together
 from ..fsutil import FileTransaction
+from ..python import stubs as stubs_mod
+from ..release import flow as release_flow
 from ..verify import smoke_detect
+from ..versioning import places as version_places
 from ..versioning.versions import numeric_key
 from . import install_source
 
 __all__ = ["DEFAULT_GRPCIO_TOOLS", "Detection", "Plan", "apply", "detect", "plan"]
 
 # The grpcio-tools pin proposed when the committed stubs do not say which one made them.
-DEFAULT_GRPCIO_TOOLS = "1.85.1"
+DEFAULT_GRPCIO_TOOLS = stubs_mod.DEFAULT_PIN
 # The oldest Python that grpcio of that line (and hexpack) runs on: the floor when nothing else says.
 PYTHON_ROOT = "priv/python"
 _SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv", ".nox", ".tox", ".pytest_cache", "deps", "_build"}
@@ -546,10 +549,10 @@ def _static_version(path: Path) -> str | None:
 
 _COMMENTS = {
     "python": "targeted Pythons (nox sessions, `hexpack pythons`, verify's smoke tests)",
-    "stubs": "`hexpack stubs` / `nox -s stubs`: the one grpcio-tools pin; stubs go straight into out",
+    "stubs": stubs_mod.TABLE.purpose,
     "verify": "`hexpack verify` / `nox -s verify_package`: what the Hex package must (not) ship",
-    "version": "`hexpack version` / `hexpack bump`: mix.exs is canonical",
-    "release": "`hexpack release` / `nox -s release -- <part>`",
+    "version": version_places.TABLE.purpose,
+    "release": release_flow.TABLE.purpose,
 }
 
 

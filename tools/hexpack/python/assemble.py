@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
+from .. import settings_schema as schema
 from ..errors import HexpackError, ProjectError, raise_together
 from ..fsutil import fault_point, pid_alive, project_lock, remove_tree
 
@@ -167,78 +168,47 @@ class Result:
 # ----------------------------------------------------------------------------- settings
 
 
+def _outside_target(values: dict[str, Any]) -> list[str | tuple[str, str]]:
+    """Every placed file lands below the target: the target is the directory swapped whole."""
+    target = values["target"]
+    return [
+        (f"files target {dst!r} is not inside {target}/", "place files under the target directory")
+        for dst in values["files"].values()
+        if not dst.startswith(target.rstrip("/") + "/")
+    ]
+
+
+TABLE = schema.Table(
+    "assemble",
+    (
+        schema.Field(
+            "target",
+            schema.ProjectPath(noun='a directory path such as "priv"'),
+            default="priv",
+            rule=lambda target: "must be a directory below the project root, not the root" if target == "." else None,
+        ),
+        schema.Field(
+            "files", schema.ProjectPathMap(), default=_DEFAULT_FILES, form='{ "priv_python/x.py" = "priv/python/x.py" }'
+        ),
+        schema.Field("exclude", schema.Texts(noun="a list of name patterns"), default=(), form='["*.log"]'),
+    ),
+    purpose="`hexpack assemble` / `nox -s assemble`: the Python sources placed under priv/, all or nothing",
+    rules=(schema.Rule(("target", "files"), _outside_target),),
+)
+
+
 def load_settings(root: str | os.PathLike[str]) -> AssembleSettings:
     cfg = config.load(root)
-    table: dict[str, Any] = cfg.section("assemble")
-    where = (
-        "[assemble] in hexpack.toml" if cfg.source and cfg.source.name == "hexpack.toml" else "[tool.hexpack.assemble]"
-    )
-    known = {"target", "files", "exclude"}
-    problems: list[HexpackError] = []  # every settings problem at once
-    unknown = sorted(set(table) - known)
-    if unknown:
-        problems.append(
-            ProjectError(
-                f"unknown setting(s) {', '.join(unknown)}", subject=where, hint=f"use {', '.join(sorted(known))}"
-            )
-        )
-    target_text = table.get("target", "priv")
-    if not isinstance(target_text, str) or not target_text.strip("/"):
-        problems.append(
-            ProjectError(f'target must be a directory path such as "priv", got {target_text!r}', subject=where)
-        )
-    files = table.get("files", _DEFAULT_FILES)
-    if not isinstance(files, dict):
-        problems.append(ProjectError("files must map source paths to target paths", subject=f"{where}.files"))
-    else:
-        for key, value in files.items():
-            if not isinstance(value, str):
-                problems.append(
-                    ProjectError(
-                        f"{key!r} maps to {value!r}, not a target path",
-                        subject=f"{where}.files",
-                        hint=f'write "{key}" = "{target_text if isinstance(target_text, str) else "priv"}/..."',
-                    )
-                )
-    exclude = table.get("exclude", [])
-    if not isinstance(exclude, list) or not all(isinstance(e, str) for e in exclude):
-        problems.append(ProjectError(f"exclude must be a list of name patterns, got {exclude!r}", subject=where))
-    raise_together(problems, summary=_MAPPING_PROBLEMS)
-    root_path = cfg.root
-    target = _inside(root_path, target_text, where)
+    values = cfg.read(TABLE)
+    target = cfg.root / values["target"]
     if target.is_symlink():
         raise ProjectError(
             "is a symbolic link; hexpack swaps the directory itself",
-            subject=target_text,
-            hint=f"set target in {where} to the real directory",
+            subject=values["target"],
+            hint=f"set target in {cfg.named('assemble')} to the real directory",
         )
-    pairs: list[tuple[Path, Path]] = []
-    for src_text, dst_text in files.items():
-        try:
-            src = _inside(root_path, src_text, f"{where}.files")
-            dst = _inside(root_path, dst_text, f"{where}.files")
-        except ProjectError as exc:
-            problems.append(exc)
-            continue
-        if dst == target or target not in dst.parents:
-            problems.append(
-                ProjectError(
-                    f"target {dst_text!r} is not inside {target_text}/",
-                    subject=f"{where}.files",
-                    hint="place files under the target directory",
-                )
-            )
-            continue
-        pairs.append((src, dst))
-    raise_together(problems, summary=_MAPPING_PROBLEMS)
-    return AssembleSettings(root_path, target, pairs, DEFAULT_EXCLUDES + tuple(exclude), where)
-
-
-def _inside(root: Path, text: str, where: str) -> Path:
-    path = Path(os.path.normpath(root / text))
-    if path != root and root not in path.parents:
-        raise ProjectError(f"path {text!r} leaves the project", subject=where, hint="use a path inside the project")
-    return path
+    pairs = [(cfg.root / src, cfg.root / dst) for src, dst in values["files"].items()]
+    return AssembleSettings(cfg.root, target, pairs, DEFAULT_EXCLUDES + values["exclude"], cfg.named("assemble"))
 
 
 # ----------------------------------------------------------------------------- planning

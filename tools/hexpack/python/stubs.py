@@ -28,12 +28,12 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .. import config, proc
+from .. import settings_schema as schema
 from ..errors import CommandNotFound, HexpackError, ProjectError, raise_together
 from ..fsutil import FileTransaction
 
@@ -58,10 +58,24 @@ FIXUP_VERSION = 1
 HEADER_PREFIX = "# hexpack-stubs:"
 _HEADER = re.compile(r"^# hexpack-stubs: .*\bfingerprint (?P<fp>[0-9a-f]+)\b", re.MULTILINE)
 _SUFFIXES = ("_pb2.py", "_pb2_grpc.py", "_pb2.pyi")
-_DEFAULTS = {
-    "protos": ["priv_python/proto"],
-    "out": "priv_python",
-}
+#: the pin ``hexpack init`` writes when the committed stubs do not say which grpcio-tools made them
+DEFAULT_PIN = "1.85.1"
+TABLE = schema.Table(
+    "stubs",
+    (
+        schema.Field(
+            "grpcio-tools",
+            schema.Text(noun='one exact version such as "1.85.1"', pattern=r"\d+(\.\d+)*"),
+            required=True,
+            form=f'"{DEFAULT_PIN}"',
+        ),
+        schema.Field("protos", schema.ProjectPaths(), default=("priv_python/proto",)),
+        schema.Field("include", schema.ProjectPaths(), form='["priv_python/proto"]'),  # default: protos' directories
+        schema.Field("out", schema.ProjectPath(), default="priv_python"),  # stubs are written and pruned there
+        schema.Field("requirements", schema.ProjectPaths(), form='["priv_python/requirements.txt"]'),
+    ),
+    purpose="`hexpack stubs` / `nox -s stubs`: the one grpcio-tools pin; stubs go straight into out",
+)
 
 
 @dataclass(frozen=True)
@@ -127,80 +141,21 @@ class CheckResult:
 def load_settings(root: str | os.PathLike[str]) -> StubSettings:
     """Read and validate the stubs settings of the project at ``root``."""
     cfg = config.load(root)
-    table: dict[str, Any] = cfg.section("stubs")
-    where = "[stubs] in hexpack.toml" if cfg.source and cfg.source.name == "hexpack.toml" else "[tool.hexpack.stubs]"
-    subject = f"{cfg.source or Path(cfg.root) / 'pyproject.toml'} {where}"
-    known = {"grpcio-tools", "protos", "include", "out", "requirements"}
-    problems: list[HexpackError] = []
-    unknown = sorted(set(table) - known)
-    if unknown:
-        problems.append(
-            ProjectError(
-                f"unknown setting(s) {', '.join(unknown)}", subject=subject, hint=f"use {', '.join(sorted(known))}"
-            )
-        )
-    pin = table.get("grpcio-tools")
-    if not isinstance(pin, str) or not re.fullmatch(r"\d+(\.\d+)*", pin):
-        got = "" if pin is None else f", got {pin!r}"
-        problems.append(
-            ProjectError(
-                f'grpcio-tools must pin one exact version, such as "1.85.1"{got}',
-                subject=subject,
-                hint='add grpcio-tools = "<version>"' if pin is None else 'write it as a string: "X.Y.Z"',
-            )
-        )
-
-    def checked(read: Callable[[], Any], default: Any) -> Any:
-        try:
-            return read()
-        except ProjectError as exc:
-            problems.append(exc)
-            return default
-
+    values = cfg.read(TABLE)
     root_path = cfg.root
-    protos = [root_path / p for p in checked(lambda: _str_list(table, "protos", _DEFAULTS["protos"], subject), [])]
-    include = [root_path / p for p in checked(lambda: _str_list(table, "include", None, subject), [])] or [
-        p for p in protos if p.suffix != ".proto"
-    ]
-    out = root_path / checked(lambda: _str(table, "out", _DEFAULTS["out"], subject), _DEFAULTS["out"])
-    if "requirements" in table:
-        requirements = [root_path / p for p in checked(lambda: _str_list(table, "requirements", [], subject), [])]
+    protos = [root_path / p for p in values["protos"]]
+    include = [root_path / p for p in values["include"] or ()] or [p for p in protos if p.suffix != ".proto"]
+    out = root_path / values["out"]
+    if values["requirements"] is not None:
+        requirements = [root_path / p for p in values["requirements"]]
     else:
         requirements = [p for p in (out / "requirements.txt", out / "pyproject.toml") if p.is_file()]
-    normal_out = Path(os.path.normpath(out))
-    if normal_out != root_path and root_path not in normal_out.parents:  # stubs are written and pruned there
-        problems.append(
-            ProjectError(
-                f"out = {table.get('out')!r} leaves the project",
-                subject=subject,
-                hint="use a directory relative to the project root, without '..'",
-            )
-        )
-    raise_together(problems, summary=f"problems in {where}")
-    return StubSettings(root_path, pin, protos, include, out, requirements, where)
+    return StubSettings(root_path, values["grpcio-tools"], protos, include, out, requirements, cfg.named("stubs"))
 
 
 def toolchain_requirement(root: str | os.PathLike[str]) -> str:
     """``grpcio-tools==<pin>``, for the nox session that installs the pin."""
     return f"grpcio-tools=={load_settings(root).pin}"
-
-
-def _str(table: dict[str, Any], key: str, default: str, subject: str) -> str:
-    value = table.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise ProjectError(f"{key} must be a path", subject=subject)
-    return value
-
-
-def _str_list(table: dict[str, Any], key: str, default: list[str] | None, subject: str) -> list[str]:
-    value = table.get(key, default)
-    if value is None:
-        return []
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ProjectError(f"{key} must be a list of paths", subject=subject)
-    return value
 
 
 # ----------------------------------------------------------------------------- inputs

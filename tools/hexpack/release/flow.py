@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import config, git, proc
-from ..errors import CommandFailed, HexpackError, UsageError, raise_together
+from .. import settings_schema as schema
+from ..errors import CommandFailed, HexpackError, UsageError
 from ..fsutil import FileTransaction, atomic_write_text, project_lock
 from ..secrets import redact, scrub_error, secret_values, without_secrets
 from ..versioning.changelog import is_empty_body, released_section, unreleased_body
@@ -69,44 +70,23 @@ class ReleaseSettings:
 
     @classmethod
     def load(cls, root: Path) -> ReleaseSettings:
-        cfg = config.load(root)
-        section = cfg.section("release")
-        source = str(cfg.source or "pyproject.toml")
-        known = set(cls.__dataclass_fields__)
-        problems: list[HexpackError] = []  # every problem at once
-        unknown = sorted(set(section) - known)
-        if unknown:
-            problems.append(
-                ReleaseError(
-                    f"unknown setting(s) {', '.join(unknown)} in [tool.hexpack.release]",
-                    subject=source,
-                    hint=f"known settings: {', '.join(sorted(known))}",
-                )
-            )
-        values: dict[str, object] = {}
-        for key, value in section.items():
-            if key not in known:
-                continue
-            default = getattr(cls, key)
-            if isinstance(default, tuple):
-                ok = isinstance(value, list) and bool(value) and all(isinstance(v, str) and v for v in value)
-                example = "[" + ", ".join(f'"{v}"' for v in default) + "]"
-                value = tuple(value) if ok else value
-            elif isinstance(default, bool):
-                ok, example = isinstance(value, bool), "true or false"
-            else:
-                ok, example = isinstance(value, str) and bool(value.strip()), f'"{default}"'
-            if not ok:
-                problems.append(
-                    ReleaseError(
-                        f"[tool.hexpack.release] {key} = {value!r} is not valid",
-                        subject=source,
-                        hint=f"write e.g. {key} = {example}",
-                    )
-                )
-            values[key] = value
-        raise_together(problems, summary="problems in [tool.hexpack.release]")
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**config.load(root).read(TABLE))
+
+
+_ARGV = schema.Texts(nonempty=True, noun="an argv list (no shell)")
+TABLE = schema.Table(
+    "release",
+    (
+        schema.Field("branch", schema.Text(), default=ReleaseSettings.branch),
+        schema.Field("lint", _ARGV, default=ReleaseSettings.lint),
+        schema.Field("tests", _ARGV, default=ReleaseSettings.tests),
+        schema.Field("verify", _ARGV, default=ReleaseSettings.verify),
+        schema.Field("hex_publish", _ARGV, default=ReleaseSettings.hex_publish),
+        schema.Field("pypi_upload", _ARGV, default=ReleaseSettings.pypi_upload),
+        schema.Field("pypi", schema.Flag(), default=ReleaseSettings.pypi),
+    ),
+    purpose="`hexpack release` / `nox -s release -- <part>`",
+)
 
 
 @dataclass

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config as config_mod
+from .. import settings_schema as schema
 from ..errors import HexpackError, ProjectError, raise_together
 from .versions import Version, parse
 
@@ -176,76 +177,32 @@ class VersionReport:
 # --------------------------------------------------------------------------- config
 
 
-_LIST_DEFAULTS = {"pyproject": DEFAULT_PYPROJECT, "python": DEFAULT_PYTHON, "snippets": DEFAULT_SNIPPETS, "allow": []}
+# bump rewrites these places: a path that leaves the project would edit someone else's files
+_PLACES = schema.ProjectPaths(glob=True, noun="a list of paths/globs")
+TABLE = schema.Table(
+    "version",
+    (
+        schema.Field("mix", schema.ProjectPath(), default="mix.exs"),
+        schema.Field("pyproject", _PLACES, default=tuple(DEFAULT_PYPROJECT)),
+        schema.Field("python", _PLACES, default=tuple(DEFAULT_PYTHON)),
+        schema.Field("snippets", _PLACES, default=tuple(DEFAULT_SNIPPETS)),
+        schema.Field("changelog", schema.ProjectPath(), default="CHANGELOG.md"),
+        schema.Field(
+            "allow",
+            schema.Texts(noun="a list of paths/globs", one_or_many=True),
+            default=(),
+            form='["tests/fixtures/**"]',
+        ),
+        schema.Field("snippet_precision", schema.Choice(("auto", "minor", "patch")), default="auto"),
+    ),
+    purpose="`hexpack version` / `hexpack bump`: mix.exs is canonical",
+)
 
 
 def load_config(root: Path) -> VersionConfig:
     cfg = config_mod.load(root)
-    section = cfg.section("version")
-    table = "[version]" if cfg.source and cfg.source.name == "hexpack.toml" else "[tool.hexpack.version]"
-    where = f"{table} in {cfg.source}" if cfg.source else table
-    known = {"mix", "pyproject", "python", "snippets", "changelog", "allow", "snippet_precision"}
-    problems: list[HexpackError] = []
-    unknown = sorted(set(section) - known)
-    if unknown:
-        problems.append(
-            ProjectError(
-                f"unknown key(s) {', '.join(unknown)}", subject=where, hint=f"known: {', '.join(sorted(known))}"
-            )
-        )
-
-    def strings(key: str, default: list[str]) -> tuple[str, ...]:
-        value = section.get(key, default)
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            problems.append(
-                ProjectError(
-                    f"{key} must be a list of paths/globs, got {section[key]!r}",
-                    subject=where,
-                    hint=f'write e.g. {key} = ["{(default or ["path"])[0]}"]',
-                )
-            )
-            return tuple(default)
-        return tuple(value)
-
-    precision = section.get("snippet_precision", "auto")
-    if precision not in ("auto", "minor", "patch"):
-        problems.append(
-            ProjectError(f"snippet_precision must be auto, minor or patch, not {precision!r}", subject=where)
-        )
-    for key in ("mix", "changelog"):
-        if key in section and not isinstance(section[key], str):
-            example = "mix.exs" if key == "mix" else "CHANGELOG.md"
-            problems.append(
-                ProjectError(
-                    f"{key} must be a path, got {section[key]!r}", subject=where, hint=f'write {key} = "{example}"'
-                )
-            )
-    lists = {key: strings(key, default) for key, default in _LIST_DEFAULTS.items()}
-    # bump rewrites these places: a path that leaves the project would edit someone else's files
-    named = [(key, v) for key in ("mix", "changelog") if isinstance(section.get(key), str) for v in [section[key]]]
-    named += [(key, v) for key, values in lists.items() if key != "allow" for v in values]
-    for key, value in named:
-        if value.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", value) or ".." in re.split(r"[/\\]", value):
-            problems.append(
-                ProjectError(
-                    f"{key} = {value!r} leaves the project",
-                    subject=where,
-                    hint="use a path relative to the project root, without '..'",
-                )
-            )
-    raise_together(problems, summary=f"problems in {where}")
-    return VersionConfig(
-        mix=section.get("mix", "mix.exs"),
-        pyproject=lists["pyproject"],
-        python=lists["python"],
-        snippets=lists["snippets"],
-        changelog=section.get("changelog", "CHANGELOG.md"),
-        allow=lists["allow"],
-        snippet_precision=precision,
-        explicit=frozenset(section),
-    )
+    values = cfg.read(TABLE)
+    return VersionConfig(**values, explicit=frozenset(cfg.section("version")))
 
 
 # --------------------------------------------------------------------------- reading places
