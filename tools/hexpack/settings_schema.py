@@ -303,6 +303,8 @@ class Field:
     def example(self) -> str | None:
         if self.form is not None:
             return self.form
+        if isinstance(self.kind, (Sub, Owned)):  # a table is written as its own [header], not inline
+            return None
         if self.default is None or self.default in ("", (), [], {}):
             return None
         return toml_form(self.default)

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import settings_schema as schema
-from ..errors import HexpackError, ProjectError, raise_together
-from .smoke_settings import ConsumerSettings, SmokeSettings, consumer_from_table, smoke_from_table
+from ..errors import HexpackError, raise_together
+from .smoke_settings import CONSUMER_TABLE, SMOKE_TABLE, ConsumerSettings, SmokeSettings, smoke_from_values
 
 # (pattern, why it must not ship)
 DEFAULT_FORBIDDEN: tuple[tuple[str, str], ...] = (
@@ -146,8 +146,8 @@ TABLE = schema.Table(
         ),
         schema.Field("smoke_timeout", schema.Number(noun="a positive number of seconds"), default=60),
         schema.Field("cache_dir", schema.Text(empty=True), default=""),
-        schema.Field("smoke", schema.Owned()),  # [verify.smoke], read by smoke_settings
-        schema.Field("consumer", schema.Owned()),  # [verify.consumer], read by smoke_settings
+        schema.Field("smoke", schema.Sub(SMOKE_TABLE), default=SMOKE_TABLE.defaults()),
+        schema.Field("consumer", schema.Sub(CONSUMER_TABLE), default=CONSUMER_TABLE.defaults()),
     ),
     purpose="`hexpack verify` / `nox -s verify_package`: what the Hex package must (not) ship",
 )
@@ -172,10 +172,8 @@ def from_table(
         (p, "forbidden by [tool.hexpack.verify]") for p in values["forbidden"]
     )
     values["smoke_timeout"] = float(values["smoke_timeout"])
-    phrases: list[str] = []
-    values["smoke"] = smoke_from_table(table.get("smoke", {}), phrases)
-    values["consumer"] = consumer_from_table(table.get("consumer", {}), phrases)
-    problems += [ProjectError(phrase, subject=subject) for phrase in phrases]
+    values["smoke"] = smoke_from_values(values["smoke"])
+    values["consumer"] = ConsumerSettings(**values["consumer"])
     raise_together(problems, summary=f"problems in {subject}")
     if pythons:
         values["pythons"] = tuple(pythons)
