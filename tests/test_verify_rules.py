@@ -315,13 +315,20 @@ def test_path_pattern_dialect():
 
 
 def test_settings_report_every_problem_at_once():
-    from hexpack.errors import ProjectError
+    from hexpack.errors import Problems
 
-    with pytest.raises(ProjectError) as info:
-        from_table({"engine": "gradle", "allow": "x", "bogus": 1, "size_warn_ratio": -1})
-    message = str(info.value)
-    for part in ("unknown key(s) bogus", "allow must be a list", "engine must be one of", "size_warn_ratio must be"):
-        assert part in message
+    with pytest.raises(Problems) as info:
+        from_table({"engine": "gradle", "allow": "x", "bogus": 1, "size_warn_ratio": -1, "python_tools": ["../x"]})
+    assert [line.split(": ", 1)[1] for line in info.value.lines()] == [
+        "unknown setting(s) bogus; known settings: allow, cache_dir, consumer, engine, forbidden, proto_root,"
+        " python_dist, python_root, python_tools, required, requirements, server, size_warn_ratio, smoke,"
+        " smoke_resolutions, smoke_timeout",
+        "allow must be a list of paths or globs, got 'x'; write e.g. allow = [\"priv/python/.env.example\"]",
+        "size_warn_ratio must be a positive number, got -1; write e.g. size_warn_ratio = 0.8",
+        "engine must be one of auto, builtin, mix, both, got 'gradle'; write e.g. engine = \"auto\"",
+        "python_tools = '../x' leaves the project; use a path relative to the project root, without '..' or a link"
+        " out of it",
+    ]
 
 
 def test_report_status_and_json():

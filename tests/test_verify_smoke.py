@@ -131,7 +131,7 @@ def test_nox_install_once_skips_an_unchanged_install(tmp_path):
 
 
 def test_smoke_settings_report_every_problem_at_once():
-    from hexpack.errors import ProjectError
+    from hexpack.errors import Problems, ProjectError
     from hexpack.verify.settings import from_table
 
     table = {
@@ -149,27 +149,32 @@ def test_smoke_settings_report_every_problem_at_once():
             "peer": "not a service!",
         },
     }
-    with pytest.raises(ProjectError) as caught:
+    with pytest.raises(Problems) as caught:
         from_table(table)
-    assert caught.value.one_line() == (
-        "pyproject.toml [tool.hexpack.verify]: "
-        "server must be the path of the server script, or false for a package without one; "
-        "unknown smoke key(s) colour; "
-        "smoke.command must be a list of strings (an argv, no shell); "
-        "smoke.preflight uses unknown placeholder(s) {pythn} "
-        "(known: python, server, port, peer, ready_file, package, python_root); "
-        'smoke.env must be a table of strings (e.g. { SNAKEPIT_LOG_LEVEL = "info" }); '
-        "smoke.ready must be one of stdout, file, command, not 'socket'; "
-        "smoke.ready_pattern 'READY' has no group; write the port as group 1: 'READY (\\d+)'; "
-        "smoke.rpc 'Ping' must read \"package.Service/Method\"; "
-        "smoke.peer 'not a service!' must be a service name such as \"package.Service\"; "
-        "smoke.health must be true or false; "
-        "smoke.timeout must be a positive number of seconds; "
-        'see the settings in README, "Proving the artefacts work"'
-    )
-    with pytest.raises(ProjectError, match='smoke.ready = "file" needs ready_file_env'):
+    verify, smoke = "pyproject.toml [tool.hexpack.verify]", "pyproject.toml [tool.hexpack.verify.smoke]"
+    assert caught.value.lines() == [
+        f"{verify}: server must be the path of the server script, or false for a package without one, got '';"
+        ' write e.g. server = "priv/python/grpc_server.py"',
+        f"{smoke}: unknown setting(s) colour; known settings: command, env, health, imports, peer, preflight, ready,"
+        " ready_command, ready_file_env, ready_pattern, requirements, rpc, timeout",
+        f"{smoke}: command must be a list of strings (an argv, no shell), got 'python grpc_server.py';"
+        ' write e.g. command = ["{python}", "{server}", "--host", "127.0.0.1", "--port", "0", "--exit-on-stdin-eof"]',
+        f"{smoke}: env must be a table of strings, got {{'A': 1}};"
+        ' write e.g. env = { SNAKEPIT_LOG_LEVEL = "info" }',
+        f"{smoke}: ready must be one of stdout, file, command, got 'socket'; write e.g. ready = \"stdout\"",
+        f"{smoke}: ready_pattern 'READY' has no group; write the port as group 1: 'READY (\\d+)'",
+        f"{smoke}: preflight uses unknown placeholder(s) {{pythn}}"
+        " (known: python, server, port, peer, ready_file, package, python_root)",
+        f"{smoke}: rpc 'Ping' must read \"package.Service/Method\"",
+        f"{smoke}: health must be true or false, got 'yes'; write e.g. health = true",
+        f"{smoke}: peer 'not a service!' must be a service name such as \"package.Service\"",
+        f"{smoke}: timeout must be a positive number of seconds, got 0; write e.g. timeout = 60",
+    ]
+    with pytest.raises(ProjectError, match=r"\[tool.hexpack.verify\]: smoke must be a table, got 3$"):
+        from_table({"smoke": 3})
+    with pytest.raises(ProjectError, match=r'verify.smoke\]: ready = "file" needs ready_file_env'):
         from_table({"smoke": {"ready": "file"}})
-    with pytest.raises(ProjectError, match='smoke.ready = "command" needs ready_command'):
+    with pytest.raises(ProjectError, match=r'verify.smoke\]: ready = "command" needs ready_command'):
         from_table({"smoke": {"ready": "command"}})
 
 

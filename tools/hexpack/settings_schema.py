@@ -44,6 +44,7 @@ __all__ = [
     "Table",
     "Text",
     "TextMap",
+    "TextOrFalse",
     "Texts",
     "check",
     "toml_form",
@@ -88,6 +89,20 @@ class Text:
         if not isinstance(value, str) or not (self.empty or value.strip()):
             raise _Wrong
         if self.pattern is not None and not re.fullmatch(self.pattern, value):
+            raise _Wrong
+        return value
+
+
+@dataclass(frozen=True)
+class TextOrFalse:
+    """A non-empty string, or ``false`` (read as ``""``) to say there is none."""
+
+    noun: str = "a string, or false for none"
+
+    def convert(self, value: Any, ctx: _Context, name: str) -> Any:
+        if value is False:
+            return ""
+        if not isinstance(value, str) or not value.strip():
             raise _Wrong
         return value
 
@@ -173,8 +188,11 @@ class ProjectPath:
 
     glob: bool = False
     noun: str = "a path"
+    empty: bool = False  # "" is allowed, read as "" (none)
 
     def convert(self, value: Any, ctx: _Context, name: str) -> Any:
+        if self.empty and value == "":
+            return ""
         if not isinstance(value, str) or not value.strip():
             raise _Wrong
         return inside(ctx.root, value, name=name, glob=self.glob)
@@ -250,7 +268,20 @@ class Sub:
         return values
 
 
-Kind = Text | Flag | Number | Choice | Texts | TextMap | ProjectPath | ProjectPaths | ProjectPathMap | Owned | Sub
+Kind = (
+    Text
+    | TextOrFalse
+    | Flag
+    | Number
+    | Choice
+    | Texts
+    | TextMap
+    | ProjectPath
+    | ProjectPaths
+    | ProjectPathMap
+    | Owned
+    | Sub
+)
 
 
 # ----------------------------------------------------------------------------- tables
@@ -272,6 +303,8 @@ class Field:
     def example(self) -> str | None:
         if self.form is not None:
             return self.form
+        if isinstance(self.kind, (Sub, Owned)):  # a table is written as its own [header], not inline
+            return None
         if self.default is None or self.default in ("", (), [], {}):
             return None
         return toml_form(self.default)

@@ -27,6 +27,7 @@ from ..errors import HexpackError, ProjectError, raise_together
 from ..fsutil import FileTransaction
 from ..python import stubs as stubs_mod
 from ..release import flow as release_flow
+from ..verify import settings as verify_settings
 from ..verify import smoke_detect
 from ..versioning import places as version_places
 from ..versioning.versions import numeric_key
@@ -550,7 +551,7 @@ def _static_version(path: Path) -> str | None:
 _COMMENTS = {
     "python": "targeted Pythons (nox sessions, `hexpack pythons`, verify's smoke tests)",
     "stubs": stubs_mod.TABLE.purpose,
-    "verify": "`hexpack verify` / `nox -s verify_package`: what the Hex package must (not) ship",
+    "verify": verify_settings.TABLE.purpose,
     "version": version_places.TABLE.purpose,
     "release": release_flow.TABLE.purpose,
 }

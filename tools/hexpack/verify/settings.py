@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import HexpackError, ProjectError, raise_together
-from .smoke_settings import ConsumerSettings, SmokeSettings, consumer_from_table, smoke_from_table
+from .. import settings_schema as schema
+from ..errors import HexpackError, raise_together
+from .smoke_settings import CONSUMER_TABLE, SMOKE_TABLE, ConsumerSettings, SmokeSettings, smoke_from_values
 
 # (pattern, why it must not ship)
 DEFAULT_FORBIDDEN: tuple[tuple[str, str], ...] = (
@@ -113,96 +114,70 @@ class VerifySettings:
         return Path(base) / "hexpack" / "verify"
 
 
-_KNOWN = {
-    "python_root",
-    "proto_root",
-    "server",
-    "requirements",
-    "required",
-    "forbidden",
-    "allow",
-    "size_warn_ratio",
-    "engine",
-    "python_dist",
-    "python_tools",
-    "smoke_resolutions",
-    "smoke_timeout",
-    "cache_dir",
-    "smoke",
-    "consumer",
-}
+_IN_PACKAGE = schema.Text(noun="a path inside the Hex package")
+TABLE = schema.Table(
+    "verify",
+    (
+        schema.Field("python_root", _IN_PACKAGE, default=VerifySettings.python_root),
+        schema.Field("proto_root", _IN_PACKAGE, default=VerifySettings.proto_root),
+        schema.Field(  # default: <python_root>/grpc_server.py
+            "server",
+            schema.TextOrFalse(noun="the path of the server script, or false for a package without one"),
+            form='"priv/python/grpc_server.py"',
+        ),
+        schema.Field("requirements", _IN_PACKAGE, form='"priv/python/requirements.txt"'),  # default: beside server
+        schema.Field(
+            "required", schema.Texts(noun="a list of paths or globs"), default=(), form='["priv/python/*.py"]'
+        ),
+        schema.Field("forbidden", schema.Texts(noun="a list of patterns"), default=(), form='["*.log"]'),
+        schema.Field(
+            "allow", schema.Texts(noun="a list of paths or globs"), default=(), form='["priv/python/.env.example"]'
+        ),
+        schema.Field("size_warn_ratio", schema.Number(), default=VerifySettings.size_warn_ratio),
+        schema.Field("engine", schema.Choice(ENGINES), default=VerifySettings.engine),
+        schema.Field(
+            "python_dist", schema.ProjectPath(empty=True, noun='a path, or "" for none'), default="priv_python"
+        ),
+        schema.Field("python_tools", schema.ProjectPaths(), default=(), form='["."]'),
+        schema.Field(
+            "smoke_resolutions",
+            schema.Texts(noun=f"a list drawn from {', '.join(RESOLUTIONS)}", choices=RESOLUTIONS),
+            default=RESOLUTIONS,
+        ),
+        schema.Field("smoke_timeout", schema.Number(noun="a positive number of seconds"), default=60),
+        schema.Field("cache_dir", schema.Text(empty=True), default=""),
+        schema.Field("smoke", schema.Sub(SMOKE_TABLE), default=SMOKE_TABLE.defaults()),
+        schema.Field("consumer", schema.Sub(CONSUMER_TABLE), default=CONSUMER_TABLE.defaults()),
+    ),
+    purpose="`hexpack verify` / `nox -s verify_package`: what the Hex package must (not) ship",
+)
 
 
 def from_table(
-    table: dict[str, Any], *, pythons: list[str] | None = None, source: str = "pyproject.toml"
+    table: dict[str, Any],
+    *,
+    pythons: list[str] | None = None,
+    subject: str = "pyproject.toml [tool.hexpack.verify]",
+    root: str | Path | None = None,
 ) -> VerifySettings:
     """Settings from a ``[tool.hexpack.verify]`` table; every problem reported at once."""
-    problems = []
-    subject = f"{source} [tool.hexpack.verify]"
-
-    unknown = sorted(set(table) - _KNOWN)
-    if unknown:
-        problems.append(f"unknown key(s) {', '.join(unknown)}")
-
-    def strings(key: str) -> tuple[str, ...]:
-        value = table.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            problems.append(f"{key} must be a list of strings")
-            return ()
-        return tuple(value)
-
-    def string(key: str, default: str) -> str:
-        value = table.get(key, default)
-        if not isinstance(value, str):
-            problems.append(f"{key} must be a string")
-            return default
-        return value.strip("/") if key.endswith("root") else value
-
-    kwargs: dict[str, Any] = {}
-    for key, default in (
-        ("python_root", "priv/python"),
-        ("proto_root", "priv/proto"),
-        ("python_dist", "priv_python"),
-        ("cache_dir", ""),
-        ("engine", "auto"),
-    ):
-        kwargs[key] = string(key, default)
-    if table.get("server") is False:
-        kwargs["server"] = ""
-    elif table.get("server") in ("", True):
-        problems.append("server must be the path of the server script, or false for a package without one")
-        kwargs["server"] = ""
-    else:
-        kwargs["server"] = string("server", f"{kwargs['python_root']}/grpc_server.py")
-    kwargs["requirements"] = string("requirements", f"{kwargs['python_root']}/requirements.txt")
-    kwargs["required"] = strings("required")
-    kwargs["allow"] = strings("allow")
-    kwargs["python_tools"] = tuple(path.strip("/") or "." for path in strings("python_tools"))
-    kwargs["forbidden"] = DEFAULT_FORBIDDEN + tuple(
-        (p, "forbidden by [tool.hexpack.verify]") for p in strings("forbidden")
+    values, problems = schema.check(TABLE, table, root=root, subject=subject)
+    for key in ("python_root", "proto_root"):
+        values[key] = values[key].strip("/")
+    if values["server"] is None:
+        values["server"] = f"{values['python_root']}/grpc_server.py"
+    if values["requirements"] is None:
+        values["requirements"] = f"{values['python_root']}/requirements.txt"
+    values["forbidden"] = DEFAULT_FORBIDDEN + tuple(
+        (p, "forbidden by [tool.hexpack.verify]") for p in values["forbidden"]
     )
-    if kwargs["engine"] not in ENGINES:
-        problems.append(f"engine must be one of {', '.join(ENGINES)}, not {kwargs['engine']!r}")
-    resolutions = strings("smoke_resolutions") if "smoke_resolutions" in table else RESOLUTIONS
-    bad = [r for r in resolutions if r not in RESOLUTIONS]
-    if bad:
-        problems.append(f"smoke_resolutions may hold {', '.join(RESOLUTIONS)}, not {', '.join(bad)}")
-    kwargs["smoke_resolutions"] = tuple(r for r in resolutions if r in RESOLUTIONS)
-    for key, default in (("size_warn_ratio", 0.8), ("smoke_timeout", 60.0)):
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            problems.append(f"{key} must be a positive number")
-            value = default
-        kwargs[key] = float(value)
-    kwargs["smoke"] = smoke_from_table(table.get("smoke", {}), problems)
-    kwargs["consumer"] = consumer_from_table(table.get("consumer", {}), problems)
-    if problems:
-        raise ProjectError(
-            "; ".join(problems), subject=subject, hint='see the settings in README, "Proving the artefacts work"'
-        )
+    values["smoke_timeout"] = float(values["smoke_timeout"])
+    values["smoke"] = smoke_from_values(values["smoke"])
+    values["consumer"] = ConsumerSettings(**values["consumer"])
+    raise_together(problems, summary=f"problems in {subject}")
     if pythons:
-        kwargs["pythons"] = tuple(pythons)
-    return VerifySettings(**kwargs)
+        values["pythons"] = tuple(pythons)
+    return VerifySettings(**values)
 
 
 def load(root: str | Path) -> VerifySettings:
@@ -211,7 +186,6 @@ def load(root: str | Path) -> VerifySettings:
     from ..python import pythons
 
     cfg = config.load(root)
-    source = cfg.source.name if cfg.source else "pyproject.toml"
     problems: list[HexpackError] = []
     targeted: list[str] = []
     try:
@@ -219,7 +193,7 @@ def load(root: str | Path) -> VerifySettings:
     except HexpackError as exc:
         problems.append(exc)
     try:
-        settings = from_table(cfg.section("verify"), pythons=targeted, source=source)
+        settings = from_table(cfg.section("verify"), pythons=targeted, subject=cfg.subject("verify"), root=cfg.root)
     except HexpackError as exc:
         problems.append(exc)
     raise_together(problems, summary="problems with the verify settings")

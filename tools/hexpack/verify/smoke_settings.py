@@ -36,12 +36,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import settings_schema as schema
+
 PLACEHOLDERS = ("python", "server", "port", "peer", "ready_file", "package", "python_root")
 READY_MODES = ("stdout", "file", "command")
 DEFAULT_COMMAND = ("{python}", "{server}", "--host", "127.0.0.1", "--port", "0", "--exit-on-stdin-eof")
 DEFAULT_READY_PATTERN = r"READY (\d+)"
 _FIELD = re.compile(r"\{([^{}]*)\}")
 _RPC = re.compile(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*/[A-Za-z_]\w*$")
+_SERVICE = re.compile(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*|[A-Za-z_]\w*")
 
 
 @dataclass(frozen=True)
@@ -83,105 +86,87 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     return _FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
 
-def _placeholders_ok(key: str, texts: list[str], problems: list[str]) -> None:
-    unknown = sorted({m for text in texts for m in _FIELD.findall(text) if m not in PLACEHOLDERS})
+def _placeholders(texts: tuple[str, ...] | dict[str, str]) -> str | None:
+    """Why ``texts`` cannot be filled: placeholders ``fill`` does not know."""
+    values = texts.values() if isinstance(texts, dict) else texts
+    unknown = sorted({m for text in values for m in _FIELD.findall(text) if m not in PLACEHOLDERS})
     if unknown:
         shown = ", ".join("{" + u + "}" for u in unknown)
-        problems.append(f"smoke.{key} uses unknown placeholder(s) {shown} (known: {', '.join(PLACEHOLDERS)})")
+        return f"uses unknown placeholder(s) {shown} (known: {', '.join(PLACEHOLDERS)})"
+    return None
 
 
-def smoke_from_table(table: Any, problems: list[str]) -> SmokeSettings:
-    """``[verify.smoke]`` read into SmokeSettings; each problem appended to ``problems`` as one phrase."""
-    if not isinstance(table, dict):
-        problems.append("smoke must be a table ([tool.hexpack.verify.smoke])")
-        return SmokeSettings()
-    known = set(SmokeSettings.__dataclass_fields__)
-    unknown = sorted(set(table) - known)
-    if unknown:
-        problems.append(f"unknown smoke key(s) {', '.join(unknown)}")
-    kwargs: dict[str, Any] = {}
-
-    def argv(key: str, *, allow_empty: bool = True) -> None:
-        if key not in table:
-            return
-        value = table[key]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            problems.append(f"smoke.{key} must be a list of strings (an argv, no shell)")
-        elif not value and not allow_empty:
-            problems.append(f"smoke.{key} must not be empty")
-        else:
-            _placeholders_ok(key, value, problems)
-            kwargs[key] = tuple(value)
-
-    argv("command", allow_empty=False)
-    argv("preflight")
-    argv("ready_command")
-    argv("requirements")
-    if "imports" in table:
-        value = table["imports"]
-        if not isinstance(value, list) or not all(isinstance(v, str) and _is_module(v) for v in value):
-            problems.append('smoke.imports must be a list of module names (e.g. ["snakebridge_adapter"])')
-        else:
-            kwargs["imports"] = tuple(value)
-    if "env" in table:
-        env = table["env"]
-        if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
-            problems.append('smoke.env must be a table of strings (e.g. { SNAKEPIT_LOG_LEVEL = "info" })')
-        else:
-            _placeholders_ok("env", list(env.values()), problems)
-            kwargs["env"] = tuple(env.items())
-    for key in ("ready", "ready_pattern", "ready_file_env", "rpc", "peer"):
-        if key in table:
-            if isinstance(table[key], str):
-                kwargs[key] = table[key]
-            else:
-                problems.append(f"smoke.{key} must be a string")
-    ready = kwargs.get("ready", "stdout")
-    if ready not in READY_MODES:
-        problems.append(f"smoke.ready must be one of {', '.join(READY_MODES)}, not {ready!r}")
-    pattern = kwargs.get("ready_pattern", DEFAULT_READY_PATTERN)
+def _ready_pattern(pattern: str) -> str | None:
     try:
         if re.compile(pattern).groups < 1:
-            problems.append(f"smoke.ready_pattern {pattern!r} has no group; write the port as group 1: 'READY (\\d+)'")
+            return f"{pattern!r} has no group; write the port as group 1: 'READY (\\d+)'"
     except re.error as exc:
-        problems.append(f"smoke.ready_pattern {pattern!r} is not a regular expression ({exc})")
-    env_name = kwargs.get("ready_file_env", "")
-    if ready == "file" and not re.fullmatch(r"[A-Za-z_]\w*", env_name):
-        problems.append('smoke.ready = "file" needs ready_file_env, the variable naming the file (e.g. "READY_FILE")')
-    if ready == "command" and not (kwargs.get("ready_command") or kwargs.get("preflight")):
-        problems.append('smoke.ready = "command" needs ready_command (or preflight): an argv whose exit 0 means ready')
-    for key in ("rpc", "peer"):
-        value = kwargs.get(key, "")
-        if key == "rpc" and value and not _RPC.match(value):
-            problems.append(f'smoke.rpc {value!r} must read "package.Service/Method"')
-        if key == "peer" and value and not re.fullmatch(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*|[A-Za-z_]\w*", value):
-            problems.append(f'smoke.peer {value!r} must be a service name such as "package.Service"')
-    if "health" in table:
-        if isinstance(table["health"], bool):
-            kwargs["health"] = table["health"]
-        else:
-            problems.append("smoke.health must be true or false")
-    if "timeout" in table:
-        value = table["timeout"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            problems.append("smoke.timeout must be a positive number of seconds")
-        else:
-            kwargs["timeout"] = float(value)
-    return SmokeSettings(**kwargs)
+        return f"{pattern!r} is not a regular expression ({exc})"
+    return None
 
 
-def consumer_from_table(table: Any, problems: list[str]) -> ConsumerSettings:
-    if not isinstance(table, dict):
-        problems.append("consumer must be a table ([tool.hexpack.verify.consumer])")
-        return ConsumerSettings()
-    unknown = sorted(set(table) - {"snippet"})
-    if unknown:
-        problems.append(f"unknown consumer key(s) {', '.join(unknown)}")
-    snippet = table.get("snippet", "")
-    if not isinstance(snippet, str):
-        problems.append("consumer.snippet must be a string of Elixir code")
-        snippet = ""
-    return ConsumerSettings(snippet=snippet)
+def _readiness(values: dict[str, Any]) -> list[str | tuple[str, str]]:
+    """What each way of telling the server is ready needs besides ``ready`` itself."""
+    if values["ready"] == "file" and not re.fullmatch(r"[A-Za-z_]\w*", values["ready_file_env"]):
+        return ['ready = "file" needs ready_file_env, the variable naming the file (e.g. "READY_FILE")']
+    if values["ready"] == "command" and not (values["ready_command"] or values["preflight"]):
+        return ['ready = "command" needs ready_command (or preflight): an argv whose exit 0 means ready']
+    return []
+
+
+_ARGV = schema.Texts(noun="a list of strings (an argv, no shell)")
+SMOKE_TABLE = schema.Table(
+    "verify.smoke",
+    (
+        schema.Field(
+            "command", schema.Texts(noun=_ARGV.noun, nonempty=True), default=DEFAULT_COMMAND, rule=_placeholders
+        ),
+        schema.Field("env", schema.TextMap(), default={}, form='{ SNAKEPIT_LOG_LEVEL = "info" }', rule=_placeholders),
+        schema.Field("ready", schema.Choice(READY_MODES), default="stdout"),
+        schema.Field("ready_pattern", schema.Text(), default=DEFAULT_READY_PATTERN, rule=_ready_pattern),
+        schema.Field("ready_file_env", schema.Text(empty=True), default="", form='"READY_FILE"'),
+        schema.Field("ready_command", _ARGV, default=(), form='["{python}", "check.py", "{port}"]', rule=_placeholders),
+        schema.Field("preflight", _ARGV, default=(), form='["{python}", "{server}", "--check"]', rule=_placeholders),
+        schema.Field(
+            "rpc",
+            schema.Text(empty=True),
+            default="",
+            rule=lambda rpc: f'{rpc!r} must read "package.Service/Method"' if rpc and not _RPC.match(rpc) else None,
+        ),
+        schema.Field("health", schema.Flag(), default=True),
+        schema.Field(
+            "peer",
+            schema.Text(empty=True),
+            default="",
+            rule=lambda peer: (
+                f'{peer!r} must be a service name such as "package.Service"'
+                if peer and not _SERVICE.fullmatch(peer)
+                else None
+            ),
+        ),
+        schema.Field("requirements", schema.Texts(), default=(), form='["grpcio-health-checking"]', rule=_placeholders),
+        schema.Field(
+            "imports",
+            schema.Texts(noun="a list of module names"),
+            default=(),
+            form='["snakebridge_adapter"]',
+            rule=lambda names: next((f"{n!r} is not a module name" for n in names if not _is_module(n)), None),
+        ),
+        schema.Field("timeout", schema.Number(noun="a positive number of seconds"), form="60"),
+    ),
+    purpose="how the smoke test starts the server and proves it serves",
+    rules=(schema.Rule(("ready", "ready_file_env", "ready_command", "preflight"), _readiness),),
+)
+CONSUMER_TABLE = schema.Table(
+    "verify.consumer",
+    (schema.Field("snippet", schema.Text(noun="a string of Elixir code", empty=True), default=""),),
+    purpose="the Elixir snippet of the consumer gate",
+)
+
+
+def smoke_from_values(values: dict[str, Any]) -> SmokeSettings:
+    """SmokeSettings from SMOKE_TABLE's values (``env`` kept in its written order)."""
+    return SmokeSettings(**{**values, "env": tuple(values["env"].items())})
 
 
 def _is_module(name: str) -> bool:
