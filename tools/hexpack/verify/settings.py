@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import config
 from ..errors import HexpackError, ProjectError, raise_together
+from ..python import pythons
 from .smoke_settings import ConsumerSettings, SmokeSettings, consumer_from_table, smoke_from_table
 
 # (pattern, why it must not ship)
@@ -207,9 +209,6 @@ def from_table(
 
 def load(root: str | Path) -> VerifySettings:
     """The verify settings of the project at ``root``; its Pythons are hexpack.python.pythons.targeted's."""
-    from .. import config
-    from ..python import pythons
-
     cfg = config.load(root)
     source = cfg.source.name if cfg.source else "pyproject.toml"
     problems: list[HexpackError] = []
