@@ -33,7 +33,7 @@ from pathlib import Path
 from hexpack import proc
 from hexpack.hex import install as hex_install
 from hexpack.hex.build import build_project
-from hexpack.mix.project import read_project
+from hexpack.mix.readers import read_project
 
 MIX_EXS = """defmodule Bench.MixProject do
   use Mix.Project

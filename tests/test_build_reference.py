@@ -20,7 +20,8 @@ from conftest import HEX_REFERENCE
 from hexpack import cli
 from hexpack.hex.build import PackageRefused, build_project
 from hexpack.hex.tarball import read_package
-from hexpack.mix.project import MixProject, read_project
+from hexpack.mix.project import MixProject
+from hexpack.mix.readers import read_project
 
 # tarball.contents_from_tree leaves a scandir iterator unclosed for directories
 # (reported to its owner); the warning fires in a finalizer, outside this code.

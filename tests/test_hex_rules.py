@@ -13,7 +13,7 @@ import pytest
 from conftest import HEX_REFERENCE
 from hexpack.hex import rules as hex_rules
 from hexpack.hex.build import build_project
-from hexpack.mix.project import read_project
+from hexpack.mix.readers import read_project
 from hexpack.verify import content_rules
 
 SAMPLES = [

@@ -18,7 +18,8 @@ import pytest
 from conftest import REFERENCE_CASES
 from hexpack.errors import Problems, ProjectError
 from hexpack.mix.elixir import Opaque, decode_etf, read_with_elixir
-from hexpack.mix.project import Dep, read_project
+from hexpack.mix.project import Dep
+from hexpack.mix.readers import read_project
 from hexpack.mix.static import PACKAGING_KEYS, Unreadable, evaluate_source, has_unreadable, read_statically
 from hexpack.mix.terms import Atom, Regex
 from hypothesis import HealthCheck, Phase, given, settings

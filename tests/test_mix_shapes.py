@@ -187,7 +187,7 @@ def test_harmless_module_body_code_is_skipped(tmp_path):
 
 
 def test_auto_reads_statically_when_certain_and_with_elixir_otherwise(shape, tmp_path, elixir, monkeypatch):
-    from hexpack.mix.project import read_project
+    from hexpack.mix.readers import read_project
 
     monkeypatch.delenv("MIX_ENV", raising=False)
     assert read_project(shape("phoenix_like")).reader == "static"  # no BEAM start

@@ -399,7 +399,7 @@ def test_consumer_project_starts_the_server_through_the_packages_elixir_api(tmp_
 
     from hexpack.hex.build import build_project
     from hexpack.hex.tarball import unpack
-    from hexpack.mix.project import read_project
+    from hexpack.mix.readers import read_project
     from hexpack.verify import consumer
     from hexpack.verify.settings import load
     from hexpack.verify.smoke_settings import ConsumerSettings

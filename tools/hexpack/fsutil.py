@@ -125,6 +125,7 @@ def remove_tree(path: Path) -> bool:
     ``shutil.rmtree`` cannot empty a directory without write permission, so
     a staging directory copied from a read-only ``priv/`` would stay forever.
     """
+    # lazy: every command imports fsutil; only removing a tree needs shutil
     import shutil
 
     if not os.path.lexists(path):
@@ -211,7 +212,7 @@ def project_lock(root: str | os.PathLike[str], command: str) -> Iterator[Project
         yield _held[key]
         return
     try:
-        import fcntl
+        import fcntl  # lazy: POSIX only
     except ImportError:  # pragma: no cover - not a POSIX system: no advisory locks
         fcntl = None  # type: ignore[assignment]
     try:

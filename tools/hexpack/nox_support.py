@@ -147,6 +147,7 @@ def run_lint(session: Any, root: Path) -> None:
 
     Every linter runs even when an earlier one fails; the session then fails once, naming them all.
     """
+    # lazy: only a nox session calls this; importing nox_support needs no nox
     from nox.command import CommandFailed
 
     session.install(RUFF, ACTIONLINT)

@@ -26,6 +26,7 @@ def configure(parser) -> None:
 
 
 def run(args, out) -> int:
+    # lazy: the command's engine loads only when the command runs (CLI start-up)
     from ..onboarding import init
 
     plan = init.plan(args.project, force=args.force, reader=args.reader)

@@ -22,6 +22,7 @@ def configure(parser) -> None:
 
 
 def run(args, out) -> int:
+    # lazy: the command's engine loads only when the command runs (CLI start-up)
     from ..python import stubs
 
     root = args.root.resolve()

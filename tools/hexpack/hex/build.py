@@ -1,6 +1,6 @@
 """``mix hex.build`` in Python: a mix project in, Hex's package tarball out.
 
-``build_package`` reads ``mix.exs`` (:mod:`hexpack.mix.project`), prepares and
+``build_package`` reads ``mix.exs`` (:mod:`hexpack.mix.readers`), prepares and
 checks the metadata as Hex does (:mod:`hexpack.hex.metadata`, which selects the
 files through :mod:`hexpack.hex.selection`) and writes the tarball with
 :mod:`hexpack.hex.tarball`. It returns the bytes and what Hex would print; it
@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PackageError, Problems
-from ..mix.project import MixProject, read_project
+from ..mix.project import MixProject
+from ..mix.readers import read_project
 from . import erlterm, metadata, tarball
 from .unsafe_paths import unsafe_entries
 

@@ -45,7 +45,7 @@ def load_package(
     if path.is_dir():
         if not (path / "mix.exs").is_file():
             raise UsageError("directory has no mix.exs", subject=str(path), hint="give a tarball or a mix project")
-        from .build import build_package  # imported late: building needs the mix readers, reading does not
+        from .build import build_package  # lazy: building needs the mix readers, reading a tarball does not
 
         built = build_package(path, reader=reader)
         return tarball.read_package(built.tarball, subject=str(path)), f"{path} (built from source)"

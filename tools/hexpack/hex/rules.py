@@ -162,6 +162,7 @@ def _kind(char: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _spdx_ids() -> frozenset[str]:
+    # lazy: importlib.resources only when the SPDX list is first read (rules load at CLI start)
     from importlib import resources
 
     text = (resources.files(__package__) / "licenses.txt").read_text(encoding="utf-8")

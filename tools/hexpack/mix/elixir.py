@@ -22,7 +22,7 @@ from ..errors import ProjectError
 from .project import MixProject, map_key, project_from_config
 from .terms import MAX_NESTING, Atom, Regex, atom
 
-__all__ = ["Opaque", "decode_etf", "read_with_elixir"]
+__all__ = ["ElixirReader", "Opaque", "decode_etf", "read_with_elixir"]
 
 SCRIPT = "read_project.exs"
 TIMEOUT = 120.0
@@ -40,6 +40,19 @@ class Opaque:
 
     kind: str
     text: str
+
+
+class ElixirReader:
+    """The ``MixReader`` that asks Elixir: exact for every mix.exs Elixir can load."""
+
+    name = "elixir"
+
+    def available(self) -> bool:
+        """True when ``elixir`` is on PATH."""
+        return proc.which("elixir") is not None
+
+    def read(self, root: Path) -> MixProject:
+        return read_with_elixir(root)
 
 
 def read_with_elixir(root: str | Path) -> MixProject:

@@ -1,16 +1,18 @@
-"""What hexpack knows about a mix project, read from its ``mix.exs``.
+"""What hexpack knows about a mix project, read from its ``mix.exs``, and the interface of its readers.
 
-Two readers produce a ``MixProject``: ``mix_eval`` evaluates ``mix.exs`` with
-the real Elixir (the truth, used whenever ``elixir`` is on PATH) and
-``mix_static`` reads the common literal shapes without Elixir and refuses
-anything else. ``read_project`` picks one.
+Two engines implement ``MixReader`` and produce a ``MixProject``:
+``hexpack.mix.elixir`` evaluates ``mix.exs`` with the real Elixir (the truth)
+and ``hexpack.mix.static`` reads the common literal shapes without Elixir and
+refuses anything else. Both end in ``project_from_config``, so they agree on
+every conversion. ``hexpack.mix.readers.read_project`` is the one entry that
+picks an engine. The engines import this module; it imports neither.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import HexpackError, ProjectError, raise_together
 from .terms import Atom, Regex, bounds_problem, inspect, is_keyword, keyword_get
@@ -193,40 +195,14 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def read_project(root: str | Path, *, reader: str = "auto") -> MixProject:
-    """Read ``root/mix.exs``.
+class MixReader(Protocol):
+    """An engine that reads ``root/mix.exs``.
 
-    ``reader`` is ``"elixir"``, ``"static"`` or ``"auto"``. ``auto`` reads
-    statically first (no BEAM start: about a second saved) and keeps that
-    result only when it is certain: every value packaging reads evaluated and
-    nothing assumed. Otherwise Elixir reads it when installed (the truth);
-    without Elixir the static result stands, assumptions included, or its
-    refusal names the line. The tests prove the two readers agree on every
-    shape the static reader accepts (tests/test_mix_shapes.py, the Hex
-    reference projects, and random literal data).
+    ``name`` is what ``MixProject.reader`` records. ``read`` raises
+    ProjectError (one line, naming mix.exs) for a project it cannot read, and
+    CommandNotFound when the tool it needs is missing.
     """
-    from .. import proc
 
-    root = Path(root)
-    if reader == "auto":
-        from .static import read_statically
+    name: str
 
-        has_elixir = proc.which("elixir") is not None
-        try:
-            project = read_statically(root)
-        except HexpackError:
-            if not has_elixir:
-                raise
-        else:
-            if not (project.assumptions and has_elixir):
-                return project
-        reader = "elixir"
-    if reader == "elixir":
-        from .elixir import read_with_elixir
-
-        return read_with_elixir(root)
-    if reader == "static":
-        from .static import read_statically
-
-        return read_statically(root)
-    raise ValueError(f"unknown reader {reader!r}")
+    def read(self, root: Path) -> MixProject: ...

@@ -16,11 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .. import proc
+from .. import config, git, proc
 from ..errors import HexpackError
 from ..hex import install as hex_install
 from ..hex.rules import HEX_VERSION
 from ..python import pythons
+from ..versioning.versions import elixir_requirement_allows
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 TIMEOUT = 60.0
@@ -141,8 +142,8 @@ def check_elixir_requirement(root: Path, installed: str) -> list[Check]:
     """The installed Elixir against mix.exs's ``elixir:``: Mix only warns, but its formatter and compiler are
     the installed ones, so `mix format --check-formatted` and the tests of a project written for a newer
     Elixir fail in ways that look like the project's own faults."""
+    # lazy: the static reader only for this check
     from ..mix.static import read_statically
-    from ..versioning.versions import elixir_requirement_allows
 
     if not (root / "mix.exs").is_file():
         return []
@@ -176,7 +177,7 @@ def installed_hex(env: Mapping[str, str]) -> str | None:
 
 
 def check_grpcio_tools(root: Path) -> Check:
-    from .. import config
+    # lazy: stubs (grpc-tools discovery) only for this check
     from ..python import stubs
 
     try:
@@ -199,12 +200,11 @@ def check_grpcio_tools(root: Path) -> Check:
 
 
 def check_git(root: Path) -> Check:
-    from .. import git
-
     if proc.which("git") is None:
         return Check("git", FAIL, "not found", proc.INSTALL_HINTS["git"].split(": ", 1)[1])
     if not git.is_repository(root):
         return Check("git", FAIL, f"{root} is not a git repository", f"git -C {root} init")
+    # lazy: the release flow only for its settings, when git is checked
     from ..release.flow import ReleaseSettings
 
     try:

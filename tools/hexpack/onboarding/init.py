@@ -20,17 +20,22 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Template
 from typing import Any
+
+from packaging.version import InvalidVersion, Version
 
 from .. import config as config_mod
 from ..errors import HexpackError, ProjectError, raise_together
 from ..fsutil import FileTransaction
+from ..python import pythons
 from ..python import stubs as stubs_mod
 from ..release import flow as release_flow
 from ..verify import settings as verify_settings
 from ..verify import smoke_detect
 from ..versioning import places as version_places
-from ..versioning.versions import numeric_key
+from ..versioning import places as vp
+from ..versioning.versions import numeric_key, parse
 from . import install_source
 
 __all__ = ["DEFAULT_GRPCIO_TOOLS", "Detection", "Plan", "apply", "detect", "plan"]
@@ -99,7 +104,8 @@ class Plan:
 
 def detect(root: str | os.PathLike[str], *, reader: str = "auto") -> Detection:
     """Read the project at ``root``; a project without mix.exs or priv/python is refused."""
-    from ..mix.project import read_project
+    # lazy: the mix readers only when a mix.exs is detected
+    from ..mix.readers import read_project
 
     root = Path(root).resolve()
     raise_together(_layout_problems(root), summary="problems with the project")
@@ -438,16 +444,12 @@ def apply(p: Plan, *, transaction: FileTransaction | None = None) -> list[str]:
 
 
 def _installed_pythons(versions: list[str]) -> set[str]:
-    from ..python import pythons
-
     return {version for version, found in pythons.locate(versions).items() if found is not None}
 
 
 def _targeted_pythons(d: Detection) -> tuple[list[str], str]:
     """The versions init may write to ``python = [...]`` and why: hexpack.python.pythons' rule on the
     requires-python init detected (the caller keeps the installed ones)."""
-    from ..python import pythons
-
     as_of = pythons.RELEASES_AS_OF.isoformat()
     if d.requires_python is None:
         return pythons.unconstrained(), (
@@ -460,8 +462,6 @@ def _targeted_pythons(d: Detection) -> tuple[list[str], str]:
 
 
 def _pep440(semver: str) -> str | None:
-    from ..versioning.versions import parse
-
     try:
         return parse(semver).pep440
     except HexpackError:
@@ -471,8 +471,6 @@ def _pep440(semver: str) -> str | None:
 def _other_versions(root: Path, version: dict[str, Any]) -> list[str]:
     """The tracked files holding mix.exs's version outside the planned places (what `hexpack version`
     would call UNEXPECTED): a test's "0.16.0" of torchvision, a generated manifest."""
-    from ..versioning import places as vp
-
     cfg = vp.VersionConfig(
         mix=version["mix"],
         pyproject=tuple(version["pyproject"]),
@@ -493,8 +491,6 @@ def _shown(paths: list[str], limit: int = 3) -> str:
 
 def _same_version(written: str, expected: str | None) -> bool:
     """PEP 440 equality (``1.4.0-rc.1`` is ``1.4.0rc1``); an unparsable one agrees with nothing."""
-    from packaging.version import InvalidVersion, Version
-
     try:
         return expected is not None and Version(written) == Version(expected)
     except InvalidVersion:
@@ -558,6 +554,7 @@ _COMMENTS = {
 
 
 def _table(settings: dict[str, Any]):
+    # lazy: tomlkit (about 100 ms) only when a table is written
     import tomlkit
 
     table = tomlkit.table()
@@ -578,6 +575,7 @@ def _table(settings: dict[str, Any]):
 
 
 def _render_config(d: Detection, settings: dict[str, Any], config_file: str) -> bytes:
+    # lazy: tomlkit (about 100 ms) only when a table is written
     import tomlkit
 
     if config_file == "hexpack.toml":
@@ -624,8 +622,6 @@ def _sessions(d: Detection) -> list[str]:
 def render_noxfile(d: Detection, settings: dict[str, Any], config_file: str) -> str:
     """A noxfile that reads like a table of contents (``templates/noxfile.py.template``); every session
     installs hexpack from ``requirement`` in the settings."""
-    from string import Template
-
     where = "[tool.hexpack] in pyproject.toml" if config_file == "pyproject.toml" else "hexpack.toml"
     has_stubs = "stubs" in settings
     tests_body = (

@@ -586,7 +586,7 @@ _AT_FDCWD = -100
 def _exchange(stage: Path, target: Path, parent: Path) -> None:
     """Swap ``stage`` and ``target`` atomically (Linux renameat2); a two-rename fallback elsewhere."""
     if sys.platform.startswith("linux"):
-        import ctypes  # only when a swap happens: keeps the no-op run's start-up small
+        import ctypes  # lazy: only when a swap happens: keeps the no-op run's start-up small
 
         try:
             libc = ctypes.CDLL(None, use_errno=True)

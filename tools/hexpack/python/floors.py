@@ -21,6 +21,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from ..config import read_toml
 from ..errors import HexpackError, ProjectError
 from ..fsutil import read_utf8
 
@@ -252,8 +253,6 @@ def _lower_bound(spec: SpecifierSet) -> Version | None:
 
 
 def _pyproject_requirements(path: Path) -> list[RequirementEntry]:
-    from ..config import read_toml
-
     data = read_toml(path)
     project = data.get("project", {})
     if not isinstance(project, dict):

@@ -38,8 +38,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .. import proc
+from .. import config, proc
+from ..config import read_toml
 from ..errors import CommandFailed, CommandNotFound, ProjectError
+from ..fsutil import atomic_write_text
 from ..versioning.versions import numeric_key
 
 # CPython feature releases: (version, first release, end of life). Table as of
@@ -151,8 +153,6 @@ class Discovery:
 
 def targeted(root: str | os.PathLike[str]) -> list[str]:
     """The targeted ``X.Y`` versions of the project at ``root``, oldest first."""
-    from .. import config
-
     cfg = config.load(root)
     value = cfg.get("python")
     if value is None:
@@ -189,6 +189,7 @@ def unconstrained(on: date = RELEASES_AS_OF) -> list[str]:
 def admitted(spec: object, *, subject: str, hint: str, on: date = RELEASES_AS_OF) -> list[str]:
     """The releases of :func:`supported` that the requires-python ``spec`` admits; refuses an invalid
     specifier and one that admits none (``hint`` says how to fix that for the caller's file)."""
+    # lazy: packaging.specifiers only when a requires-python is checked
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     try:
@@ -218,8 +219,6 @@ def requires_python(root: Path) -> str | None:
 
 def _requires_python(root: Path) -> tuple[object, Path] | None:
     """The raw ``requires-python`` value and the pyproject it came from."""
-    from ..config import read_toml
-
     for pyproject in (root / "priv_python" / "pyproject.toml", root / "pyproject.toml"):
         if pyproject.is_file():
             project = read_toml(pyproject).get("project", {})
@@ -550,8 +549,6 @@ def _read_cache(cache: Path | None) -> dict:
 
 
 def _write_cache(cache: Path, data: dict) -> None:
-    from ..fsutil import atomic_write_text
-
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(cache, json.dumps(data, indent=1, sort_keys=True))

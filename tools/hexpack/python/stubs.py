@@ -491,6 +491,7 @@ def _same_protoc_output(committed: Path, rel: str, rendered: bytes, local: set[s
 
 def check_floors(settings: StubSettings, protos: list[Proto]) -> list[HexpackError]:
     """The floors of the stubs on disk checked against the configured requirements."""
+    # lazy: floors (packaging, wheel metadata) only when floors are checked
     from . import floors
 
     found = []

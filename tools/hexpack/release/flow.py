@@ -30,6 +30,7 @@ from .. import settings_schema as schema
 from ..errors import CommandFailed, HexpackError, UsageError
 from ..fsutil import FileTransaction, atomic_write_text, project_lock
 from ..secrets import redact, scrub_error, secret_values, without_secrets
+from ..verify.gates import failing_gates
 from ..versioning.changelog import is_empty_body, released_section, unreleased_body
 from ..versioning.versions import PARTS, bump_version, parse
 
@@ -210,6 +211,7 @@ def _release(
             "missing the version part", subject="release", hint="give major, minor, patch, pre, release or X.Y.Z"
         )
 
+    # lazy: bump brings tomlkit; reading the release settings (doctor) does not need it
     from ..versioning import bump
 
     _gate(on_step, "clean work tree", lambda: _check_clean(root, settings.branch))
@@ -269,6 +271,7 @@ def _tag_an_interrupted_release(root: Path, on_step: Step) -> None:
     """
     if not git.is_repository(root) or not (git.head_subject(root) or "").startswith("Release "):
         return
+    # lazy: bump brings tomlkit; reading the release settings (doctor) does not need it
     from ..versioning import bump
 
     report = bump.read_versions(root, audit_files=False)
@@ -480,8 +483,6 @@ def _verify_copy(
 def _failing_gates(report: Path) -> list[str]:
     """The failing gates in verify's JSON report; none when the command wrote no readable report
     (a verify command without ``{report}``, or one that stopped before its report)."""
-    from ..verify.gates import failing_gates
-
     try:
         return failing_gates(json.loads(report.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
@@ -495,6 +496,7 @@ def _publish_tag_at_head(root: Path, settings: ReleaseSettings, environ: Mapping
     run again and every step is attempted; ``twine upload --skip-existing``
     and Hex's one-hour replace window keep a re-run from publishing twice.
     """
+    # lazy: bump brings tomlkit; reading the release settings (doctor) does not need it
     from ..versioning import bump
 
     report = bump.read_versions(root)

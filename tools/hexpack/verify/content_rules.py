@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from .. import config, git
+from ..errors import HexpackError
 from ..hex import rules as hex_rules
 from ..versioning.versions import is_semver
 from .exclude_report import excluded_by, pattern_text
@@ -69,6 +71,7 @@ class Context:
 
 
 def regenerate_hint(root: Path | None) -> str:
+    # lazy: assemble only for this hint
     from ..python.assemble import unconfigured
 
     if root is not None and unconfigured(root) is not None:
@@ -159,8 +162,7 @@ def configured_stubs(root: Path | None, settings: VerifySettings) -> dict[str, t
     generate straight into the shipped Python (snakepit's layout); else empty."""
     if root is None:
         return {}
-    from .. import config
-    from ..errors import HexpackError
+    # lazy: stubs only when the stubs are configured
     from ..python import stubs
 
     try:
@@ -289,6 +291,7 @@ def check_forbidden(members: Sequence[Any], ctx: Context) -> list[Finding]:
 
 def check_symlinks(members: Sequence[Any]) -> list[Finding]:
     """Every symlink must lead to something inside the package (linear in the package's size)."""
+    # lazy: hex.tarball only when links are checked
     from ..hex.tarball import Member, link_verdicts
 
     shaped = [Member(_clean(m.path), kind_of(m), 0, linkname=m.linkname or "") for m in members]  # type: ignore[arg-type]
@@ -454,9 +457,9 @@ def check_stub_floors(
     Only the stubs and the requirements file are written (to a temporary
     directory) so :mod:`hexpack.python.floors` reads exactly what ships.
     """
+    # lazy: tempfile, and floors (packaging), only for the floors gate
     import tempfile
 
-    from ..errors import HexpackError
     from ..python import floors
 
     prefix = settings.python_root + "/"
@@ -505,8 +508,6 @@ def check_git_tracked(members: Sequence[Any], root: Path) -> list[Finding]:
 
     ``root`` is in a git work tree (git lists paths relative to it, also from a subdirectory).
     """
-    from .. import git
-
     packaged = sorted(_clean(m.path) for m in members if kind_of(m) == "file")
     tracked = set(git.tracked_files(root))
     untracked = [path for path in packaged if path not in tracked and (root / path).is_file()]

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..hex.selection import matches_exclude, regex_time_limit
 from ..mix.terms import Regex
 from .gates import Finding, note, warn
 from .patterns import elixir_regex_to_python, glob_to_elixir_regex, looks_like_glob
@@ -30,8 +31,6 @@ def pattern_text(pattern: Any) -> str:
 
 def hex_excludes(path: str, pattern: Any) -> bool:
     """Hex's test: ``path =~ pattern`` (substring for strings, search for regexes)."""
-    from ..hex.selection import matches_exclude
-
     return matches_exclude(pattern, path)
 
 
@@ -73,8 +72,6 @@ def analyse(patterns: Sequence[Any], candidates: Sequence[str] | None) -> list[P
     (files and directories, relative to the project); None when unknown, in
     which case only the glob check runs.
     """
-    from ..hex.selection import regex_time_limit
-
     reports = []
     for pattern in patterns:
         report = PatternReport(pattern)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import proc
+from ..config import read_toml
 from ..errors import HexpackError
 from ..fsutil import atomic_write_bytes
 from .gates import Gate, fail, findings_from_error, note
@@ -113,8 +114,6 @@ def console_scripts(wheel: Path) -> dict[str, str]:
 
 def build_requires(src: Path) -> list[str]:
     """``[build-system] requires`` of the dist (setuptools' default when absent)."""
-    from ..config import read_toml
-
     table = read_toml(src / "pyproject.toml").get("build-system", {})
     requires = table.get("requires", ["setuptools>=40.8.0"])
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
@@ -275,8 +274,6 @@ def _tool(root: Path, tool: str, dists: _Dists, tmp: Path) -> list[Gate]:
 
 
 def _project_name(src: Path) -> str | None:
-    from ..config import read_toml
-
     name = (
         read_toml(src / "pyproject.toml").get("project", {}).get("name") if (src / "pyproject.toml").is_file() else None
     )

@@ -16,11 +16,12 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .. import config, git, proc
+from ..errors import UsageError
 from ..hex.rules import HEX_VERSION
 from . import consumer, content_rules, exclude_report, pydist, smoke
 from .gates import Gate, Report, fail, note, warn
@@ -61,6 +62,7 @@ def freshness(root: Path, cache: VenvCache | None = None, python: Path | None = 
     cfg = config.load(root)
     stubs_gate = Gate("stubs --check", "1 freshness")
     assemble_gate = Gate("assemble --check", "1 freshness")
+    # lazy: each gate loads its engine only when it runs (a verify that stops early loads less)
     from ..python import assemble
 
     no_assemble = assemble.unconfigured(root)
@@ -69,6 +71,7 @@ def freshness(root: Path, cache: VenvCache | None = None, python: Path | None = 
         stubs_gate.skipped = "no [tool.hexpack.stubs]"
     else:
         with stubs_gate.timed():
+            # lazy: each gate loads its engine only when it runs
             from ..python import stubs
 
             result = stubs.check(root, _toolchain(root, cache, python))
@@ -96,6 +99,7 @@ def freshness(root: Path, cache: VenvCache | None = None, python: Path | None = 
 
 def _toolchain(root: Path, cache: VenvCache | None, python: Path | None):
     """The pinned grpcio-tools in a cached venv, or None when this Python has it (or nothing can make one)."""
+    # lazy: each gate loads its engine only when it runs
     from ..python import stubs
 
     pin = stubs.load_settings(root).pin
@@ -128,6 +132,7 @@ def mix_hex_available() -> tuple[bool, str]:
     hex.build`` itself then proves that Hex works (its failure fails the gate
     with its own output), so no separate ``mix hex.info`` run is spent on it.
     """
+    # lazy: each gate loads its engine only when it runs
     from ..hex import install as hex_install
 
     if proc.which("mix") is None:
@@ -147,6 +152,7 @@ def build_with_mix(root: Path) -> bytes:
 
 def compare_builds(builtin: bytes, mix: bytes) -> list:
     """``--engine both``: any difference fails, itemised the way ``hexpack diff`` shows it."""
+    # lazy: each gate loads its engine only when it runs
     from ..hex.diff import diff_packages, render
     from ..hex.tarball import outer_checksum, read_package
 
@@ -172,8 +178,9 @@ def _one_line(text: str) -> str:
 
 
 def build(root: Path, engine: str, reader: str) -> tuple[list[Gate], Built | None]:
+    # lazy: each gate loads its engine only when it runs
     from ..hex.build import build_project
-    from ..mix.project import read_project
+    from ..mix.readers import read_project
 
     gates: list[Gate] = []
     project = None
@@ -231,6 +238,7 @@ def build(root: Path, engine: str, reader: str) -> tuple[list[Gate], Built | Non
 def tarball_gates(
     package: Any, data: bytes, settings: VerifySettings, project: Any | None, root: Path | None
 ) -> list[Gate]:
+    # lazy: each gate loads its engine only when it runs
     from ..hex.tarball import LIMITS
 
     ctx = content_rules.Context(settings, project, root)
@@ -259,6 +267,7 @@ def tarball_gates(
         excludes.skipped = "no mix project (verifying a given tarball)"
     else:
         with excludes.timed():
+            # lazy: each gate loads its engine only when it runs
             from ..hex.selection import select_files
 
             candidates = select_files(root or project.root, project.files, ())
@@ -275,6 +284,7 @@ def tarball_gates(
         with tracked.timed():
             tracked.extend(content_rules.check_git_tracked(members, root))
     gates.append(tracked)
+    # lazy: each gate loads its engine only when it runs
     from ..python.assemble import unconfigured
 
     then = None if root is not None and unconfigured(root) else "run `nox -s assemble`"  # copies requirements.txt
@@ -312,8 +322,6 @@ def verify(options: Options, on_gate: GateDone = _quiet) -> Report:
     skip = set(options.skip)
     unknown = skip - set(GATE_GROUPS)
     if unknown:
-        from ..errors import UsageError
-
         raise UsageError(f"unknown gate(s) {', '.join(sorted(unknown))}", hint=f"choose from {', '.join(GATE_GROUPS)}")
     given = options.tarball is not None
     if given:
@@ -386,6 +394,7 @@ def _chain(
     done: Callable[..., list[Gate]],
 ) -> list[Gate]:
     """Gates 2-4 in order, each handed to ``done`` as it finishes."""
+    # lazy: each gate loads its engine only when it runs
     from ..hex.tarball import read_file, read_package, unpack
 
     gates: list[Gate] = []
@@ -485,8 +494,6 @@ def _later_skipped(skip: set[str], why: str) -> list[Gate]:
 
 
 def _replace(settings: VerifySettings, **changes: Any) -> VerifySettings:
-    from dataclasses import replace
-
     return replace(settings, **changes)
 
 

@@ -36,9 +36,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import config
 from .. import settings_schema as schema
 from ..errors import HexpackError, raise_together
-from .smoke_settings import CONSUMER_TABLE, SMOKE_TABLE, ConsumerSettings, SmokeSettings, smoke_from_values
+from ..python import pythons
+from .smoke_settings import (
+    CONSUMER_TABLE,
+    SMOKE_TABLE,
+    ConsumerSettings,
+    SmokeSettings,
+    smoke_from_values,
+)
 
 # (pattern, why it must not ship)
 DEFAULT_FORBIDDEN: tuple[tuple[str, str], ...] = (
@@ -182,9 +190,6 @@ def from_table(
 
 def load(root: str | Path) -> VerifySettings:
     """The verify settings of the project at ``root``; its Pythons are hexpack.python.pythons.targeted's."""
-    from .. import config
-    from ..python import pythons
-
     cfg = config.load(root)
     problems: list[HexpackError] = []
     targeted: list[str] = []

@@ -69,6 +69,7 @@ def _call(channel, method: str, modules: list[str], timeout: float, wanted: str 
             if "message" in request_class.DESCRIPTOR.fields_by_name:
                 request.message = "hexpack verify"
             reply = getattr(stub, method)(request, timeout=timeout)
+            # lazy: protobuf lives in the venv under test, beside the stubs
             from google.protobuf import json_format
 
             return {
@@ -113,6 +114,7 @@ def main() -> int:
     if args.port is None:
         parser.error("--port is required")
 
+    # lazy: grpc lives in the venv under test; --imports runs without it
     import grpc
 
     with grpc.insecure_channel(f"{args.host}:{args.port}") as channel:
@@ -122,6 +124,7 @@ def main() -> int:
     versions = {}
     for dist in ("grpcio", "protobuf", "grpcio-health-checking"):
         try:
+            # lazy: importlib.metadata only for the versions in the report
             from importlib.metadata import version
 
             versions[dist] = version(dist)

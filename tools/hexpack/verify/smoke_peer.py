@@ -41,6 +41,7 @@ def _service(stubs: str, name: str):
 
 
 def _message_class(descriptor):
+    # lazy: protobuf lives in the venv under test, beside the stubs
     from google.protobuf import message_factory
 
     if hasattr(message_factory, "GetMessageClass"):  # protobuf >= 4.22
@@ -69,6 +70,7 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, args.stubs)
 
+    # lazy: grpc lives in the venv under test; --help works without it
     import grpc
 
     service, _module = _service(args.stubs, args.service)

@@ -54,6 +54,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from .. import proc
 from ..errors import CommandFailed, HexpackError
 from ..fsutil import remove_tree
@@ -116,8 +118,7 @@ def _venv_version(venv: Path) -> str:
 
 def _check_floors_reached(install: list[str], freeze: tuple[str, ...], python: str) -> None:
     """Every lower bound of the requirements files in ``install`` was installed (see floors.unreached_floors)."""
-    from packaging.utils import canonicalize_name
-
+    # lazy: floors (packaging, wheel metadata) only for this check
     from ..python import floors
 
     sources = [install[i + 1] for i, arg in enumerate(install[:-1]) if arg in ("-r", "--requirement")]

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import tomlkit
 
+from ..config import tomllib
 from ..errors import HexpackError, ProjectError, UsageError, raise_together
 from ..fsutil import FileTransaction, project_lock
 from . import changelog as changelog_mod
@@ -85,8 +86,6 @@ def _rewrite_pyproject(text: str, rel: str, new: Version) -> str:
     literal = project["version"].as_string().startswith("'")  # type: ignore[index, union-attr]
     project["version"] = tomlkit.string(new.pep440, literal=literal)  # type: ignore[index]
     result = tomlkit.dumps(doc)
-    from ..config import tomllib
-
     expected, after = tomllib.loads(text), tomllib.loads(result)
     expected["project"]["version"] = new.pep440
     if after != expected:  # pragma: no cover - would be a tomlkit defect

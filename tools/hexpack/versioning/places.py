@@ -47,8 +47,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config as config_mod
+from .. import git
 from .. import settings_schema as schema
 from ..errors import HexpackError, ProjectError, raise_together
+from .changelog import newest_release
 from .versions import Version, parse
 
 __all__ = [
@@ -436,8 +438,6 @@ _UNTRACKED_DIRS = {
 
 def tracked_files(root: Path) -> list[str]:
     """Files git tracks under ``root`` (relative), or every file outside git but caches and builds."""
-    from .. import git
-
     if git.is_repository(root):
         return sorted(git.tracked_files(root))
     return sorted(
@@ -523,8 +523,6 @@ def read_versions(root: str | Path, *, audit_files: bool = True) -> VersionRepor
 
 def _changelog_release(path: Path) -> str | None:
     """The CHANGELOG's newest released version (None: no changelog, or nothing released yet)."""
-    from .changelog import newest_release
-
     try:
         return newest_release(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):

@@ -328,6 +328,21 @@ def _read_source(src: str, source: str, environ: Mapping[str, str] | None) -> tu
         raise ProjectError("nested too deeply to read without Elixir", subject=source, hint=HINT) from None
 
 
+class StaticReader:
+    """The ``MixReader`` that needs no BEAM: exact for the shapes it accepts, a refusal naming the line otherwise.
+
+    ``environ`` stands for this process's environment (``MIX_ENV``, ``System.get_env``).
+    """
+
+    name = "static"
+
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        self.environ = environ
+
+    def read(self, root: Path) -> MixProject:
+        return read_statically(root, environ=self.environ)
+
+
 def read_statically(root: str | Path, *, environ: Mapping[str, str] | None = None) -> MixProject:
     """Read ``root/mix.exs`` without Elixir; refuse what is not plain data.
 
