@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -75,9 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if unknown:  # argparse would blame the top-level parser; name the command whose options these are not
             prog = f"hexpack {args.command}" if getattr(args, "command", None) else "hexpack"
             raise UsageError(f"unrecognized arguments: {' '.join(unknown)}", subject=prog, hint=f"see `{prog} --help`")
-        logging.basicConfig(
-            level=logging.DEBUG if args.verbose else logging.WARNING, format="hexpack: %(message)s", stream=sys.stderr
-        )
+        if args.verbose:  # library code logs only at debug level, so without -v logging is never set up
+            import logging  # lazy: start-up time
+
+            logging.basicConfig(level=logging.DEBUG, format="hexpack: %(message)s", stream=sys.stderr)
         if not getattr(args, "_run", None):
             parser.print_help(out.stream)
             return 2

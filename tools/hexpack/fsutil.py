@@ -18,13 +18,9 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
-import json
 import os
-import secrets
-import signal
 import stat
 import threading
 import time
@@ -68,6 +64,8 @@ def fault_point() -> None:
         return
     _steps_done += 1
     if _steps_done == int(wanted):
+        import signal  # lazy: start-up time
+
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -87,7 +85,7 @@ def _write_new_file(path: Path, data: bytes, mode: int) -> None:
 
 
 def _temp_beside(target: Path) -> Path:
-    return target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}{TMP_SUFFIX}"
+    return target.parent / f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}{TMP_SUFFIX}"
 
 
 def _mode_of(target: Path, default: int = 0o644) -> int:
@@ -284,6 +282,8 @@ def _file_digest(path: Path) -> str | None:
 
 
 def _save_journal(path: Path, state: str, entries: list[dict[str, str | None]]) -> None:
+    import json  # lazy: start-up time (only a transaction's journal needs it)
+
     data = {"about": "an unfinished hexpack write; the next hexpack run finishes it", "state": state}
     data["entries"] = entries  # type: ignore[assignment]
     atomic_write_bytes(path, (json.dumps(data, indent=1) + "\n").encode("utf-8"), mode=0o600)
@@ -308,6 +308,8 @@ def recover(directory: Path, root: Path) -> str | None:
     unless the run was already restoring the old contents when it died:
     then every file gets its old content back (fully old).
     """
+    import json  # lazy: start-up time (only a transaction's journal needs it)
+
     journal = directory / JOURNAL
     for stale in directory.glob(f".*{TMP_SUFFIX}"):  # a journal write that was killed before its rename
         with contextlib.suppress(OSError):
@@ -364,6 +366,8 @@ class _JournalEntry:
 
     @classmethod
     def load(cls, entry: dict[str, str | None]) -> _JournalEntry:
+        import base64  # lazy: start-up time (only a transaction's journal needs it)
+
         target = Path(str(entry["target"]))
         old = entry["old"]
         return cls(
@@ -460,6 +464,8 @@ class FileTransaction:
         raise_together(problems, summary="files cannot be written")
 
     def _write(self, plan: Mapping[Path, bytes], real: Mapping[Path, Path], journal: Path | None) -> None:
+        import base64  # lazy: start-up time (only a transaction's journal needs it)
+
         originals = {path: (real[path].read_bytes() if real[path].exists() else None) for path in plan}
         temps = {path: _temp_beside(real[path]) for path in plan}
         entries = [

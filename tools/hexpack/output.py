@@ -7,7 +7,6 @@ is a terminal.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -72,6 +71,8 @@ class Output:
             self.line("  ".join(parts).rstrip())
 
     def json(self, data: Any) -> None:
+        import json  # lazy: start-up time
+
         self.line(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 

@@ -7,7 +7,6 @@ output is captured and carried by the error when the command fails.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import subprocess
@@ -18,7 +17,13 @@ from pathlib import Path
 from .errors import CommandFailed, CommandNotFound, HexpackError
 from .secrets import redact
 
-log = logging.getLogger(__name__)
+
+def _debug(message: str, *args: object) -> None:
+    """Log at debug level (``hexpack -v`` shows it); logging is imported on first use, not at start-up."""
+    import logging  # lazy: start-up time
+
+    logging.getLogger(__name__).debug(message, *args)
+
 
 # How to get each external tool hexpack may call, shown when it is missing.
 INSTALL_HINTS: dict[str, str] = {
@@ -80,7 +85,7 @@ def run(
     full_env = dict(os.environ if env is None else env)
     if extra_env:
         full_env.update(extra_env)
-    log.debug("run: %s (cwd=%s)", _redacted(" ".join(args), redact), cwd or ".")
+    _debug("run: %s (cwd=%s)", _redacted(" ".join(args), redact), cwd or ".")
     try:
         if on_line is not None:
             proc = _run_streaming(args, cwd, full_env, timeout, lambda line: on_line(_redacted(line, redact)))
@@ -179,7 +184,7 @@ def start(
     """
     args = [os.fspath(a) for a in argv]
     args[0] = resolve(args[0])
-    log.debug("start: %s (cwd=%s)", " ".join(args), cwd or ".")
+    _debug("start: %s (cwd=%s)", " ".join(args), cwd or ".")
     try:
         return subprocess.Popen(
             args,

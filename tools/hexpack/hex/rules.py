@@ -24,12 +24,11 @@ with Hex" lists the steps.
 from __future__ import annotations
 
 import functools
-import ipaddress
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlparse
 
 from ..mix.terms import to_string
 
@@ -162,10 +161,10 @@ def _kind(char: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _spdx_ids() -> frozenset[str]:
-    # lazy: importlib.resources only when the SPDX list is first read (rules load at CLI start)
-    from importlib import resources
-
-    text = (resources.files(__package__) / "licenses.txt").read_text(encoding="utf-8")
+    # Read beside this module: importing importlib.resources would cost a build more than all its metadata
+    # work, and hexpack is always installed unzipped (wheels are).
+    with open(os.path.join(os.path.dirname(__file__), "licenses.txt"), encoding="utf-8") as handle:
+        text = handle.read()
     return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
@@ -218,6 +217,8 @@ def link_problems(links: Any) -> list[str]:
 
 
 def _is_web_url(url: str) -> bool:
+    from urllib.parse import urlparse  # lazy: start-up time (verify alone checks links)
+
     try:
         parsed = urlparse(url)
         parsed.port  # noqa: B018 (parses the port: "http://h:x" raises here)
@@ -225,6 +226,8 @@ def _is_web_url(url: str) -> bool:
             # Python before 3.11.4 accepts any text in brackets ("https://[bad]x/"); newer ones do not
             host_and_rest = parsed.netloc.rpartition("@")[2]
             inside, _, after = host_and_rest[1:].partition("]")
+            import ipaddress  # lazy: start-up time (only a bracketed host needs it)
+
             ipaddress.IPv6Address(inside.partition("%")[0])
             if not host_and_rest.startswith("[") or (after and not after.startswith(":")):
                 return False

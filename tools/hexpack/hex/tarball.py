@@ -30,7 +30,6 @@ import posixpath
 import shutil
 import stat
 import struct
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -995,6 +994,8 @@ def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool =
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(dest.parent)
+        import tempfile  # lazy: start-up time
+
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=_TMP_SUFFIX, dir=dest.parent))
     except (FileExistsError, NotADirectoryError):
         raise HexpackError(
