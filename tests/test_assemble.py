@@ -355,6 +355,7 @@ def test_a_read_only_file_system_is_one_line(project, capsys, monkeypatch):
     )
 
 
+@pytest.mark.interpreter_independent  # SIGKILL of a real run, as in test_fault_injection
 @pytest.mark.parametrize("phase", ["stage", "swap"])
 def test_a_killed_run_leaves_priv_exactly_as_before(project, capsys, tmp_path, phase):
     add_unrelated(project)

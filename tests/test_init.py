@@ -32,6 +32,25 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _discovery_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("discovery") / "discovery.json"
+
+
+@pytest.fixture(autouse=True)
+def _interpreters_probed_once(_discovery_cache, monkeypatch) -> None:
+    """init targets the Pythons discovery finds, and discovery runs every interpreter on the machine (a
+    second or two per plan on a busy machine). These tests share discovery's own cache (what nox keeps in
+    .nox/_hexpack_pythons): each interpreter runs once per test process and is run again if it changes."""
+    locate = pythons.locate
+
+    def locate_with_cache(versions, **kwargs):
+        kwargs.setdefault("cache", _discovery_cache)
+        return locate(versions, **kwargs)
+
+    monkeypatch.setattr(pythons, "locate", locate_with_cache)
+
+
 @pytest.fixture
 def snakepit(tmp_path) -> Path:
     """snakepit's layout: the proto in priv/proto/snakepit/, stubs directly in priv/python importing each

@@ -24,6 +24,10 @@ import pytest
 from hexpack import cli
 from hexpack.release.flow import PublishState
 
+# git, the gate commands and the stand-ins orchestrated in temporary repositories; the flow's code runs on every
+# Python in test_progress (a release step by step) and what it reads in test_versions, test_changelog, test_bump
+pytestmark = pytest.mark.interpreter_independent
+
 HEX_KEY = "hex-secret-token-1234567890"
 PYPI_KEY = "pypi-AgEIcHlwaS5vcmcsecret"
 

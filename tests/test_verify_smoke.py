@@ -473,8 +473,11 @@ def test_detect_keeps_the_default_contract_and_says_what_it_assumed(tmp_path):
 
 
 def test_a_flood_of_output_is_bounded(tmp_path):
-    """A server that prints 200k lines and never gets ready: the check ends in time, keeping only the last lines."""
-    check = start(tmp_path, "import sys\nfor i in range(200_000):\n    print('spam', i)\nsys.exit(4)\n", timeout=20)
+    """A server that prints lines past every bound and never gets ready: the check ends in time, keeping only the
+    last lines. Three times the queue's bound overflows it as surely as more would, in a fraction of the time."""
+    lines = 3 * launch.Output.QUEUED
+    check = start(tmp_path, f"import sys\nfor i in range({lines}):\n    print('spam', i)\nsys.exit(4)\n", timeout=20)
     (finding,) = check.findings
-    assert finding.one_line().endswith("before `READY <port>`: spam 199997 | spam 199998 | spam 199999")
+    last = " | ".join(f"spam {i}" for i in range(lines - 3, lines))
+    assert finding.one_line().endswith(f"before `READY <port>`: {last}")
     assert len(check.output.splitlines()) == launch.Output.KEPT
