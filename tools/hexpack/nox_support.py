@@ -2,8 +2,9 @@
 
 The noxfile imports this module from ``tools/`` on every ``nox`` call, before
 hexpack is installed anywhere, so it uses only the standard library, what nox
-itself depends on, and hexpack. Interpreter discovery is cached in
-``.nox/_hexpack_pythons/discovery.json`` to keep ``nox -l`` fast.
+itself depends on (python-discovery among them), and hexpack. Interpreter
+discovery is cached in ``.nox/_hexpack_pythons/python-discovery`` to keep
+``nox -l`` fast.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ def targeted_pythons(root: Path) -> list[str]:
     """The ``X.Y`` versions the sessions run on, from ``[tool.hexpack] python``.
 
     Also makes each found interpreter resolvable as ``pythonX.Y`` (a link in
-    ``.nox/_hexpack_pythons`` put first on PATH), and says loudly which
-    targeted versions are missing: an error in CI, a warning locally.
+    ``.nox/_hexpack_pythons`` put first on PATH: nox's own search, python-discovery
+    on PATH and uv, would miss the pyenv versions pyenv has not selected and conda),
+    and says loudly which targeted versions are missing: an error in CI, a warning locally.
     """
     logging.getLogger("hexpack").setLevel(logging.WARNING)  # nox logs at DEBUG; keep `nox -l` quiet
     try:
