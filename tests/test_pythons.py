@@ -224,6 +224,15 @@ def test_the_default_is_requires_python_of_the_python_package(tmp_path):
     assert pythons.targeted(root) == ["3.11", "3.12", "3.13", "3.14"]
 
 
+def test_the_default_reads_priv_python_in_snakepits_layout_as_init_does(tmp_path):
+    root = write_project(tmp_path, requires=">=3.9")
+    package = root / "priv" / "python" / "pyproject.toml"
+    package.parent.mkdir(parents=True)
+    package.write_text('[project]\nrequires-python = ">=3.12"\n', encoding="utf-8")
+    assert pythons.targeted(root) == ["3.12", "3.13", "3.14"]
+    assert pythons.requires_python(root) == (">=3.12", package)
+
+
 def test_the_default_falls_back_to_the_root_project(tmp_path):
     assert pythons.targeted(write_project(tmp_path, requires=">=3.10,<3.13")) == ["3.10", "3.11", "3.12"]
 

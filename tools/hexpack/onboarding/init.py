@@ -153,15 +153,10 @@ def detect(root: str | os.PathLike[str], *, reader: str = "auto") -> Detection:
 
     python_pyproject = py / "pyproject.toml"
     top = root / "pyproject.toml"
-    requires_python = None
-    top_version = False
-    for candidate in (python_pyproject, top):
-        if candidate.is_file():
-            data = config_mod.read_toml(candidate).get("project", {})
-            if candidate == top:
-                top_version = isinstance(data.get("version"), str)
-            if requires_python is None and data.get("requires-python"):
-                requires_python = (str(data["requires-python"]), rel(candidate))
+    top_project = config_mod.read_toml(top).get("project", {}) if top.is_file() else {}
+    top_version = isinstance(top_project, dict) and isinstance(top_project.get("version"), str)
+    spec = pythons.requires_python(root)  # where `hexpack pythons` reads it, once python = [...] is not set
+    requires_python = None if spec is None else (str(spec[0]), rel(spec[1]))
 
     existing_config = _existing_config(root)
 

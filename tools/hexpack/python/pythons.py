@@ -129,7 +129,7 @@ def targeted(root: str | os.PathLike[str]) -> list[str]:
 def default_versions(root: Path, *, on: date = RELEASES_AS_OF) -> list[str]:
     """Supported CPython releases on ``on`` admitted by the Python package's requires-python
     (without one, those from :data:`DEFAULT_FLOOR`)."""
-    found = _requires_python(root)
+    found = requires_python(root)
     if found is None:
         return unconstrained(on)
     spec, source = found
@@ -171,15 +171,12 @@ def admitted(spec: object, *, subject: str, hint: str, on: date = RELEASES_AS_OF
     return chosen
 
 
-def requires_python(root: Path) -> str | None:
-    """``requires-python`` of priv_python/pyproject.toml, else of the root pyproject."""
-    found = _requires_python(root)
-    return None if found is None else str(found[0])
-
-
-def _requires_python(root: Path) -> tuple[object, Path] | None:
-    """The raw ``requires-python`` value and the pyproject it came from."""
-    for pyproject in (root / "priv_python" / "pyproject.toml", root / "pyproject.toml"):
+def requires_python(root: Path) -> tuple[object, Path] | None:
+    """The Python package's raw ``requires-python`` and the pyproject it is in: priv_python/ (the source
+    hexpack assembles from), else priv/python/ (snakepit's layout, where the source is priv/python), else
+    the root's."""
+    for directory in (root / "priv_python", root / "priv" / "python", root):
+        pyproject = directory / "pyproject.toml"
         if pyproject.is_file():
             project = read_toml(pyproject).get("project", {})
             if not isinstance(project, dict):
@@ -360,6 +357,7 @@ __all__ = [
     "find",
     "locate",
     "project_cache",
+    "requires_python",
     "supported",
     "targeted",
     "unconstrained",
