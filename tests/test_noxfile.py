@@ -199,3 +199,23 @@ def test_noxfile_imports_only_what_nox_has(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(TARGETED)
+
+
+def test_a_nox_without_python_discovery_is_named_with_the_upgrade():
+    """nox before 2026.8.10 neither depends on python-discovery nor (with virtualenv 20) brings it."""
+    code = (
+        "import sys, importlib.abc, logging\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name.split('.')[0] == 'python_discovery':\n"
+        "            raise ModuleNotFoundError('blocked', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "logging.basicConfig(format='%(message)s')\n"
+        f"sys.path.insert(0, {str(REPO / 'tools')!r})\n"
+        "from hexpack import nox_support\n"
+        f"nox_support.targeted_pythons(__import__('pathlib').Path({str(REPO)!r}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    expected = "hexpack: nox's environment lacks python-discovery; upgrade nox: pip install 'nox>=2026.8.10'"
+    assert expected in result.stderr

@@ -50,7 +50,13 @@ def targeted_pythons(root: Path) -> list[str]:
     except HexpackError as exc:
         log.error("hexpack: %s", exc.one_line())
         raise SystemExit(2) from None
-    found = pythons.expose(versions, root / SHIM_DIR)
+    try:
+        found = pythons.expose(versions, root / SHIM_DIR)
+    except ImportError as exc:
+        if exc.name != "python_discovery":
+            raise
+        log.error("hexpack: nox's environment lacks python-discovery; upgrade nox: pip install 'nox>=2026.8.10'")
+        raise SystemExit(2) from None
     if found:
         shim_dir = str(root / SHIM_DIR)
         path = os.environ.get("PATH", "")
