@@ -201,8 +201,9 @@ def test_noxfile_imports_only_what_nox_has(tmp_path):
     assert result.stdout.strip() == str(TARGETED)
 
 
-def test_a_nox_without_python_discovery_is_named_with_the_upgrade():
+def test_a_nox_without_python_discovery_is_named_with_the_upgrade(tmp_path):
     """nox before 2026.8.10 neither depends on python-discovery nor (with virtualenv 20) brings it."""
+    project = nox_project(tmp_path / "project")  # no .nox yet: discovery runs
     code = (
         "import sys, importlib.abc, logging\n"
         "class Block(importlib.abc.MetaPathFinder):\n"
@@ -213,7 +214,7 @@ def test_a_nox_without_python_discovery_is_named_with_the_upgrade():
         "logging.basicConfig(format='%(message)s')\n"
         f"sys.path.insert(0, {str(REPO / 'tools')!r})\n"
         "from hexpack import nox_support\n"
-        f"nox_support.targeted_pythons(__import__('pathlib').Path({str(REPO)!r}))\n"
+        f"nox_support.targeted_pythons(__import__('pathlib').Path({str(project)!r}))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr

@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -174,6 +175,17 @@ def test_locate_and_find_answer_per_version(machine):
     assert pythons.find(MINOR, env=env) == REAL
 
 
+def test_pyenv_versions_that_are_not_wanted_are_not_run(machine, tmp_path):
+    env, home, _ = machine
+    runs = tmp_path / "runs"
+    script(home / ".pyenv" / "versions" / "3.8.18" / "bin" / "python3", f"echo run >> {runs}; exit 1")
+    wanted = link(home / ".pyenv" / "versions" / EXACT / "bin" / f"python{MINOR}")
+    assert pythons.locate([MINOR], env=env)[MINOR].found_as == wanted
+    assert not runs.exists()
+    pythons.discover(env=env)  # every version: 3.8.18's runs too
+    assert runs.exists()
+
+
 def test_expose_links_each_found_version_and_is_skipped_on_path(machine, tmp_path):
     env, home, _ = machine
     placed = link(home / ".pyenv" / "versions" / EXACT / "bin" / f"python{MINOR}")
@@ -186,6 +198,23 @@ def test_expose_links_each_found_version_and_is_skipped_on_path(machine, tmp_pat
     # with the links first on PATH, discovery still reports where the interpreter was met
     env = {**env, "PATH": f"{shims}{os.pathsep}{env['PATH']}"}
     assert (best(env).source, best(env).found_as) == ("pyenv", placed)
+
+
+def test_expose_searches_again_only_when_a_searched_directory_changed(machine, tmp_path):
+    """nox calls expose on every run: with nothing installed or removed since, the links stand unsearched."""
+    env, home, _ = machine
+    shims = tmp_path / "exposed"
+    assert pythons.expose([MINOR], shims, env=env) == {}
+    link(home / ".pyenv" / "versions" / EXACT / "bin" / f"python{MINOR}")  # an install: versions/ changes
+    assert pythons.expose([MINOR], shims, env=env) == {MINOR: REAL}
+    cache = shims / pythons.CACHE_NAME
+    shutil.rmtree(cache)
+    assert pythons.expose([MINOR], shims, env=env) == {MINOR: REAL}
+    assert not any(cache.rglob("*.json")), "nothing changed, yet discovery ran"
+    (shims / f"python{MINOR}").unlink()
+    (shims / f"python{MINOR}").symlink_to(tmp_path / "uninstalled")  # a link whose target went away
+    assert pythons.expose([MINOR], shims, env=env) == {MINOR: REAL}
+    assert os.readlink(shims / f"python{MINOR}") == str(REAL)
 
 
 # --------------------------------------------------------------------------- targeted versions

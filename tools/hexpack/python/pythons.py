@@ -30,9 +30,12 @@ cache.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -40,6 +43,7 @@ from pathlib import Path
 from .. import config
 from ..config import read_toml
 from ..errors import ProjectError
+from ..fsutil import atomic_write_text
 from ..versioning.versions import numeric_key
 
 # CPython feature releases: (version, first release, end of life). Table as of
@@ -61,6 +65,8 @@ SOURCES = ("PATH", "pyenv", "uv", "conda")
 EXPOSED_MARKER = ".hexpack-exposed"
 # The directory python-discovery caches in, inside .nox/_hexpack_pythons (shared by nox and `hexpack pythons`).
 CACHE_NAME = "python-discovery"
+# What ``expose`` searched when it wrote its links: the directories and their mtimes.
+STATE_NAME = "searched.json"
 
 _MINOR = re.compile(r"^3\.\d+$")
 _PRE_RELEASE = {"alpha": "a", "beta": "b", "candidate": "rc"}
@@ -202,23 +208,38 @@ def discover(
     ``cache`` is the directory python-discovery keeps each interpreter's answers in (None: no cache).
     """
     # lazy: python-discovery only when a search runs (the noxfile keeps its links without one)
-    from python_discovery import DiskCache, PythonInfo, iter_interpreters
+    from python_discovery import DiskCache, PythonInfo, PythonSpec, iter_interpreters
 
     env = os.environ if env is None else env
     home = Path(env.get("HOME") or Path.home()) if home is None else home
-    places = _Places(env, home)
+    wanted = None if only is None else {numeric_key(version) for version in only}
+    places = _Places(env, home, wanted)
     store = DiskCache(cache) if cache is not None else None
     # python-discovery proposes the Python running it before searching; count it only where the search meets it
     running = PythonInfo.current_system(store)
     searched = set(places.search_path)
 
     def met(info: PythonInfo) -> bool:
+        if wanted is not None and tuple(info.version_info[:2]) not in wanted:
+            return False
         return info is not running or os.path.dirname(info.executable) in searched
 
-    keys = None if only is None else [f"cpython{version}" for version in only]
+    # one search for all wanted versions: python-discovery lists every PATH directory again for each key
+    key = None if wanted is None else "cpython3"
     search_env = {**env, "PATH": os.pathsep.join(places.search_path)}
+    # python-discovery runs the candidates one after another; run those it will meet first, in parallel
+    # (its in-process memory of each answer then serves the search)
+    names = PythonSpec.from_string_spec(key or "python").generate_re(windows=False, all_implementations=key is None)
+    candidates = [
+        os.path.join(directory, entry.name)
+        for directory in places.search_path
+        for entry in _scandir(directory)
+        if names.fullmatch(entry.name)
+    ]
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        list(pool.map(lambda exe: PythonInfo.from_exe(exe, store, raise_on_error=False, env=search_env), candidates))
     discovery = Discovery()
-    for info in iter_interpreters(keys, cache=store, env=search_env, predicate=met):
+    for info in iter_interpreters(key, cache=store, env=search_env, predicate=met):
         found_as = Path(info.executable)
         major, minor, micro, level, serial = info.version_info
         version = f"{major}.{minor}.{micro}" + (f"{_PRE_RELEASE[level]}{serial}" if level in _PRE_RELEASE else "")
@@ -241,19 +262,37 @@ def find(version: str, **kwargs) -> Path | None:
     return found.path if found else None
 
 
-def expose(versions: Sequence[str], shim_dir: Path, **kwargs) -> dict[str, Path]:
+def expose(
+    versions: Sequence[str],
+    shim_dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+    cache: Path | None = None,
+) -> dict[str, Path]:
     """Link ``pythonX.Y`` to the interpreter found for each version, inside ``shim_dir``.
 
     Put ``shim_dir`` first on PATH and tools that look up ``python3.12`` by
     name (nox, virtualenv, uv) get what discovery found. Returns the versions
     found; links for versions no longer found are removed.
+
+    The noxfile calls this on every ``nox`` call: while no directory searched has
+    changed (an install or removal changes its mtime) and every link still
+    leads to a file, the links stand and discovery does not run.
     """
+    env = os.environ if env is None else env
+    home = Path(env.get("HOME") or Path.home()) if home is None else home
     shim_dir.mkdir(parents=True, exist_ok=True)
     (shim_dir / EXPOSED_MARKER).touch()
-    kwargs.setdefault("cache", shim_dir / CACHE_NAME)
-    found: dict[str, Path] = {}
-    for version, interpreter in locate(versions, **kwargs).items():
-        link = shim_dir / f"python{version}"
+    links = {version: shim_dir / f"python{version}" for version in versions}
+    state = _Places(env, home).state(versions)
+    if _read_json(shim_dir / STATE_NAME) == state:
+        found = {version: Path(os.readlink(link)) for version, link in links.items() if link.is_symlink()}
+        if all(target.is_file() for target in found.values()):
+            return found
+    found = {}
+    for version, interpreter in locate(versions, env=env, home=home, cache=cache or shim_dir / CACHE_NAME).items():
+        link = links[version]
         if interpreter is None:
             if link.is_symlink():
                 link.unlink()
@@ -266,6 +305,8 @@ def expose(versions: Sequence[str], shim_dir: Path, **kwargs) -> dict[str, Path]
             temporary.symlink_to(target)
             os.replace(temporary, link)
         found[version] = target
+    with contextlib.suppress(OSError):  # a read-only checkout still works, searching on every call
+        atomic_write_text(shim_dir / STATE_NAME, json.dumps(state))
     return found
 
 
@@ -278,12 +319,18 @@ def project_cache(root: str | os.PathLike[str]) -> Path | None:
 class _Places:
     """Where the search looks (PATH, then what python-discovery does not search) and which source a file is in."""
 
-    def __init__(self, env: Mapping[str, str], home: Path) -> None:
+    def __init__(self, env: Mapping[str, str], home: Path, wanted: set[tuple[int, ...]] | None = None) -> None:
         pyenv_root = Path(env.get("PYENV_ROOT") or home / ".pyenv")
         self.pyenv = pyenv_root / "versions"
         self.uv = uv_python_dir(env, home)
         self.conda = conda_prefixes(env, home)
-        pyenv_bins = [str(version / "bin") for version in _sorted_dirs(self.pyenv)]
+        self.conda_registry = home / ".conda" / "environments.txt"
+        # a pyenv version directory is named for its exact version: one of another version is not run
+        pyenv_bins = [
+            str(version / "bin")
+            for version in _sorted_dirs(self.pyenv)
+            if wanted is None or not version.name[:1].isdigit() or numeric_key(version.name)[:2] in wanted
+        ]
         search: list[str] = []
         for entry in filter(None, env.get("PATH", "").split(os.pathsep)):
             if Path(entry) == pyenv_root / "shims":
@@ -292,6 +339,16 @@ class _Places:
                 search.append(entry)
         search += pyenv_bins + [str(prefix / "bin") for prefix in self.conda]
         self.search_path = list(dict.fromkeys(search))
+
+    def state(self, versions: Sequence[str]) -> dict:
+        """What a search for ``versions`` depends on: where it looks and when each place last changed."""
+        places = [*self.search_path, str(self.pyenv), str(self.uv), str(self.conda_registry)]
+        places += [str(prefix.parent) for prefix in self.conda]
+        mtimes = {}
+        for place in dict.fromkeys(places):
+            with contextlib.suppress(OSError):
+                mtimes[place] = os.stat(place).st_mtime_ns
+        return {"versions": list(versions), "search": self.search_path, "mtimes": mtimes}
 
     def source(self, found_as: Path) -> str:
         if found_as.is_relative_to(self.pyenv):
@@ -319,7 +376,7 @@ def conda_prefixes(env: Mapping[str, str], home: Path) -> list[Path]:
     for var in ("CONDA_ENVS_PATH", "CONDA_ENVS_DIRS"):
         for entry in filter(None, env.get(var, "").split(os.pathsep)):
             prefixes.extend(_sorted_dirs(Path(entry)))
-    registry = home / ".conda" / "environments.txt"
+    registry = home / ".conda" / "environments.txt"  # _Places.state watches it too
     if registry.is_file():
         for line in registry.read_text(encoding="utf-8", errors="replace").splitlines():
             if line.strip():
@@ -332,6 +389,21 @@ def conda_prefixes(env: Mapping[str, str], home: Path) -> list[Path]:
             prefixes.append(conda_root)
             prefixes.extend(_sorted_dirs(conda_root / "envs"))
     return list(dict.fromkeys(prefixes))
+
+
+def _scandir(directory: str) -> list[os.DirEntry]:
+    try:
+        with os.scandir(directory) as entries:
+            return list(entries)
+    except OSError:
+        return []
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _sorted_dirs(directory: Path) -> list[Path]:
