@@ -183,40 +183,34 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     assert result.returncode != 0 and "matrix" in result.stdout
 
 
-def test_noxfile_imports_only_what_nox_has(tmp_path):
-    """nox imports the noxfile with its own interpreter: hexpack's dependencies may be absent."""
+def targeted_pythons_without(modules: tuple[str, ...], root: Path) -> subprocess.CompletedProcess:
+    """``nox_support.targeted_pythons(root)`` in a new interpreter that cannot import ``modules``."""
     code = (
-        "import sys, importlib.abc\n"
+        "import sys, importlib.abc, logging\n"
         "class Block(importlib.abc.MetaPathFinder):\n"
         "    def find_spec(self, name, path, target=None):\n"
-        "        if name.split('.')[0] in ('tomlkit', 'hypothesis', 'grpc'):\n"
-        "            raise ImportError('blocked ' + name)\n"
+        f"        if name.split('.')[0] in {modules!r}:\n"
+        "            raise ModuleNotFoundError('blocked ' + name, name=name)\n"
         "sys.meta_path.insert(0, Block())\n"
+        "logging.basicConfig(format='%(message)s')\n"
         f"sys.path.insert(0, {str(REPO / 'tools')!r})\n"
         "from hexpack import nox_support\n"
-        f"print(nox_support.targeted_pythons(__import__('pathlib').Path({str(REPO)!r})))\n"
+        f"print(nox_support.targeted_pythons(__import__('pathlib').Path({str(root)!r})))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_noxfile_imports_only_what_nox_has(tmp_path):
+    """nox imports the noxfile with its own interpreter: hexpack's dependencies may be absent."""
+    project = nox_project(tmp_path / "project")  # no .nox yet: discovery runs
+    result = targeted_pythons_without(("tomlkit", "hypothesis", "grpc"), project)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(TARGETED)
 
 
 def test_a_nox_without_python_discovery_is_named_with_the_upgrade(tmp_path):
     """nox before 2026.8.10 neither depends on python-discovery nor (with virtualenv 20) brings it."""
-    project = nox_project(tmp_path / "project")  # no .nox yet: discovery runs
-    code = (
-        "import sys, importlib.abc, logging\n"
-        "class Block(importlib.abc.MetaPathFinder):\n"
-        "    def find_spec(self, name, path, target=None):\n"
-        "        if name.split('.')[0] == 'python_discovery':\n"
-        "            raise ModuleNotFoundError('blocked', name=name)\n"
-        "sys.meta_path.insert(0, Block())\n"
-        "logging.basicConfig(format='%(message)s')\n"
-        f"sys.path.insert(0, {str(REPO / 'tools')!r})\n"
-        "from hexpack import nox_support\n"
-        f"nox_support.targeted_pythons(__import__('pathlib').Path({str(project)!r}))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = targeted_pythons_without(("python_discovery",), nox_project(tmp_path / "project"))
     assert result.returncode == 2, result.stderr
     expected = "hexpack: nox's environment lacks python-discovery; upgrade nox: pip install 'nox>=2026.8.10'"
     assert expected in result.stderr
