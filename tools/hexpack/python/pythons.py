@@ -9,23 +9,24 @@ Interpreters are found by python-discovery, the library nox and virtualenv
 find theirs with: it searches ``PATH`` (resolving pyenv, mise and asdf shims
 to the version they run) and uv-managed Pythons, runs each candidate to learn
 its exact version and caches the answer (keyed by path and mtime) in a
-directory. hexpack adds what it does not search, after ``PATH``:
+directory. hexpack adds to the ``PATH`` it searches what it does not search:
 
-1. pyenv's version directories, ``$PYENV_ROOT/versions/*/bin``, newest first:
-   a shim runs only the versions pyenv has selected (global,
-   ``.python-version``, ``PYENV_VERSION``), while a project tests on all of
-   them. pyenv's shims directory itself is left out of the search: the version
-   directories answer for every version, and a shim of an unselected version
-   would fail again on every call (python-discovery caches only successes);
+1. pyenv's version directories, ``$PYENV_ROOT/versions/*/bin``, newest first,
+   where pyenv's shims are on ``PATH`` (else after it): a shim runs only the
+   versions pyenv has selected (global, ``.python-version``,
+   ``PYENV_VERSION``), while a project tests on all of them. The shims
+   themselves are left out: the version directories answer for every version,
+   and a shim of an unselected version would fail again on every call
+   (python-discovery caches only successes);
 2. conda environments (``$CONDA_PREFIX``, ``$CONDA_ENVS_PATH``,
    ``~/.conda/environments.txt``, ``~/.conda/envs`` and the usual install
-   roots with their ``envs/``).
+   roots with their ``envs/``), after ``PATH``.
 
 Each interpreter is its base interpreter (a virtual environment's Python is
 followed to the one it was made from), reported with where the search met it:
 one of ``SOURCES``. The Python running hexpack counts only where the search
-meets it. The noxfile calls this on every ``nox`` invocation, so it passes a
-cache.
+meets it. The noxfile asks on every ``nox`` invocation, through ``expose``,
+which keeps its links without searching while nothing searched has changed.
 """
 
 from __future__ import annotations
