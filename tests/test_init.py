@@ -83,7 +83,7 @@ def snakepit(tmp_path) -> Path:
         """,
     )
     py = root / "priv/python"
-    write(py / "snakepit_bridge_pb2.py", "# Protobuf Python Version: 5.27.2\n")
+    write(py / "snakepit_bridge_pb2.py", "# source: snakepit_bridge.proto\n# Protobuf Python Version: 5.27.2\n")
     write(
         py / "snakepit_bridge_pb2_grpc.py",
         "import grpc\n\nGRPC_GENERATED_VERSION = '1.66.2'\nimport snakepit_bridge_pb2 as snakepit__bridge__pb2\n",
@@ -146,6 +146,7 @@ def test_detect_snakepit(snakepit):
     assert d.requirements == ["priv/python/requirements.txt"]
     assert d.stubs == ["priv/python/snakepit_bridge_pb2.py", "priv/python/snakepit_bridge_pb2_grpc.py"]
     assert d.stubs_tools == {"priv/python/snakepit_bridge_pb2_grpc.py": "1.66.2"}
+    assert d.stubs_sources == {"priv/python/snakepit_bridge_pb2.py": "snakepit_bridge.proto"}
     assert d.packages == {"priv/python/snakepit_bridge": "0.6.1"}  # tests/ is not a package to version
     assert d.python_pyproject == "priv/python/pyproject.toml"
     assert d.requires_python == (">=3.10", "priv/python/pyproject.toml")
@@ -280,13 +281,16 @@ def test_a_fresh_adoption_passes_version_with_an_independent_python_version(snak
 
 
 def test_without_protos_there_is_no_stubs_table_or_session(snakepit):
+    """snakebridge ships copies of snakepit's stubs, whose proto is snakepit's: the note names that proto."""
     for path in (snakepit / "priv/proto").rglob("*.proto"):
         path.unlink()
     p = init.plan(snakepit, reader="static")
     assert "stubs" not in p.settings and "proto_root" not in p.settings["verify"]
     assert "stubs" not in p.sessions
     assert p.notes[:2] == [
-        "stubs without protos: commit the .proto files, then add [stubs] to regenerate them",
+        "stubs without protos: the stubs come from snakepit_bridge.proto, which this project does not hold"
+        " (another package's, such as a dependency's); they ship as committed and nothing regenerates them (to"
+        " regenerate them here, add the .proto under priv/proto, then run `hexpack init --force`)",
         "no protos: no [stubs] settings and no stubs session",
     ]
     nox_text = p.files["noxfile.py"].decode()

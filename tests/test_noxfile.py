@@ -52,20 +52,24 @@ def nox_project(root: Path, *, python: str | None = None) -> Path:
 
 
 def test_nox_lists_tests_and_examples_for_every_targeted_python_and_lint_once(tmp_path):
-    """Listing reuses the discovery cache: a second ``nox -l`` runs no interpreter, so it does not
-    rewrite the cache (written atomically, a rewrite is a new inode). benchmarks/nox_startup.py times it."""
+    """Listing reuses the discovery cache: a second ``nox -l`` runs no interpreter, so it writes no
+    cache entry (python-discovery writes one per interpreter it runs). benchmarks/nox_startup.py times it."""
     project = nox_project(tmp_path / "project")
     nox("-l", cwd=project)  # the first call fills the discovery cache
-    cache = project / nox_support.SHIM_DIR / "discovery.json"
-    before = cache.stat()
+    cache = project / nox_support.SHIM_DIR / pythons.CACHE_NAME
+
+    def entries() -> dict[Path, tuple[int, int]]:
+        return {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in cache.rglob("*.json")}
+
+    before = entries()
+    assert before, "nox -l cached no interpreter"
     listed = nox("-l", "--json", cwd=project)
     assert listed.returncode == 0, listed.stderr
     sessions = {entry["session"] for entry in json.loads(listed.stdout)}
     for name in ("tests", "examples"):
         assert {f"{name}-{v}" for v in TARGETED} <= sessions
     assert "lint" in sessions and not any(s.startswith("lint-") for s in sessions)
-    after = cache.stat()
-    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), "nox -l probed interpreters again"
+    assert entries() == before, "nox -l probed interpreters again"
 
 
 @pytest.fixture(scope="module")
@@ -179,19 +183,34 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     assert result.returncode != 0 and "matrix" in result.stdout
 
 
-def test_noxfile_imports_only_what_nox_has(tmp_path):
-    """nox imports the noxfile with its own interpreter: hexpack's dependencies may be absent."""
+def targeted_pythons_without(modules: tuple[str, ...], root: Path) -> subprocess.CompletedProcess:
+    """``nox_support.targeted_pythons(root)`` in a new interpreter that cannot import ``modules``."""
     code = (
-        "import sys, importlib.abc\n"
+        "import sys, importlib.abc, logging\n"
         "class Block(importlib.abc.MetaPathFinder):\n"
         "    def find_spec(self, name, path, target=None):\n"
-        "        if name.split('.')[0] in ('tomlkit', 'hypothesis', 'grpc'):\n"
-        "            raise ImportError('blocked ' + name)\n"
+        f"        if name.split('.')[0] in {modules!r}:\n"
+        "            raise ModuleNotFoundError('blocked ' + name, name=name)\n"
         "sys.meta_path.insert(0, Block())\n"
+        "logging.basicConfig(format='%(message)s')\n"
         f"sys.path.insert(0, {str(REPO / 'tools')!r})\n"
         "from hexpack import nox_support\n"
-        f"print(nox_support.targeted_pythons(__import__('pathlib').Path({str(REPO)!r})))\n"
+        f"print(nox_support.targeted_pythons(__import__('pathlib').Path({str(root)!r})))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_noxfile_imports_only_what_nox_has(tmp_path):
+    """nox imports the noxfile with its own interpreter: hexpack's dependencies may be absent."""
+    project = nox_project(tmp_path / "project")  # no .nox yet: discovery runs
+    result = targeted_pythons_without(("tomlkit", "hypothesis", "grpc"), project)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(TARGETED)
+
+
+def test_a_nox_without_python_discovery_is_named_with_the_upgrade(tmp_path):
+    """nox before 2026.8.10 neither depends on python-discovery nor (with virtualenv 20) brings it."""
+    result = targeted_pythons_without(("python_discovery",), nox_project(tmp_path / "project"))
+    assert result.returncode == 2, result.stderr
+    expected = "hexpack: nox's environment lacks python-discovery; upgrade nox: pip install 'nox>=2026.8.10'"
+    assert expected in result.stderr

@@ -1,15 +1,20 @@
 """Targeted versions and interpreter discovery.
 
-Fake interpreter trees are small shell scripts that answer the probe the way a
-real Python does (implementation, exact version, sys.executable); the real
-pyenv directories of this machine are checked as well.
+The interpreters of the made-up machines are links to the real Python running
+the tests, placed where each source keeps its Pythons (python-discovery runs
+every candidate to learn its version, so each must be a working Python); the
+real pyenv directories of this machine are checked as well.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,39 +23,22 @@ from hexpack.errors import ProjectError
 from hexpack.python import pythons
 
 REPO = Path(__file__).resolve().parent.parent
+REAL = Path(os.path.realpath(sys._base_executable))  # the base interpreter of the running Python
+MINOR = f"{sys.version_info[0]}.{sys.version_info[1]}"
+EXACT = platform.python_version()
+OTHER = f"3.{sys.version_info[1] + 1}"  # a version nothing here is
 
 
-def fake_python(
-    path: Path,
-    version: str,
-    *,
-    implementation: str = "CPython",
-    executable: str | None = None,
-    counter: Path | None = None,
-) -> Path:
-    """A script that prints what the probe asks for, as an interpreter of ``version`` would."""
+def link(path: Path, target: Path = REAL) -> Path:
+    """``path`` made a Python, as installers do: a symlink to a real interpreter."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    count = f'echo run >> "{counter}"\n' if counter else ""
-    path.write_text(
-        f'#!/bin/sh\n{count}echo {implementation}\necho {version}\necho "{executable or path}"\n', encoding="utf-8"
-    )
-    path.chmod(0o755)
+    path.symlink_to(target)
     return path
 
 
-def broken_python(path: Path, message: str, status: int = 1) -> Path:
+def script(path: Path, body: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"#!/bin/sh\necho '{message}' >&2\nexit {status}\n", encoding="utf-8")
-    path.chmod(0o755)
-    return path
-
-
-def pyenv_shim(path: Path, target: Path | None, counter: Path | None = None) -> Path:
-    """A pyenv-like shim: runs ``target`` when 'selected', else fails as pyenv does."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    count = f'echo run >> "{counter}"\n' if counter else ""
-    body = f'exec "{target}" "$@"\n' if target else f"echo 'pyenv: {path.name}: command not found' >&2\nexit 127\n"
-    path.write_text(f"#!/bin/bash\nset -e\n# pyenv shim\n{count}{body}", encoding="utf-8")
+    path.write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
     path.chmod(0o755)
     return path
 
@@ -62,11 +50,11 @@ def machine(tmp_path):
     bin_dir = tmp_path / "bin"
     for directory in (home, bin_dir):
         directory.mkdir()
-    env = {"HOME": str(home), "PATH": str(bin_dir), "PYENV_ROOT": str(home / ".pyenv"), "PYENV_DIR": str(tmp_path)}
+    env = {"HOME": str(home), "PATH": str(bin_dir), "PYENV_ROOT": str(home / ".pyenv")}
     return env, home, bin_dir
 
 
-def best(env, version, **kwargs):
+def best(env, version=MINOR, **kwargs):
     return pythons.discover(env=env, **kwargs).best(version)
 
 
@@ -75,180 +63,158 @@ def best(env, version, **kwargs):
 
 def test_path_comes_before_pyenv_uv_and_conda(machine):
     env, home, bin_dir = machine
-    on_path = fake_python(bin_dir / "python3.12", "3.12.4")
-    fake_python(home / ".pyenv" / "versions" / "3.12.1" / "bin" / "python3.12", "3.12.1")
-    found = best(env, "3.12")
-    assert (found.version, found.source, found.path) == ("3.12.4", "PATH", on_path)
+    on_path = link(bin_dir / f"python{MINOR}")
+    link(home / ".pyenv" / "versions" / EXACT / "bin" / f"python{MINOR}")
+    found = best(env)
+    assert (found.version, found.source, found.found_as, found.path) == (EXACT, "PATH", on_path, REAL)
+    assert found.where == f"PATH (as {on_path})"
 
 
-def test_each_source_is_searched_and_reported(machine):
+def place(source: str, home: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """An interpreter where ``source`` keeps its Pythons, and the environment variables that say where."""
+    if source == "pyenv":
+        return link(home / ".pyenv" / "versions" / EXACT / "bin" / f"python{MINOR}"), {}
+    if source == "uv":
+        return link(home / f".local/share/uv/python/cpython-{EXACT}-linux-x86_64-gnu/bin/python"), {}
+    if source == "uv (UV_PYTHON_INSTALL_DIR)":
+        return link(tmp_path / "uvpy" / f"cpython-{EXACT}-linux" / "bin" / "python"), {
+            "UV_PYTHON_INSTALL_DIR": str(tmp_path / "uvpy")
+        }
+    if source == "conda":
+        prefix = home / "work" / "envs" / "py"
+        (home / ".conda").mkdir()
+        (home / ".conda" / "environments.txt").write_text(f"{prefix}\n", encoding="utf-8")
+        return link(prefix / "bin" / "python"), {}
+    assert source == "conda (CONDA_PREFIX)"
+    return link(tmp_path / "conda-active" / "bin" / "python3"), {"CONDA_PREFIX": str(tmp_path / "conda-active")}
+
+
+@pytest.mark.parametrize("source", ["pyenv", "uv", "uv (UV_PYTHON_INSTALL_DIR)", "conda", "conda (CONDA_PREFIX)"])
+def test_each_source_is_searched_and_reported(machine, tmp_path, source):
     env, home, _ = machine
-    pyenv = fake_python(home / ".pyenv" / "versions" / "3.10.13" / "bin" / "python3.10", "3.10.13")
-    uv = fake_python(home / ".local/share/uv/python/cpython-3.13.1-linux-x86_64-gnu/bin/python3.13", "3.13.1")
-    conda_env = home / "work" / "envs" / "py311"
-    conda = fake_python(conda_env / "bin" / "python", "3.11.9")
-    (home / ".conda").mkdir()
-    (home / ".conda" / "environments.txt").write_text(f"{conda_env}\n", encoding="utf-8")
-    discovery = pythons.discover(env=env)
-    found = {i.minor: (i.version, i.source, i.path) for i in discovery.interpreters}
-    assert found == {
-        "3.10": ("3.10.13", "pyenv", pyenv),
-        "3.13": ("3.13.1", "uv", uv),
-        "3.11": ("3.11.9", "conda", conda),
-    }
-
-
-def test_uv_install_dir_and_conda_prefix_from_the_environment(machine, tmp_path):
-    env, _, _ = machine
-    uv = fake_python(tmp_path / "uvpy" / "cpython-3.12.8-linux" / "bin" / "python3.12", "3.12.8")
-    conda = fake_python(tmp_path / "conda-active" / "bin" / "python3", "3.11.2")
-    env = {**env, "UV_PYTHON_INSTALL_DIR": str(tmp_path / "uvpy"), "CONDA_PREFIX": str(tmp_path / "conda-active")}
-    assert best(env, "3.12").path == uv
-    assert best(env, "3.11").path == conda
+    placed, variables = place(source, home, tmp_path)
+    found = best({**env, **variables})
+    assert (found.version, found.source, found.found_as, found.path) == (EXACT, source.split()[0], placed, REAL)
 
 
 def test_the_version_is_what_the_interpreter_says_not_its_name(machine):
     env, _, bin_dir = machine
-    fake_python(bin_dir / "python3.11", "3.12.0")
+    link(bin_dir / f"python{OTHER}")
     discovery = pythons.discover(env=env)
-    assert discovery.best("3.11") is None
-    assert discovery.best("3.12").version == "3.12.0"
-
-
-def test_generic_names_are_run_to_learn_their_version(machine):
-    env, _, bin_dir = machine
-    fake_python(bin_dir / "python", "3.13.2")
-    assert best(env, "3.13").version == "3.13.2"
+    assert discovery.best(OTHER) is None
+    assert discovery.best(MINOR).version == EXACT
 
 
 def test_one_interpreter_under_several_names_is_listed_once(machine):
     env, _, bin_dir = machine
-    real = fake_python(bin_dir / "python3.12", "3.12.3")
-    (bin_dir / "python3").symlink_to(real)
-    (bin_dir / "python").symlink_to(real)
-    assert [i.path for i in pythons.discover(env=env).interpreters] == [real]
+    for name in (f"python{MINOR}", "python3", "python"):
+        link(bin_dir / name)
+    assert [i.path for i in pythons.discover(env=env).interpreters] == [REAL]
 
 
-def test_broken_non_cpython_and_venv_interpreters_are_not_used(machine, tmp_path):
-    env, home, bin_dir = machine
-    broken_python(bin_dir / "python3.10", "libpython3.10.so: cannot open shared object file")
-    fake_python(bin_dir / "python3.11", "3.11.0", implementation="PyPy")
+def test_a_broken_interpreter_is_passed_over(machine):
+    env, _, bin_dir = machine
+    script(bin_dir / f"python{MINOR}", "echo 'libpython.so: cannot open shared object file' >&2; exit 1")
+    assert pythons.discover(env=env).interpreters == []
+    after = link(bin_dir.parent / "later" / f"python{MINOR}")
+    assert best({**env, "PATH": f"{bin_dir}{os.pathsep}{after.parent}"}).found_as == after
+
+
+def test_a_venv_on_path_counts_as_the_python_it_was_made_from(machine, tmp_path):
+    env, _, _ = machine
     venv = tmp_path / "venv"
-    fake_python(venv / "bin" / "python3.12", "3.12.0")
-    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
-    env = {**env, "PATH": f"{venv / 'bin'}{os.pathsep}{bin_dir}"}
-    discovery = pythons.discover(env=env)
-    assert discovery.interpreters == []
-    reasons = {r.candidate.path.name: r.reason for r in discovery.rejected}
-    assert reasons == {
-        "python3.10": "exit status 1: libpython3.10.so: cannot open shared object file",
-        "python3.11": "PyPy 3.11.0, not CPython",
-    }
+    subprocess.run([REAL, "-m", "venv", "--without-pip", venv], check=True, timeout=120)
+    found = best({**env, "PATH": str(venv / "bin")})
+    assert (found.path, found.found_as.parent, found.source) == (REAL, venv / "bin", "PATH")
 
 
-def test_a_directory_that_is_not_there_is_skipped(machine, tmp_path):
+def test_the_python_running_hexpack_counts_only_where_the_search_meets_it(machine, tmp_path):
     env, _, _ = machine
     env = {**env, "PATH": f"{tmp_path / 'nowhere'}{os.pathsep}{env['PATH']}"}
     assert pythons.discover(env=env).interpreters == []
+    assert pythons.discover(env={**env, "PATH": str(Path(sys.executable).parent)}).best(MINOR) is not None
 
 
 # --------------------------------------------------------------------------- pyenv shims
 
 
-def test_a_pyenv_shim_for_an_unselected_version_is_rejected_and_the_version_dir_used(machine):
-    env, home, _ = machine
+def test_pyenv_versions_take_the_place_of_its_shims_which_never_run(machine, tmp_path):
+    """A shim runs only what pyenv selected (a shim of another version fails): hexpack searches
+    every version directory instead, at the shims' place on PATH."""
+    env, home, bin_dir = machine
     root = home / ".pyenv"
-    real = fake_python(root / "versions" / "3.10.13" / "bin" / "python3.10", "3.10.13")
-    pyenv_shim(root / "shims" / "python3.10", None)
-    env = {**env, "PATH": f"{root / 'shims'}{os.pathsep}{env['PATH']}"}
-    discovery = pythons.discover(env=env)
-    assert discovery.best("3.10").path == real
-    assert discovery.best("3.10").source == "pyenv"
-    assert [r.reason for r in discovery.rejected] == ["exit status 127: pyenv: python3.10: command not found"]
-
-
-def test_a_working_shim_yields_the_real_interpreter_it_runs(machine):
-    env, home, _ = machine
-    root = home / ".pyenv"
-    real = fake_python(root / "versions" / "3.11.7" / "bin" / "python3.11", "3.11.7")
-    shim = pyenv_shim(root / "shims" / "python3", real)
-    env = {**env, "PATH": f"{root / 'shims'}{os.pathsep}{env['PATH']}"}
-    found = best(env, "3.11")
-    assert (found.path, found.source, found.found_as) == (real, "pyenv", shim)
-    assert found.where == f"pyenv (met on PATH as {shim})"
-
-
-def test_shim_results_are_cached_per_pyenv_selection(machine, tmp_path):
-    env, home, _ = machine
-    root = home / ".pyenv"
-    real = fake_python(root / "versions" / "3.11.7" / "bin" / "python3.11", "3.11.7")
     runs = tmp_path / "shim-runs"
-    pyenv_shim(root / "shims" / "python3", real, counter=runs)
-    (root / "version").write_text("3.11.7\n", encoding="utf-8")
-    env = {**env, "PATH": f"{root / 'shims'}{os.pathsep}{env['PATH']}"}
-    cache = tmp_path / "cache.json"
-    for _ in range(2):
-        assert best(env, "3.11", cache=cache).path == real
-    assert runs.read_text().count("run") == 1
-    (root / "version").write_text("system\n", encoding="utf-8")  # another selection: run the shim again
-    best(env, "3.11", cache=cache)
-    assert runs.read_text().count("run") == 2
-    best({**env, "PYENV_VERSION": "3.11.7"}, "3.11", cache=cache)
-    assert runs.read_text().count("run") == 3
+    shim = script(root / "shims" / f"python{MINOR}", f"echo run >> {runs}; echo 'pyenv: not selected' >&2; exit 127")
+    real = link(root / "versions" / EXACT / "bin" / f"python{MINOR}")
+    link(bin_dir / f"python{MINOR}")  # after the shims on PATH
+    env = {**env, "PATH": f"{shim.parent}{os.pathsep}{bin_dir}"}
+    found = best(env)
+    assert (found.found_as, found.source) == (real, "pyenv")
+    assert not runs.exists()
+    assert best({**env, "PYENV_ROOT": str(tmp_path / "no-pyenv")}).source == "PATH"  # no versions, no shims
 
 
 # --------------------------------------------------------------------------- cache, locate, expose
 
 
-def test_the_cache_avoids_rerunning_until_the_file_changes(machine, tmp_path):
+def test_the_cache_keeps_each_interpreters_answers(machine, tmp_path):
     env, _, bin_dir = machine
-    runs = tmp_path / "runs"
-    exe = fake_python(bin_dir / "python3.12", "3.12.1", counter=runs)
-    cache = tmp_path / "cache" / "discovery.json"
-    assert best(env, "3.12", cache=cache).version == "3.12.1"
-    assert best(env, "3.12", cache=cache).version == "3.12.1"
-    assert runs.read_text().count("run") == 1
-    assert str(exe) in json.loads(cache.read_text())
-    fake_python(exe, "3.12.2", counter=runs)  # an upgrade in place: new size/mtime
-    os.utime(exe, ns=(1, 1))
-    assert best(env, "3.12", cache=cache).version == "3.12.2"
-    assert runs.read_text().count("run") == 2
+    link(bin_dir / f"python{MINOR}")
+    cache = tmp_path / "cache"
+    assert best(env, cache=cache).version == EXACT
+    stored = {path: path.stat().st_mtime_ns for path in cache.rglob("*.json")}
+    assert stored
+    assert best(env, cache=cache).version == EXACT
+    assert {path: path.stat().st_mtime_ns for path in cache.rglob("*.json")} == stored
 
 
-def test_a_corrupt_cache_is_ignored(machine, tmp_path):
+def test_locate_and_find_answer_per_version(machine):
     env, _, bin_dir = machine
-    fake_python(bin_dir / "python3.12", "3.12.1")
-    cache = tmp_path / "discovery.json"
-    cache.write_text("{not json", encoding="utf-8")
-    assert best(env, "3.12", cache=cache).version == "3.12.1"
-    assert json.loads(cache.read_text())
+    link(bin_dir / f"python{MINOR}")
+    assert pythons.locate([MINOR, OTHER], env=env) == {MINOR: best(env), OTHER: None}
+    assert pythons.find(MINOR, env=env) == REAL
 
 
-def test_locate_runs_only_candidates_that_may_match(machine, tmp_path):
-    env, home, bin_dir = machine
+def test_pyenv_versions_that_are_not_wanted_are_not_run(machine, tmp_path):
+    env, home, _ = machine
     runs = tmp_path / "runs"
-    fake_python(bin_dir / "python3.9", "3.9.1", counter=runs)
-    fake_python(home / ".pyenv" / "versions" / "3.8.18" / "bin" / "python", "3.8.18", counter=runs)
-    wanted = fake_python(bin_dir / "python3.12", "3.12.1")
-    assert pythons.locate(["3.12", "3.13"], env=env) == {"3.12": pythons.discover(env=env).best("3.12"), "3.13": None}
-    assert pythons.find("3.12", env=env) == wanted
-    runs.unlink()
-    pythons.locate(["3.12"], env=env)
+    script(home / ".pyenv" / "versions" / "3.8.18" / "bin" / "python3", f"echo run >> {runs}; exit 1")
+    wanted = link(home / ".pyenv" / "versions" / EXACT / "bin" / f"python{MINOR}")
+    assert pythons.locate([MINOR], env=env)[MINOR].found_as == wanted
     assert not runs.exists()
+    pythons.discover(env=env)  # every version: 3.8.18's runs too
+    assert runs.exists()
 
 
 def test_expose_links_each_found_version_and_is_skipped_on_path(machine, tmp_path):
     env, home, _ = machine
-    real = fake_python(home / ".pyenv" / "versions" / "3.13.0" / "bin" / "python3.13", "3.13.0")
+    placed = link(home / ".pyenv" / "versions" / EXACT / "bin" / f"python{MINOR}")
     shims = tmp_path / "exposed"
-    found = pythons.expose(["3.12", "3.13"], shims, env=env)
-    assert found == {"3.13": real}
-    assert os.readlink(shims / "python3.13") == str(real)
-    assert not (shims / "python3.12").exists()
-    assert (shims / "discovery.json").is_file()
-    # with the links first on PATH, discovery still reports where the interpreter really is
+    found = pythons.expose([OTHER, MINOR], shims, env=env)
+    assert found == {MINOR: REAL}
+    assert os.readlink(shims / f"python{MINOR}") == str(REAL)
+    assert not (shims / f"python{OTHER}").exists()
+    assert any((shims / pythons.CACHE_NAME).rglob("*.json"))
+    # with the links first on PATH, discovery still reports where the interpreter was met
     env = {**env, "PATH": f"{shims}{os.pathsep}{env['PATH']}"}
-    assert best(env, "3.13").source == "pyenv"
+    assert (best(env).source, best(env).found_as) == ("pyenv", placed)
+
+
+def test_expose_searches_again_only_when_a_searched_directory_changed(machine, tmp_path):
+    """nox calls expose on every run: with nothing installed or removed since, the links stand unsearched."""
+    env, home, _ = machine
+    shims = tmp_path / "exposed"
+    assert pythons.expose([MINOR], shims, env=env) == {}
+    link(home / ".pyenv" / "versions" / EXACT / "bin" / f"python{MINOR}")  # an install: versions/ changes
+    assert pythons.expose([MINOR], shims, env=env) == {MINOR: REAL}
+    cache = shims / pythons.CACHE_NAME
+    shutil.rmtree(cache)
+    assert pythons.expose([MINOR], shims, env=env) == {MINOR: REAL}
+    assert not any(cache.rglob("*.json")), "nothing changed, yet discovery ran"
+    (shims / f"python{MINOR}").unlink()
+    (shims / f"python{MINOR}").symlink_to(tmp_path / "uninstalled")  # a link whose target went away
+    assert pythons.expose([MINOR], shims, env=env) == {MINOR: REAL}
+    assert os.readlink(shims / f"python{MINOR}") == str(REAL)
 
 
 # --------------------------------------------------------------------------- targeted versions
@@ -285,6 +251,15 @@ def test_a_malformed_python_setting_is_refused_naming_the_file(tmp_path, value):
 def test_the_default_is_requires_python_of_the_python_package(tmp_path):
     root = write_project(tmp_path, requires=">=3.9", priv_requires=">=3.11")
     assert pythons.targeted(root) == ["3.11", "3.12", "3.13", "3.14"]
+
+
+def test_the_default_reads_priv_python_in_snakepits_layout_as_init_does(tmp_path):
+    root = write_project(tmp_path, requires=">=3.9")
+    package = root / "priv" / "python" / "pyproject.toml"
+    package.parent.mkdir(parents=True)
+    package.write_text('[project]\nrequires-python = ">=3.12"\n', encoding="utf-8")
+    assert pythons.targeted(root) == ["3.12", "3.13", "3.14"]
+    assert pythons.requires_python(root) == (">=3.12", package)
 
 
 def test_the_default_falls_back_to_the_root_project(tmp_path):
@@ -403,8 +378,8 @@ def test_the_real_pyenv_versions_are_found_with_their_exact_version(tmp_path):
     versions = pyenv_versions()
     if not versions:
         pytest.skip("no pyenv versions 3.10-3.13 on this machine")
-    env = {**os.environ, "PATH": "/usr/bin:/bin"}  # only pyenv's version directories can answer
-    located = pythons.locate(list(versions), env=env, sources=("pyenv",), cache=tmp_path / "c.json")
+    env = {**os.environ, "PATH": ""}  # only pyenv's version directories can answer (uv's come after them)
+    located = pythons.locate(list(versions), env=env, cache=tmp_path / "cache")
     for minor, directory in versions.items():
         found = located[minor]
         assert found is not None, f"pyenv's {directory} not found"

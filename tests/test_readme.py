@@ -67,3 +67,15 @@ def test_ci_install_never_prompts():
             assert " -y" in line, line
         if "sudo " in line:
             assert "sudo -n" in line, line
+
+
+def test_readme_says_what_hexpack_version_prints(capsys):
+    """The install block's `hexpack --version  # prints: ...`, with X.Y.Z the installed version."""
+    from hexpack import __version__, cli
+
+    said = re.search(r"(?m)^hexpack --version +# prints: (.+)$", (REPO / "README.md").read_text(encoding="utf-8"))
+    assert said, "README's install block shows what `hexpack --version` prints"
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == said.group(1).replace("X.Y.Z", __version__)

@@ -2,8 +2,9 @@
 
 The noxfile imports this module from ``tools/`` on every ``nox`` call, before
 hexpack is installed anywhere, so it uses only the standard library, what nox
-itself depends on, and hexpack. Interpreter discovery is cached in
-``.nox/_hexpack_pythons/discovery.json`` to keep ``nox -l`` fast.
+itself depends on (python-discovery among them), and hexpack. Interpreter
+discovery is cached in ``.nox/_hexpack_pythons/python-discovery`` to keep
+``nox -l`` fast.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ def targeted_pythons(root: Path) -> list[str]:
     """The ``X.Y`` versions the sessions run on, from ``[tool.hexpack] python``.
 
     Also makes each found interpreter resolvable as ``pythonX.Y`` (a link in
-    ``.nox/_hexpack_pythons`` put first on PATH), and says loudly which
-    targeted versions are missing: an error in CI, a warning locally.
+    ``.nox/_hexpack_pythons`` put first on PATH: nox's own search, python-discovery
+    on PATH and uv, would miss the pyenv versions pyenv has not selected and conda),
+    and says loudly which targeted versions are missing: an error in CI, a warning locally.
     """
     logging.getLogger("hexpack").setLevel(logging.WARNING)  # nox logs at DEBUG; keep `nox -l` quiet
     try:
@@ -48,7 +50,13 @@ def targeted_pythons(root: Path) -> list[str]:
     except HexpackError as exc:
         log.error("hexpack: %s", exc.one_line())
         raise SystemExit(2) from None
-    found = pythons.expose(versions, root / SHIM_DIR)
+    try:
+        found = pythons.expose(versions, root / SHIM_DIR)
+    except ImportError as exc:
+        if exc.name != "python_discovery":
+            raise
+        log.error("hexpack: nox's environment lacks python-discovery; upgrade nox: pip install 'nox>=2026.8.10'")
+        raise SystemExit(2) from None
     if found:
         shim_dir = str(root / SHIM_DIR)
         path = os.environ.get("PATH", "")

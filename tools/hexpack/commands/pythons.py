@@ -13,13 +13,16 @@ def configure(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--no-cache", action="store_true", help="run every candidate, ignoring .nox's discovery cache")
     parser.add_argument(
-        "--all",
-        action="store_true",
-        help="search for every interpreter, not only the targeted ones; list the others and the rejected candidates",
+        "--all", action="store_true", help="search for every interpreter, not only the targeted ones, and list them"
     )
 
 
 def run(args, out) -> int:
+    if args.all and not args.verbose:
+        import logging  # lazy: start-up time
+
+        # python-discovery warns about each interpreter too old for it to query (a Python 2 that --all meets)
+        logging.getLogger("python_discovery").setLevel(logging.ERROR)
     targeted = pythons.targeted(args.root)
     cache = None if args.no_cache else pythons.project_cache(args.root)
     discovery = pythons.discover(only=None if args.all else targeted, cache=cache)
@@ -32,7 +35,6 @@ def run(args, out) -> int:
                 "found": {v: (i.to_json() if i else None) for v, i in chosen.items()},
                 "missing": missing,
                 "interpreters": [i.to_json() for i in discovery.interpreters],
-                "rejected": [{"path": str(r.candidate.path), "reason": r.reason} for r in discovery.rejected],
             }
         )
         return 1 if missing else 0
@@ -52,10 +54,6 @@ def run(args, out) -> int:
             out.line()
             out.line("other interpreters, in search order:")
             out.table(("version", "found in", "interpreter"), [(i.version, i.where, i.path) for i in others])
-        if discovery.rejected:
-            out.line()
-            out.line("rejected candidates:")
-            out.table(("candidate", "reason"), [(r.candidate.path, r.reason) for r in discovery.rejected])
     if missing:
         out.error(f"targeted Python {', '.join(missing)} not found; install with the command shown")
         return 1

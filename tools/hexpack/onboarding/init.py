@@ -48,6 +48,7 @@ _SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv", ".nox", ".
 _STUB_SUFFIXES = ("_pb2.py", "_pb2_grpc.py", "_pb2.pyi")
 _GRPC_VERSION = re.compile(r"^GRPC_GENERATED_VERSION\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
 _HEXPACK_HEADER = re.compile(r"^# hexpack-stubs: grpcio-tools (\S+),", re.MULTILINE)
+_PROTO_SOURCE = re.compile(r"^# source: (\S+\.proto)$", re.MULTILINE)  # protoc's header of a _pb2.py
 _PY_VERSION = re.compile(r"""^__version__\s*(?::\s*str\s*)?=\s*['"]([^'"\n]*)['"]""", re.MULTILINE)
 
 
@@ -64,6 +65,7 @@ class Detection:
     requirements: list[str]
     stubs: list[str]
     stubs_tools: dict[str, str]  # stub file -> grpcio-tools version it was generated with (when readable)
+    stubs_sources: dict[str, str]  # _pb2.py file -> the .proto protoc names as its source (when readable)
     packages: dict[str, str | None]  # Python package dir -> its __version__ (None when it has none)
     python_pyproject: str | None  # priv/python/pyproject.toml
     requires_python: tuple[str, str] | None  # (specifier, file)
@@ -121,6 +123,7 @@ def detect(root: str | os.PathLike[str], *, reader: str = "auto") -> Detection:
         protos = _walk(py, lambda n: n.endswith(".proto"))
     stubs = _walk(py, lambda n: n.endswith(_STUB_SUFFIXES))
     stubs_tools: dict[str, str] = {}
+    stubs_sources: dict[str, str] = {}
     for stub in stubs:
         if stub.name.endswith(".pyi"):
             continue
@@ -128,6 +131,9 @@ def detect(root: str | os.PathLike[str], *, reader: str = "auto") -> Detection:
         match = _HEXPACK_HEADER.search(text[:600]) or _GRPC_VERSION.search(text)
         if match:
             stubs_tools[rel(stub)] = match.group(1)
+        source = _PROTO_SOURCE.search(text[:2000])
+        if source:
+            stubs_sources[rel(stub)] = source.group(1)
 
     server = py / "grpc_server.py"
     if not server.is_file():
@@ -147,15 +153,10 @@ def detect(root: str | os.PathLike[str], *, reader: str = "auto") -> Detection:
 
     python_pyproject = py / "pyproject.toml"
     top = root / "pyproject.toml"
-    requires_python = None
-    top_version = False
-    for candidate in (python_pyproject, top):
-        if candidate.is_file():
-            data = config_mod.read_toml(candidate).get("project", {})
-            if candidate == top:
-                top_version = isinstance(data.get("version"), str)
-            if requires_python is None and data.get("requires-python"):
-                requires_python = (str(data["requires-python"]), rel(candidate))
+    top_project = config_mod.read_toml(top).get("project", {}) if top.is_file() else {}
+    top_version = isinstance(top_project, dict) and isinstance(top_project.get("version"), str)
+    spec = pythons.requires_python(root)  # where `hexpack pythons` reads it, once python = [...] is not set
+    requires_python = None if spec is None else (str(spec[0]), rel(spec[1]))
 
     existing_config = _existing_config(root)
 
@@ -171,6 +172,7 @@ def detect(root: str | os.PathLike[str], *, reader: str = "auto") -> Detection:
         requirements=[rel(p) for p in requirements],
         stubs=[rel(p) for p in stubs],
         stubs_tools=stubs_tools,
+        stubs_sources=stubs_sources,
         packages=packages,
         python_pyproject=rel(python_pyproject) if python_pyproject.is_file() else None,
         requires_python=requires_python,
@@ -340,7 +342,12 @@ def plan(
         assumed.append(f"protos compiled with -I {include}; stubs generated straight into {out}/{where_now}")
     else:
         if d.stubs:
-            notes.append("stubs without protos: commit the .proto files, then add [stubs] to regenerate them")
+            sources = ", ".join(sorted(set(d.stubs_sources.values()))) or "their .proto files"
+            notes.append(
+                f"stubs without protos: the stubs come from {sources}, which this project does not hold (another"
+                " package's, such as a dependency's); they ship as committed and nothing regenerates them (to"
+                " regenerate them here, add the .proto under priv/proto, then run `hexpack init --force`)"
+            )
         notes.append("no protos: no [stubs] settings and no stubs session")
 
     notes.append(

@@ -5,25 +5,28 @@ Without it they default to the Python package's ``requires-python``
 intersected with the CPython feature releases in ``CPYTHON_RELEASES`` (without
 a requires-python, those from ``DEFAULT_FLOOR``).
 
-Interpreters are searched in this order, first hit per version wins:
+Interpreters are found by python-discovery, the library nox and virtualenv
+find theirs with: it searches ``PATH`` (resolving pyenv, mise and asdf shims
+to the version they run) and uv-managed Pythons, runs each candidate to learn
+its exact version and caches the answer (keyed by path and mtime) in a
+directory. hexpack adds to the ``PATH`` it searches what it does not search:
 
-1. ``PATH`` (``python3.X``, ``python3``, ``python``);
-2. pyenv's version directories, ``$PYENV_ROOT/versions/*/bin``. pyenv's
-   *shims* on PATH resolve only the versions pyenv has selected (global,
-   ``.python-version``, ``PYENV_VERSION``), so a shim is never trusted by
-   its name: it is run like any candidate, and what it really runs is used;
-3. uv-managed Pythons (``$UV_PYTHON_INSTALL_DIR``, else
-   ``$XDG_DATA_HOME/uv/python``, else ``~/.local/share/uv/python``; the
-   directory ``uv python dir`` prints);
-4. conda environments (``$CONDA_PREFIX``, ``$CONDA_ENVS_PATH``,
+1. pyenv's version directories, ``$PYENV_ROOT/versions/*/bin``, newest first,
+   where pyenv's shims are on ``PATH`` (else after it): a shim runs only the
+   versions pyenv has selected (global, ``.python-version``,
+   ``PYENV_VERSION``), while a project tests on all of them. The shims
+   themselves are left out: the version directories answer for every version,
+   and a shim of an unselected version would fail again on every call
+   (python-discovery caches only successes);
+2. conda environments (``$CONDA_PREFIX``, ``$CONDA_ENVS_PATH``,
    ``~/.conda/environments.txt``, ``~/.conda/envs`` and the usual install
-   roots with their ``envs/``).
+   roots with their ``envs/``), after ``PATH``.
 
-Every candidate's real version is checked by running it: one subprocess per
-candidate, in parallel. The noxfile calls this on every ``nox`` invocation, so
-results can be cached in a JSON file keyed by the candidate's path, inode,
-size and mtime (plus, for a pyenv shim, pyenv's current version selection).
-Virtual environments' interpreters are skipped: they are not base Pythons.
+Each interpreter is its base interpreter (a virtual environment's Python is
+followed to the one it was made from), reported with where the search met it:
+one of ``SOURCES``. The Python running hexpack counts only where the search
+meets it. The noxfile asks on every ``nox`` invocation, through ``expose``,
+which keeps its links without searching while nothing searched has changed.
 """
 
 from __future__ import annotations
@@ -38,9 +41,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .. import config, proc
+from .. import config
 from ..config import read_toml
-from ..errors import CommandFailed, CommandNotFound, ProjectError
+from ..errors import ProjectError
 from ..fsutil import atomic_write_text
 from ..versioning.versions import numeric_key
 
@@ -59,47 +62,26 @@ RELEASES_AS_OF = date(2025, 10, 7)
 DEFAULT_FLOOR = "3.10"
 
 SOURCES = ("PATH", "pyenv", "uv", "conda")
-PROBE_TIMEOUT = 20.0
-# Marks a directory of links written by ``expose``; discovery skips it on PATH.
+# Marks a directory of links written by ``expose``; discovery leaves it out of PATH.
 EXPOSED_MARKER = ".hexpack-exposed"
+# The directory python-discovery caches in, inside .nox/_hexpack_pythons (shared by nox and `hexpack pythons`).
+CACHE_NAME = "python-discovery"
+# What ``expose`` searched when it wrote its links: the directories and their mtimes.
+STATE_NAME = "searched.json"
 
-_NAME = re.compile(r"^python(?:3(?:\.(\d+))?)?$")
 _MINOR = re.compile(r"^3\.\d+$")
-_DIR_VERSION = re.compile(r"(?:^|-)(\d\.\d+)(?:\.\d+)?(?:[-+]|$)")
-_PROBE = (
-    "import platform, sys; "
-    "print(platform.python_implementation()); "
-    "print('.'.join(map(str, sys.version_info[:3])) + ('' if sys.version_info[3] == 'final' else sys.version_info[3]));"
-    "print(sys.executable)"
-)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A file that may be a Python interpreter, and where the search met it."""
-
-    path: Path
-    source: str
-    shim: bool = False
-    dir_hint: str | None = None  # "3.12" from a pyenv/uv directory name such as 3.12.1
-
-    @property
-    def hinted_minor(self) -> str | None:
-        """``"3.12"`` when the file or directory name says so, else None (only running it tells)."""
-        match = _NAME.match(self.path.name)
-        return f"3.{match.group(1)}" if match and match.group(1) else self.dir_hint
+_PRE_RELEASE = {"alpha": "a", "beta": "b", "candidate": "rc"}
 
 
 @dataclass(frozen=True)
 class Interpreter:
     """A working interpreter: its exact version and where it was found."""
 
-    version: str  # exact, "3.12.1"
-    path: Path  # the real executable to run (never a shim)
-    source: str  # one of SOURCES
-    found_as: Path  # the candidate as met (a shim, a symlink, or ``path``)
+    version: str  # exact, "3.12.1" (a pre-release "3.14.0rc2")
+    path: Path  # the base interpreter to run (never a venv's or a shim)
+    source: str  # one of SOURCES: where the search met it
+    found_as: Path  # the file met (a symlink, a venv's python, or ``path``)
     implementation: str = "CPython"
-    met_in: str = ""  # the search step that met it, when not ``source`` (a pyenv version met on PATH)
 
     @property
     def minor(self) -> str:
@@ -107,14 +89,8 @@ class Interpreter:
 
     @property
     def where(self) -> str:
-        """``pyenv``, or ``pyenv (on PATH as /root/.pyenv/shims/python3.11)`` when met there first."""
-        if self.met_in and self.met_in != self.source:
-            if self.found_as == self.path:
-                return f"{self.source} (met on {self.met_in})"
-            return f"{self.source} (met on {self.met_in} as {self.found_as})"
-        if self.found_as != self.path:
-            return f"{self.source} (as {self.found_as})"
-        return self.source
+        """``pyenv``, or ``PATH (as /usr/bin/python3)`` when met under another name."""
+        return self.source if self.found_as == self.path else f"{self.source} (as {self.found_as})"
 
     def to_json(self) -> dict[str, str]:
         return {
@@ -128,23 +104,14 @@ class Interpreter:
         }
 
 
-@dataclass(frozen=True)
-class Rejected:
-    """A candidate that did not run, or is not a CPython."""
-
-    candidate: Candidate
-    reason: str
-
-
 @dataclass
 class Discovery:
-    """Everything one search met: working interpreters and rejected candidates."""
+    """Every interpreter one search met, in search order."""
 
     interpreters: list[Interpreter] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
 
     def best(self, minor: str) -> Interpreter | None:
-        """The first interpreter, in search order, for ``minor`` (``"3.12"``)."""
+        """The first CPython, in search order, for ``minor`` (``"3.12"``)."""
         return next((i for i in self.interpreters if i.minor == minor and i.implementation == "CPython"), None)
 
 
@@ -169,7 +136,7 @@ def targeted(root: str | os.PathLike[str]) -> list[str]:
 def default_versions(root: Path, *, on: date = RELEASES_AS_OF) -> list[str]:
     """Supported CPython releases on ``on`` admitted by the Python package's requires-python
     (without one, those from :data:`DEFAULT_FLOOR`)."""
-    found = _requires_python(root)
+    found = requires_python(root)
     if found is None:
         return unconstrained(on)
     spec, source = found
@@ -211,15 +178,12 @@ def admitted(spec: object, *, subject: str, hint: str, on: date = RELEASES_AS_OF
     return chosen
 
 
-def requires_python(root: Path) -> str | None:
-    """``requires-python`` of priv_python/pyproject.toml, else of the root pyproject."""
-    found = _requires_python(root)
-    return None if found is None else str(found[0])
-
-
-def _requires_python(root: Path) -> tuple[object, Path] | None:
-    """The raw ``requires-python`` value and the pyproject it came from."""
-    for pyproject in (root / "priv_python" / "pyproject.toml", root / "pyproject.toml"):
+def requires_python(root: Path) -> tuple[object, Path] | None:
+    """The Python package's raw ``requires-python`` and the pyproject it is in: priv_python/ (the source
+    hexpack assembles from), else priv/python/ (snakepit's layout, where the source is priv/python), else
+    the root's."""
+    for directory in (root / "priv_python", root / "priv" / "python", root):
+        pyproject = directory / "pyproject.toml"
         if pyproject.is_file():
             project = read_toml(pyproject).get("project", {})
             if not isinstance(project, dict):
@@ -230,46 +194,171 @@ def _requires_python(root: Path) -> tuple[object, Path] | None:
     return None
 
 
-# --------------------------------------------------------------------------- candidates
+# --------------------------------------------------------------------------- finding interpreters
 
 
-def candidates(
-    env: Mapping[str, str] | None = None, *, home: Path | None = None, sources: Sequence[str] = SOURCES
-) -> list[Candidate]:
-    """Every file that may be an interpreter, in search order, without running any."""
+def discover(
+    *,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+    cache: Path | None = None,
+    only: Iterable[str] | None = None,
+) -> Discovery:
+    """Every interpreter found (``only``: CPythons of these ``X.Y`` versions), unique by base interpreter.
+
+    ``cache`` is the directory python-discovery keeps each interpreter's answers in (None: no cache).
+    """
+    # lazy: python-discovery only when a search runs (the noxfile keeps its links without one)
+    from python_discovery import DiskCache, PythonInfo, PythonSpec, iter_interpreters
+
     env = os.environ if env is None else env
     home = Path(env.get("HOME") or Path.home()) if home is None else home
-    pyenv_root = Path(env.get("PYENV_ROOT") or home / ".pyenv")
-    found: list[Candidate] = []
-    seen: set[Path] = set()
+    wanted = None if only is None else {numeric_key(version) for version in only}
+    places = _Places(env, home, wanted)
+    store = DiskCache(cache) if cache is not None else None
+    # python-discovery proposes the Python running it before searching; count it only where the search meets it
+    running = PythonInfo.current_system(store)
+    searched = set(places.search_path)
 
-    def add(directory: Path, source: str, *, shim_dir: bool = False) -> None:
-        hint = _DIR_VERSION.search(directory.parent.name) if source in ("pyenv", "uv") else None
-        for path in _interpreter_files(directory):
-            shim = shim_dir or _is_shim(path)
-            # python3 -> python3.12 in one directory is one interpreter; shims are distinct scripts
-            key = Path(os.path.abspath(path)) if shim else Path(os.path.realpath(path))
-            if key in seen or _in_venv(path):
-                continue
-            seen.add(key)
-            found.append(Candidate(path, source, shim=shim, dir_hint=hint.group(1) if hint else None))
+    def met(info: PythonInfo) -> bool:
+        if wanted is not None and tuple(info.version_info[:2]) not in wanted:
+            return False
+        return info is not running or os.path.dirname(info.executable) in searched
 
-    for name in sources:
-        if name == "PATH":
-            for entry in env.get("PATH", "").split(os.pathsep):
-                directory = Path(entry) if entry else None
-                if directory and not (directory / EXPOSED_MARKER).exists():
-                    add(directory, "PATH", shim_dir=directory == pyenv_root / "shims")
-        elif name == "pyenv":
-            for version_dir in _sorted_dirs(pyenv_root / "versions"):
-                add(version_dir / "bin", "pyenv")
-        elif name == "uv":
-            for install in _sorted_dirs(uv_python_dir(env, home)):
-                add(install / "bin", "uv")
-        elif name == "conda":
-            for prefix in conda_prefixes(env, home):
-                add(prefix / "bin", "conda")
+    # one search for all wanted versions: python-discovery lists every PATH directory again for each key
+    key = None if wanted is None else "cpython3"
+    search_env = {**env, "PATH": os.pathsep.join(places.search_path)}
+    # python-discovery runs the candidates one after another; run those it will meet first, in parallel
+    # (its in-process memory of each answer then serves the search)
+    names = PythonSpec.from_string_spec(key or "python").generate_re(windows=False, all_implementations=key is None)
+    candidates = [
+        os.path.join(directory, entry.name)
+        for directory in places.search_path
+        for entry in _scandir(directory)
+        if names.fullmatch(entry.name)
+    ]
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        list(pool.map(lambda exe: PythonInfo.from_exe(exe, store, raise_on_error=False, env=search_env), candidates))
+    discovery = Discovery()
+    for info in iter_interpreters(key, cache=store, env=search_env, predicate=met):
+        found_as = Path(info.executable)
+        major, minor, micro, level, serial = info.version_info
+        version = f"{major}.{minor}.{micro}" + (f"{_PRE_RELEASE[level]}{serial}" if level in _PRE_RELEASE else "")
+        path = Path(info.system_executable or info.executable)
+        source = places.source(found_as)
+        discovery.interpreters.append(Interpreter(version, path, source, found_as, info.implementation))
+    return discovery
+
+
+def locate(versions: Iterable[str], **kwargs) -> dict[str, Interpreter | None]:
+    """For each ``X.Y`` in ``versions``, the first interpreter found (or None)."""
+    versions = list(versions)
+    discovery = discover(only=versions, **kwargs)
+    return {version: discovery.best(version) for version in versions}
+
+
+def find(version: str, **kwargs) -> Path | None:
+    """The executable of the first interpreter found for ``version`` (``"3.12"``), or None."""
+    found = locate([version], **kwargs)[version]
+    return found.path if found else None
+
+
+def expose(
+    versions: Sequence[str],
+    shim_dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+    cache: Path | None = None,
+) -> dict[str, Path]:
+    """Link ``pythonX.Y`` to the interpreter found for each version, inside ``shim_dir``.
+
+    Put ``shim_dir`` first on PATH and tools that look up ``python3.12`` by
+    name (nox, virtualenv, uv) get what discovery found. Returns the versions
+    found; links for versions no longer found are removed.
+
+    The noxfile calls this on every ``nox`` call: while no directory searched has
+    changed (an install or removal changes its mtime) and every link still
+    leads to a file, the links stand and discovery does not run.
+    """
+    env = os.environ if env is None else env
+    home = Path(env.get("HOME") or Path.home()) if home is None else home
+    shim_dir.mkdir(parents=True, exist_ok=True)
+    (shim_dir / EXPOSED_MARKER).touch()
+    links = {version: shim_dir / f"python{version}" for version in versions}
+    state = _Places(env, home).state(versions)
+    if _read_json(shim_dir / STATE_NAME) == state:
+        found = {version: Path(os.readlink(link)) for version, link in links.items() if link.is_symlink()}
+        if all(target.is_file() for target in found.values()):
+            return found
+    found = {}
+    for version, interpreter in locate(versions, env=env, home=home, cache=cache or shim_dir / CACHE_NAME).items():
+        link = links[version]
+        if interpreter is None:
+            if link.is_symlink():
+                link.unlink()
+            continue
+        target = interpreter.path
+        if not (link.is_symlink() and os.readlink(link) == str(target)):
+            temporary = shim_dir / f".python{version}.{os.getpid()}.tmp"
+            if temporary.is_symlink():
+                temporary.unlink()
+            temporary.symlink_to(target)
+            os.replace(temporary, link)
+        found[version] = target
+    with contextlib.suppress(OSError):  # a read-only checkout still works, searching on every call
+        atomic_write_text(shim_dir / STATE_NAME, json.dumps(state))
     return found
+
+
+def project_cache(root: str | os.PathLike[str]) -> Path | None:
+    """The discovery cache the noxfile keeps, when nox has run in ``root`` (else None: no cache)."""
+    nox_dir = Path(root) / ".nox"
+    return nox_dir / "_hexpack_pythons" / CACHE_NAME if nox_dir.is_dir() else None
+
+
+class _Places:
+    """Where the search looks (PATH, then what python-discovery does not search) and which source a file is in."""
+
+    def __init__(self, env: Mapping[str, str], home: Path, wanted: set[tuple[int, ...]] | None = None) -> None:
+        pyenv_root = Path(env.get("PYENV_ROOT") or home / ".pyenv")
+        self.pyenv = pyenv_root / "versions"
+        self.uv = uv_python_dir(env, home)
+        self.conda = conda_prefixes(env, home)
+        self.conda_registry = home / ".conda" / "environments.txt"
+        # a pyenv version directory is named for its exact version: one of another version is not run
+        pyenv_bins = [
+            str(version / "bin")
+            for version in _sorted_dirs(self.pyenv)
+            if wanted is None or not version.name[:1].isdigit() or numeric_key(version.name)[:2] in wanted
+        ]
+        search: list[str] = []
+        for entry in filter(None, env.get("PATH", "").split(os.pathsep)):
+            if Path(entry) == pyenv_root / "shims":
+                search += pyenv_bins  # every pyenv version, where its shims would answer
+            elif not (Path(entry) / EXPOSED_MARKER).exists():
+                search.append(entry)
+        search += pyenv_bins + [str(prefix / "bin") for prefix in self.conda]
+        self.search_path = list(dict.fromkeys(search))
+
+    def state(self, versions: Sequence[str]) -> dict:
+        """What a search for ``versions`` depends on: where it looks and when each place last changed."""
+        places = [*self.search_path, str(self.pyenv), str(self.uv), str(self.conda_registry)]
+        places += [str(prefix.parent) for prefix in self.conda]
+        mtimes = {}
+        for place in dict.fromkeys(places):
+            with contextlib.suppress(OSError):
+                mtimes[place] = os.stat(place).st_mtime_ns
+        return {"versions": list(versions), "search": self.search_path, "mtimes": mtimes}
+
+    def source(self, found_as: Path) -> str:
+        if found_as.is_relative_to(self.pyenv):
+            return "pyenv"
+        if found_as.is_relative_to(self.uv):
+            return "uv"
+        if any(found_as.parent == prefix / "bin" for prefix in self.conda):
+            return "conda"
+        return "PATH"
 
 
 def uv_python_dir(env: Mapping[str, str], home: Path) -> Path:
@@ -288,7 +377,7 @@ def conda_prefixes(env: Mapping[str, str], home: Path) -> list[Path]:
     for var in ("CONDA_ENVS_PATH", "CONDA_ENVS_DIRS"):
         for entry in filter(None, env.get(var, "").split(os.pathsep)):
             prefixes.extend(_sorted_dirs(Path(entry)))
-    registry = home / ".conda" / "environments.txt"
+    registry = home / ".conda" / "environments.txt"  # _Places.state watches it too
     if registry.is_file():
         for line in registry.read_text(encoding="utf-8", errors="replace").splitlines():
             if line.strip():
@@ -303,24 +392,19 @@ def conda_prefixes(env: Mapping[str, str], home: Path) -> list[Path]:
     return list(dict.fromkeys(prefixes))
 
 
-def _interpreter_files(directory: Path) -> list[Path]:
+def _scandir(directory: str) -> list[os.DirEntry]:
     try:
-        names = [entry.name for entry in os.scandir(directory) if _NAME.match(entry.name)]
+        with os.scandir(directory) as entries:
+            return list(entries)
     except OSError:
         return []
 
-    def order(name: str) -> tuple[int, int]:  # python3.X (newest first), then python3, then python
-        match = _NAME.match(name)
-        if match and match.group(1):
-            return (0, -int(match.group(1)))
-        return (1, 0) if name == "python3" else (2, 0)
 
-    files = []
-    for name in sorted(names, key=order):
-        path = directory / name
-        if path.is_file() and os.access(path, os.X_OK):
-            files.append(path)
-    return files
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _sorted_dirs(directory: Path) -> list[Path]:
@@ -329,249 +413,24 @@ def _sorted_dirs(directory: Path) -> list[Path]:
         entries = [Path(e.path) for e in os.scandir(directory) if e.is_dir()]
     except OSError:
         return []
-
-    def key(path: Path) -> tuple:
-        numbers = re.findall(r"\d+", path.name)
-        return tuple(-int(n) for n in numbers[:3]) + (path.name,)
-
-    return sorted(entries, key=key)
-
-
-def _in_venv(path: Path) -> bool:
-    return (path.parent.parent / "pyvenv.cfg").is_file()
-
-
-def _is_shim(path: Path) -> bool:
-    """A script whose result depends on a version manager's selection (pyenv and the like)."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(512)
-    except OSError:
-        return False
-    return head.startswith(b"#!") and any(word in head for word in (b"pyenv", b"asdf", b"mise", b"rtx"))
-
-
-# --------------------------------------------------------------------------- running candidates
-
-
-def discover(
-    *,
-    env: Mapping[str, str] | None = None,
-    home: Path | None = None,
-    cache: Path | None = None,
-    only: Iterable[str] | None = None,
-    sources: Sequence[str] = SOURCES,
-) -> Discovery:
-    """Run every candidate (``only``: just those that may be these minors) and sort the results.
-
-    Interpreters keep search order and are unique by real executable.
-    """
-    wanted = set(only) if only is not None else None
-    env = os.environ if env is None else env
-    listed = [
-        c
-        for c in candidates(env, home=home, sources=sources)
-        if wanted is None or c.hinted_minor is None or c.hinted_minor in wanted
-    ]
-    results = _probe_all(listed, env=env, home=home, cache=cache)
-    home = Path(env.get("HOME") or Path.home()) if home is None else home
-    pyenv_versions = Path(env.get("PYENV_ROOT") or home / ".pyenv") / "versions"
-    discovery = Discovery()
-    seen: set[str] = set()
-    for candidate, result in zip(listed, results, strict=True):
-        if not result.get("ok"):
-            discovery.rejected.append(Rejected(candidate, result.get("error", "did not run")))
-            continue
-        executable = Path(result["executable"]) if result.get("executable") else candidate.path
-        if not executable.is_absolute() or not executable.exists():
-            executable = candidate.path
-        real = os.path.realpath(executable)
-        if real in seen:
-            continue
-        seen.add(real)
-        source = candidate.source
-        if source == "PATH" and _is_within(Path(real), pyenv_versions):
-            source = "pyenv"  # a pyenv version met on PATH (through a shim or its bin directory)
-        path = candidate.path if not candidate.shim else executable
-        discovery.interpreters.append(
-            Interpreter(
-                result["version"],
-                path,
-                source,
-                candidate.path,
-                result.get("implementation", "CPython"),
-                candidate.source,
-            )
-        )
-    return discovery
-
-
-def locate(versions: Iterable[str], **kwargs) -> dict[str, Interpreter | None]:
-    """For each ``X.Y`` in ``versions``, the first interpreter found (or None)."""
-    versions = list(versions)
-    discovery = discover(only=versions, **kwargs)
-    return {version: discovery.best(version) for version in versions}
-
-
-def find(version: str, **kwargs) -> Path | None:
-    """The executable of the first interpreter found for ``version`` (``"3.12"``), or None."""
-    found = locate([version], **kwargs)[version]
-    return found.path if found else None
-
-
-def expose(versions: Sequence[str], shim_dir: Path, **kwargs) -> dict[str, Path]:
-    """Link ``pythonX.Y`` to the interpreter found for each version, inside ``shim_dir``.
-
-    Put ``shim_dir`` first on PATH and tools that look up ``python3.12`` by
-    name (nox, virtualenv, uv) get what discovery found. Returns the versions
-    found; links for versions no longer found are removed.
-    """
-    shim_dir.mkdir(parents=True, exist_ok=True)
-    (shim_dir / EXPOSED_MARKER).touch()
-    kwargs.setdefault("cache", shim_dir / "discovery.json")
-    found: dict[str, Path] = {}
-    for version, interpreter in locate(versions, **kwargs).items():
-        link = shim_dir / f"python{version}"
-        if interpreter is None:
-            if link.is_symlink():
-                link.unlink()
-            continue
-        target = interpreter.path
-        if not (link.is_symlink() and os.readlink(link) == str(target)):
-            temporary = shim_dir / f".python{version}.{os.getpid()}.tmp"
-            if temporary.is_symlink():
-                temporary.unlink()
-            temporary.symlink_to(target)
-            os.replace(temporary, link)
-        found[version] = target
-    return found
-
-
-def project_cache(root: str | os.PathLike[str]) -> Path | None:
-    """The discovery cache the noxfile keeps, when nox has run in ``root`` (else None: no cache)."""
-    nox_dir = Path(root) / ".nox"
-    return nox_dir / "_hexpack_pythons" / "discovery.json" if nox_dir.is_dir() else None
-
-
-def _is_within(path: Path, directory: Path) -> bool:
-    try:
-        path.relative_to(directory.resolve() if directory.exists() else directory)
-    except ValueError:
-        return False
-    return True
-
-
-# --------------------------------------------------------------------------- probing with a cache
-
-
-def _probe_all(listed: list[Candidate], *, env: Mapping[str, str], home: Path | None, cache: Path | None) -> list[dict]:
-    stored = _read_cache(cache)
-    shim_state = _pyenv_selection(env, home) if any(c.shim for c in listed) else ""
-    keys = [_fingerprint(c, shim_state) for c in listed]
-    results: list[dict | None] = [
-        stored.get(str(c.path)) if key is not None and stored.get(str(c.path), {}).get("key") == key else None
-        for c, key in zip(listed, keys, strict=True)
-    ]
-    todo = [i for i, r in enumerate(results) if r is None]
-    if todo:
-        with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
-            fresh = list(pool.map(lambda i: _probe(listed[i].path, env), todo))
-        for i, result in zip(todo, fresh, strict=True):
-            result["key"] = keys[i]
-            results[i] = result
-        if cache is not None:
-            for candidate, key, result in zip(listed, keys, results, strict=True):
-                if key is not None and result is not None:
-                    stored[str(candidate.path)] = result
-            stored = {path: value for path, value in stored.items() if os.path.lexists(path)}
-            _write_cache(cache, stored)
-    return [r or {"ok": False, "error": "not probed"} for r in results]
-
-
-def _probe(path: Path, env: Mapping[str, str]) -> dict:
-    try:
-        done = proc.run([path, "-I", "-S", "-c", _PROBE], env=env, check=False, timeout=PROBE_TIMEOUT)
-    except (CommandFailed, CommandNotFound) as exc:
-        return {"ok": False, "error": exc.what}
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or len(lines) < 3:
-        said = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-        return {"ok": False, "error": f"exit status {done.returncode}" + (f": {said[0][:160]}" if said else "")}
-    implementation, version, executable = lines[-3:]
-    if implementation != "CPython":
-        return {"ok": False, "error": f"{implementation} {version}, not CPython"}
-    return {"ok": True, "implementation": implementation, "version": version, "executable": executable}
-
-
-def _fingerprint(candidate: Candidate, shim_state: str) -> list | None:
-    try:
-        st = os.stat(candidate.path)
-    except OSError:
-        return None
-    key: list = [os.path.realpath(candidate.path), st.st_ino, st.st_size, st.st_mtime_ns]
-    if candidate.shim:
-        key.append(shim_state)
-    return key
-
-
-def _pyenv_selection(env: Mapping[str, str], home: Path | None) -> str:
-    """What decides which version a pyenv shim runs: PYENV_VERSION, .python-version, the global file."""
-    home = Path(env.get("HOME") or Path.home()) if home is None else home
-    root = Path(env.get("PYENV_ROOT") or home / ".pyenv")
-    parts = [env.get("PYENV_VERSION", "")]
-    directory = Path(env.get("PYENV_DIR") or os.getcwd()).resolve()
-    for folder in (directory, *directory.parents):
-        local = folder / ".python-version"
-        if local.is_file():
-            parts.append(f"{local}:{_read(local)}")
-            break
-    parts.append(_read(root / "version"))
-    with contextlib.suppress(OSError):
-        parts.append(",".join(sorted(os.listdir(root / "versions"))))
-    return "|".join(parts)
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return ""
-
-
-def _read_cache(cache: Path | None) -> dict:
-    if cache is None:
-        return {}
-    try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write_cache(cache: Path, data: dict) -> None:
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(cache, json.dumps(data, indent=1, sort_keys=True))
-    except OSError:  # a read-only checkout still works, just slower
-        pass
+    return sorted(entries, key=lambda path: (tuple(-n for n in numeric_key(path.name)[:3]), path.name))
 
 
 __all__ = [
     "CPYTHON_RELEASES",
     "DEFAULT_FLOOR",
     "RELEASES_AS_OF",
-    "Candidate",
+    "SOURCES",
     "Discovery",
     "Interpreter",
-    "Rejected",
     "admitted",
-    "candidates",
     "default_versions",
     "discover",
     "expose",
     "find",
     "locate",
     "project_cache",
+    "requires_python",
     "supported",
     "targeted",
     "unconstrained",

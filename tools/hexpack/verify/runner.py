@@ -23,6 +23,7 @@ from typing import Any
 from .. import config, git, proc
 from ..errors import UsageError
 from ..hex.rules import HEX_VERSION
+from ..python import pythons
 from . import consumer, content_rules, exclude_report, pydist, smoke
 from .gates import Gate, Report, fail, note, warn
 from .settings import VerifySettings
@@ -333,7 +334,7 @@ def verify(options: Options, on_gate: GateDone = _quiet) -> Report:
     work = Path(tempfile.mkdtemp(prefix="hexpack-verify-"))
     try:
         # interpreter probes are cached even with --fresh (they are facts about the machine, not venvs)
-        interpreters = _Interpreters(settings.pythons, settings.cache_path(root) / "pythons.json")
+        interpreters = _Interpreters(settings.pythons, settings.cache_path(root) / pythons.CACHE_NAME)
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="verify") as pool:
             fresh_f: Future[list[Gate]] | None = None
             dist_f: Future[list[Gate]] | None = None

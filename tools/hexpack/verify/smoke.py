@@ -126,7 +126,7 @@ def jobs(settings: VerifySettings, versions: Sequence[str] | None = None, resolu
 
 
 def locate_pythons(versions: Sequence[str], cache: Path | None = None) -> dict[str, Path | None]:
-    """The interpreter for each targeted version (hexpack.python.pythons discovery, probe results cached)."""
+    """The interpreter for each targeted version (hexpack.python.pythons discovery; ``cache``: its directory)."""
     found = pythons.locate(list(versions), cache=cache)
     return {version: (interpreter.path if interpreter else None) for version, interpreter in found.items()}
 
