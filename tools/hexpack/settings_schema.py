@@ -195,7 +195,7 @@ class ProjectPath:
             return ""
         if not isinstance(value, str) or not value.strip():
             raise _Wrong
-        return inside(ctx.root, value, name=name, glob=self.glob)
+        return _inside(ctx.root, value, name=name, glob=self.glob)
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ class ProjectPaths:
         out: list[str] = []
         for item in items:
             try:
-                out.append(inside(ctx.root, item, name=name, glob=self.glob))
+                out.append(_inside(ctx.root, item, name=name, glob=self.glob))
             except _Leaves as exc:  # every item that leaves is named, not only the first
                 ctx.problems.append(ProjectError(exc.what, subject=ctx.subject, hint=_LEAVES_HINT))
         return tuple(out)
@@ -233,7 +233,7 @@ class ProjectPathMap:
         out: dict[str, str] = {}
         for key, item in value.items():
             try:
-                out[inside(ctx.root, key, name=name)] = inside(ctx.root, item, name=name)
+                out[_inside(ctx.root, key, name=name)] = _inside(ctx.root, item, name=name)
             except _Leaves as exc:
                 ctx.problems.append(ProjectError(exc.what, subject=ctx.subject, hint=_LEAVES_HINT))
         return out
@@ -398,7 +398,7 @@ def validate(
     return values
 
 
-def inside(root: Path | None, text: str, *, name: str, glob: bool = False) -> str:
+def _inside(root: Path | None, text: str, *, name: str, glob: bool = False) -> str:
     """``text`` as a normalised relative path, or ``_Leaves`` saying it leaves the project."""
     literal = text
     if glob:
