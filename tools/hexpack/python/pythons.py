@@ -64,7 +64,6 @@ PROBE_TIMEOUT = 20.0
 EXPOSED_MARKER = ".hexpack-exposed"
 
 _NAME = re.compile(r"^python(?:3(?:\.(\d+))?)?$")
-_MINOR = re.compile(r"^3\.\d+$")
 _DIR_VERSION = re.compile(r"(?:^|-)(\d\.\d+)(?:\.\d+)?(?:[-+]|$)")
 _PROBE = (
     "import platform, sys; "
@@ -153,16 +152,9 @@ class Discovery:
 
 def targeted(root: str | os.PathLike[str]) -> list[str]:
     """The targeted ``X.Y`` versions of the project at ``root``, oldest first."""
-    cfg = config.load(root)
-    value = cfg.get("python")
+    value = config.load(root).read(config.ROOT, fields=("python",))["python"]
     if value is None:
         return default_versions(Path(root))
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and _MINOR.match(v) for v in value):
-        raise ProjectError(
-            f"[tool.hexpack] python must be a non-empty list of 'X.Y' strings, got {value!r}",
-            subject=str(cfg.source),
-            hint='write e.g. python = ["3.10", "3.11", "3.12", "3.13"]',
-        )
     return sorted(dict.fromkeys(value), key=numeric_key)
 
 
