@@ -35,9 +35,8 @@ class Config:
         """A sub-table such as ``verify`` (empty when absent)."""
         value = self.settings.get(name, {})
         if not isinstance(value, dict):
-            raise ProjectError(
-                f"[tool.hexpack.{name}] must be a table", subject=str(self.source), hint="see README for the settings"
-            )
+            what = f"{name} must be a table, got {value!r}"
+            raise ProjectError(what, subject=self.subject(""), hint=f"write {self.header(name)}")
         return value
 
     def get(self, key: str, default: Any = None) -> Any:
