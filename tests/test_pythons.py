@@ -244,7 +244,7 @@ def test_targeted_versions_come_from_tool_hexpack(tmp_path):
 @pytest.mark.parametrize("value", ['"3.12"', "[]", '["3"]', '["3.12.1"]', "[312]"])
 def test_a_malformed_python_setting_is_refused_naming_the_file(tmp_path, value):
     root = write_project(tmp_path, f"[tool.hexpack]\npython = {value}\n")
-    with pytest.raises(ProjectError, match=r"pyproject\.toml: \[tool\.hexpack\] python must be"):
+    with pytest.raises(ProjectError, match=r"pyproject\.toml \[tool\.hexpack\]: python must be a non-empty list"):
         pythons.targeted(root)
 
 
@@ -345,7 +345,7 @@ def test_a_python_string_is_the_same_one_line_error_everywhere(tmp_path, monkeyp
     env = bare_machine(tmp_path, monkeypatch)
     root = write_project(tmp_path / "project", '[tool.hexpack]\npython = "3.12"\n', requires=">=3.10")
     expected = (
-        f"{root / 'pyproject.toml'}: [tool.hexpack] python must be a non-empty list of 'X.Y' strings, got '3.12'"
+        f"{root / 'pyproject.toml'} [tool.hexpack]: python must be a non-empty list of 'X.Y' strings, got '3.12'"
         """; write e.g. python = ["3.10", "3.11", "3.12", "3.13"]"""
     )
     with pytest.raises(ProjectError) as caught:

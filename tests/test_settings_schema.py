@@ -177,3 +177,26 @@ def test_a_table_is_named_as_its_settings_file_writes_it(tmp_path):
     (tmp_path / "hexpack.toml").write_text('[stubs]\nout = "x"\n', encoding="utf-8")
     cfg = config.load(tmp_path)
     assert (cfg.header("stubs"), cfg.subject("")) == ("[stubs]", str(tmp_path / "hexpack.toml"))
+
+
+def test_reading_some_fields_leaves_the_others_to_their_readers(tmp_path):
+    """A broken ``python`` fails the commands that target Pythons, not ``hexpack version``."""
+    (tmp_path / "pyproject.toml").write_text('[tool.hexpack]\npython = ["3"]\nrequirement = "."\n', encoding="utf-8")
+    cfg = config.load(tmp_path)  # unknown keys only
+    assert cfg.read(config.ROOT, fields=("requirement",)) == {"requirement": "."}
+    with pytest.raises(ProjectError) as caught:
+        cfg.read(config.ROOT, fields=("python",))
+    assert caught.value.one_line() == (
+        f"{tmp_path / 'pyproject.toml'} [tool.hexpack]: python must be a non-empty list of 'X.Y' strings,"
+        """ got ['3']; write e.g. python = ["3.10", "3.11", "3.12", "3.13"]"""
+    )
+
+
+def test_a_feature_table_that_is_not_a_table_is_named_like_any_other_setting(tmp_path):
+    (tmp_path / "hexpack.toml").write_text('stubs = "priv_python"\n', encoding="utf-8")
+    with pytest.raises(ProjectError) as caught:
+        config.load(tmp_path).section("stubs")
+    assert (
+        caught.value.one_line()
+        == f"{tmp_path / 'hexpack.toml'}: stubs must be a table, got 'priv_python'; write [stubs]"
+    )

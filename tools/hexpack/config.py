@@ -35,9 +35,8 @@ class Config:
         """A sub-table such as ``verify`` (empty when absent)."""
         value = self.settings.get(name, {})
         if not isinstance(value, dict):
-            raise ProjectError(
-                f"[tool.hexpack.{name}] must be a table", subject=str(self.source), hint="see README for the settings"
-            )
+            what = f"{name} must be a table, got {value!r}"
+            raise ProjectError(what, subject=self.subject(""), hint=f"write {self.header(name)}")
         return value
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -62,10 +61,11 @@ class Config:
         """The file and the table ``name``, as problems with that table are named."""
         return f"{self.source or self.root / 'pyproject.toml'} {self.header(name)}".rstrip()
 
-    def read(self, table: schema.Table) -> dict[str, Any]:
-        """The values of the declared ``table`` (defaults for what is absent); every problem raised at once."""
-        raw = self.section(table.name)
-        return schema.validate(table, raw, root=self.root, subject=self.subject(table.name))
+    def read(self, table: schema.Table, *, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """The values of the declared ``table`` (defaults for what is absent), or only of its ``fields``;
+        every problem raised at once."""
+        raw = self.settings if not table.name else self.section(table.name)
+        return schema.validate(table, raw, root=self.root, subject=self.subject(table.name), fields=fields)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -99,13 +99,28 @@ def load(root: str | Path) -> Config:
     return Config(root, None, {})
 
 
-#: ``[tool.hexpack]`` itself (or ``hexpack.toml``): each key is checked by its owner where it is read.
+#: ``[tool.hexpack]`` itself (or ``hexpack.toml``). Each key is read where it is used, so a broken
+#: ``python`` fails the commands that target Pythons, not ``hexpack version``; the tables are their owners'.
 ROOT = schema.Table(
     "",
-    tuple(
-        schema.Field(name, schema.Owned())
-        for name in ("assemble", "python", "release", "requirement", "stubs", "verify", "version")
+    (
+        schema.Field("assemble", schema.Owned()),
+        schema.Field(  # absent: from requires-python (hexpack.python.pythons.targeted)
+            "python",
+            schema.Texts(noun="a non-empty list of 'X.Y' strings", nonempty=True, item_pattern=r"3\.\d+"),
+            form='["3.10", "3.11", "3.12", "3.13"]',
+        ),
+        schema.Field("release", schema.Owned()),
+        schema.Field(  # absent: where this hexpack was installed from (hexpack.onboarding.install_source)
+            "requirement",
+            schema.Text(noun="a requirement: a path, a git URL or hexpack==X.Y.Z"),
+            form='"hexpack==0.1.0"',
+        ),
+        schema.Field("stubs", schema.Owned()),
+        schema.Field("verify", schema.Owned()),
+        schema.Field("version", schema.Owned()),
     ),
+    purpose="targeted Pythons (nox sessions, `hexpack pythons`, verify's smoke tests)",
 )
 KNOWN_KEYS = ROOT.names
 
@@ -123,6 +138,6 @@ def _checked(settings: dict[str, Any], source: Path, where: str) -> dict[str, An
         )
     subject = str(source) if where == "hexpack.toml" else f"{source} {where}"
     rest = {key: value for key, value in settings.items() if not (where == "hexpack.toml" and key == "tool")}
-    problems += schema.check(ROOT, rest, root=None, subject=subject)[1]
+    problems += schema.unknown(ROOT, rest, subject)
     raise_together(problems, summary=f"problems in {subject}")
     return settings

@@ -48,6 +48,7 @@ __all__ = [
     "Texts",
     "check",
     "toml_form",
+    "unknown",
     "validate",
 ]
 
@@ -151,6 +152,7 @@ class Texts:
     nonempty: bool = False
     choices: tuple[str, ...] | None = None
     one_or_many: bool = False  # one string is read as a list of one
+    item_pattern: str | None = None  # each item must match it whole
 
     def convert(self, value: Any, ctx: _Context, name: str) -> Any:
         if self.one_or_many and isinstance(value, str):
@@ -160,6 +162,8 @@ class Texts:
         if self.nonempty and not all(v.strip() for v in value):
             raise _Wrong
         if self.choices is not None and any(v not in self.choices for v in value):
+            raise _Wrong
+        if self.item_pattern is not None and not all(re.fullmatch(self.item_pattern, v) for v in value):
             raise _Wrong
         return tuple(value)
 
@@ -195,7 +199,7 @@ class ProjectPath:
             return ""
         if not isinstance(value, str) or not value.strip():
             raise _Wrong
-        return inside(ctx.root, value, name=name, glob=self.glob)
+        return _inside(ctx.root, value, name=name, glob=self.glob)
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,7 @@ class ProjectPaths:
         out: list[str] = []
         for item in items:
             try:
-                out.append(inside(ctx.root, item, name=name, glob=self.glob))
+                out.append(_inside(ctx.root, item, name=name, glob=self.glob))
             except _Leaves as exc:  # every item that leaves is named, not only the first
                 ctx.problems.append(ProjectError(exc.what, subject=ctx.subject, hint=_LEAVES_HINT))
         return tuple(out)
@@ -233,7 +237,7 @@ class ProjectPathMap:
         out: dict[str, str] = {}
         for key, item in value.items():
             try:
-                out[inside(ctx.root, key, name=name)] = inside(ctx.root, item, name=name)
+                out[_inside(ctx.root, key, name=name)] = _inside(ctx.root, item, name=name)
             except _Leaves as exc:
                 ctx.problems.append(ProjectError(exc.what, subject=ctx.subject, hint=_LEAVES_HINT))
         return out
@@ -338,19 +342,27 @@ class Table:
 
 
 def check(
-    table: Table, raw: Mapping[str, Any], *, root: str | os.PathLike[str] | None, subject: str
+    table: Table,
+    raw: Mapping[str, Any],
+    *,
+    root: str | os.PathLike[str] | None,
+    subject: str,
+    fields: tuple[str, ...] | None = None,
 ) -> tuple[dict[str, Any], list[HexpackError]]:
     """The typed values of ``raw`` (each bad or absent one read as its default) and every problem found.
 
-    Keys are checked in the order the table declares them, unknown keys first.
+    Keys are checked in the order the table declares them, unknown keys first. With ``fields``, only
+    those are read (a key of a table whose other keys have other readers): no unknown keys, no rule
+    reading another field.
     """
     ctx = _Context(Path(root) if root is not None else None, subject, [])
-    unknown = [key for key in raw if key not in table.names]
-    if unknown:
-        ctx.problems.append(_unknown(unknown, table.names, subject))
+    if fields is None:
+        ctx.problems.extend(unknown(table, raw, subject))
     values: dict[str, Any] = {}
     failed: set[str] = set()
     for f in table.fields:
+        if fields is not None and f.name not in fields:
+            continue
         if f.name not in raw:
             values[f.name] = f.default
             if f.required:
@@ -382,6 +394,8 @@ def check(
                 failed.add(f.name)
                 ctx.problems.append(ProjectError(f"{f.name} {said}", subject=subject))
     for rule in table.rules:
+        if fields is not None and not set(rule.reads) <= set(fields):
+            continue
         if failed.isdisjoint(rule.reads):  # a field read as its default after a problem would mislead the rule
             for said in rule.check(values):
                 what, hint = (said, None) if isinstance(said, str) else said
@@ -390,15 +404,20 @@ def check(
 
 
 def validate(
-    table: Table, raw: Mapping[str, Any], *, root: str | os.PathLike[str] | None, subject: str
+    table: Table,
+    raw: Mapping[str, Any],
+    *,
+    root: str | os.PathLike[str] | None,
+    subject: str,
+    fields: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """The typed values of ``raw``, or one error naming every problem (``Problems`` when there are several)."""
-    values, problems = check(table, raw, root=root, subject=subject)
+    values, problems = check(table, raw, root=root, subject=subject, fields=fields)
     raise_together(problems, summary=f"problems in {subject}")
     return values
 
 
-def inside(root: Path | None, text: str, *, name: str, glob: bool = False) -> str:
+def _inside(root: Path | None, text: str, *, name: str, glob: bool = False) -> str:
     """``text`` as a normalised relative path, or ``_Leaves`` saying it leaves the project."""
     literal = text
     if glob:
@@ -440,15 +459,17 @@ def _key(name: str) -> str:
     return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
 
 
-def _unknown(unknown: list[str], known: tuple[str, ...], subject: str) -> ProjectError:
-    """Unknown keys named at once, each with the known key it is probably a typo of."""
+def unknown(table: Table, raw: Mapping[str, Any], subject: str) -> list[HexpackError]:
+    """The keys of ``raw`` that ``table`` does not declare, named in one problem, each with the known key it
+    is probably a typo of (empty when there are none)."""
     shown = []
-    for key in sorted(unknown):
-        close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    for key in sorted(key for key in raw if key not in table.names):
+        close = difflib.get_close_matches(key, table.names, n=1, cutoff=0.75)
         shown.append(f"{key} (did you mean {close[0]}?)" if close else key)
-    return ProjectError(
-        f"unknown setting(s) {', '.join(shown)}", subject=subject, hint=f"known settings: {', '.join(sorted(known))}"
-    )
+    if not shown:
+        return []
+    known = ", ".join(sorted(table.names))
+    return [ProjectError(f"unknown setting(s) {', '.join(shown)}", subject=subject, hint=f"known settings: {known}")]
 
 
 def _nested(subject: str, name: str) -> str:

@@ -270,7 +270,8 @@ def plan(
     notes: list[str] = []
     settings: dict[str, Any] = {}
 
-    source = install_source.requirement(config_mod.load(root).get("requirement") if d.existing_config else None)
+    written = config_mod.load(root).read(config_mod.ROOT, fields=("requirement",)) if d.existing_config else {}
+    source = install_source.requirement(written.get("requirement"))
     settings["requirement"] = source.requirement
     assumed.append(f"the sessions install hexpack as {source.requirement!r} ({source.why})")
 
@@ -552,7 +553,6 @@ def _static_version(path: Path) -> str | None:
 
 
 _COMMENTS = {
-    "python": "targeted Pythons (nox sessions, `hexpack pythons`, verify's smoke tests)",
     "stubs": stubs_mod.TABLE.purpose,
     "verify": verify_settings.TABLE.purpose,
     "version": version_places.TABLE.purpose,
@@ -565,7 +565,7 @@ def _table(settings: dict[str, Any]):
     import tomlkit
 
     table = tomlkit.table()
-    table.add(tomlkit.comment(f"written by `hexpack init`; {_COMMENTS['python']}"))
+    table.add(tomlkit.comment(f"written by `hexpack init`; {config_mod.ROOT.purpose}"))
     table.add("python", settings["python"])
     if "requirement" in settings:
         table.add(tomlkit.comment("how the nox sessions install hexpack (a path, a git URL, or hexpack==X.Y.Z)"))

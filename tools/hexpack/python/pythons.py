@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -69,7 +68,6 @@ CACHE_NAME = "python-discovery"
 # What ``expose`` searched when it wrote its links: the directories and their mtimes.
 STATE_NAME = "searched.json"
 
-_MINOR = re.compile(r"^3\.\d+$")
 _PRE_RELEASE = {"alpha": "a", "beta": "b", "candidate": "rc"}
 
 
@@ -120,16 +118,9 @@ class Discovery:
 
 def targeted(root: str | os.PathLike[str]) -> list[str]:
     """The targeted ``X.Y`` versions of the project at ``root``, oldest first."""
-    cfg = config.load(root)
-    value = cfg.get("python")
+    value = config.load(root).read(config.ROOT, fields=("python",))["python"]
     if value is None:
         return default_versions(Path(root))
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and _MINOR.match(v) for v in value):
-        raise ProjectError(
-            f"[tool.hexpack] python must be a non-empty list of 'X.Y' strings, got {value!r}",
-            subject=str(cfg.source),
-            hint='write e.g. python = ["3.10", "3.11", "3.12", "3.13"]',
-        )
     return sorted(dict.fromkeys(value), key=numeric_key)
 
 
