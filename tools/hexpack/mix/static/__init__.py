@@ -25,17 +25,19 @@ the modules of mix.exs and holds the entry points.
 """
 
 from .ordering import erlang_sort_key, make_map
-from .reader import HINT, PACKAGING_KEYS, StaticReader, evaluate_source, read_statically
+from .reader import HINT, PACKAGING_KEYS, StaticRead, StaticReader, evaluate_source, read_config, read_statically
 from .values import Unreadable, has_unreadable
 
 __all__ = [
     "HINT",
     "PACKAGING_KEYS",
+    "StaticRead",
     "StaticReader",
     "Unreadable",
     "erlang_sort_key",
     "evaluate_source",
     "has_unreadable",
     "make_map",
+    "read_config",
     "read_statically",
 ]

@@ -29,7 +29,7 @@ from .syntax import (
     statement_end,
 )
 from .tokens import BINARY_OPS, WORD_OPS, Refusal, Sigil, Tok, refuse, unescape, unescape_regex
-from .values import Unreadable, has_unreadable, sigil_value, to_string
+from .values import Binding, Unreadable, has_unreadable, sigil_value, to_string
 
 if TYPE_CHECKING:
     from .reader import Reader
@@ -39,30 +39,6 @@ _REFUSED_WORDS = {
     "if", "unless", "case", "cond", "with", "for", "try", "receive", "quote", "unquote", "fn", "raise",
     "throw", "import", "require", "alias", "super", "__ENV__", "__DIR__", "__CALLER__", "__STACKTRACE__",
 }  # fmt: skip
-
-
-class Binding:
-    """A variable's value, evaluated on first use (and a refusal remembered, like a function's)."""
-
-    def __init__(self, evaluator: Evaluator):
-        self.evaluator = evaluator
-        self.state = "new"
-        self.value: Any = None
-        self.error: Refusal | None = None
-
-    def force(self) -> Any:
-        if self.state == "done":
-            return self.value
-        if self.state == "failed":
-            assert self.error is not None
-            raise self.error
-        try:
-            self.value = self.evaluator.whole()
-        except Refusal as exc:
-            self.state, self.error = "failed", exc
-            raise
-        self.state = "done"
-        return self.value
 
 
 class Evaluator:
@@ -84,6 +60,7 @@ class Evaluator:
         self.toks = code.toks
         self.i = code.start
         self.limit = code.end
+        self.code = code
         self.attrs = code.attrs
         self.vars = variables
 
@@ -409,7 +386,10 @@ class Evaluator:
             self.skip_nl()
             # every keyword value is lazy: a key packaging never reads may hold what cannot be evaluated
             # here (a `fn` in `docs:`); read_statically refuses when a value packaging reads is Unreadable
+            start = self.i
             pairs.append((key, self._lazy_value(closer)))
+            if lazy_values:  # project/0's own list: remember where each value is written
+                self.reader.project_values[str.__str__(key)] = (Code(self.toks, start, self.i, self.attrs), self.vars)
             self.skip_nl()
             tok = self.next()
             if tok.is_op(closer):
