@@ -24,6 +24,7 @@ from .syntax import (
     count_args,
     describe,
     element_end,
+    if_form,
     skip_nl,
     skip_sep,
     statement_end,
@@ -288,6 +289,8 @@ class Evaluator:
             return Atom("Elixir." + self.module.name)
         nxt = self.peek()
         call = nxt.is_op("(") and not nxt.spaced
+        if name in ("if", "unless") and not call:
+            return self.conditional(tok)
         if name in _REFUSED_WORDS or name in WORD_OPS:
             raise refuse(tok.line, f"`{name}`")
         if not call and name in self.vars:
@@ -308,6 +311,23 @@ class Evaluator:
         if nxt.line == tok.line and nxt.spaced and nxt.kind not in ("nl", "eof", "op"):
             raise refuse(tok.line, describe(self.toks, self.i - 1) + " (a call)")
         raise refuse(tok.line, f"`{name}` (an unknown variable or function)")
+
+    def conditional(self, tok: Tok) -> Any:
+        """``if``/``unless`` on a condition evaluated exactly; only the chosen branch is evaluated, as in Elixir,
+        and what it binds stays inside it."""
+        form = if_form(self.toks, self.i, self.limit)
+        if form is None:
+            raise refuse(tok.line, f"`{tok.value}` in this form")
+        condition = self._slice(*form.condition, self.vars).whole()
+        if has_unreadable(condition):
+            raise refuse(tok.line, f"`{tok.value}` on a value it cannot read")
+        start, end = form.then if mix_builtins.truthy(condition) != (tok.value == "unless") else form.otherwise
+        self.i = form.end
+        return self._slice(start, end, dict(self.vars)).block()
+
+    def _slice(self, start: int, end: int, variables: dict[str, Any]) -> Evaluator:
+        code = Code(self.toks, start, end, self.attrs)
+        return Evaluator(self.reader, self.module, code, variables, in_attr=self.in_attr)
 
     def alias(self, tok: Tok) -> Any:
         if self.module.alias_error is not None:
