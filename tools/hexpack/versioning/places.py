@@ -246,12 +246,6 @@ def _read(root: Path, rel: str) -> str:
         raise ProjectError("not UTF-8 text", subject=rel) from None
 
 
-def read_mix(root: Path, rel: str) -> tuple[str, Place]:
-    """The app name and the canonical version place of ``mix.exs``."""
-    _, app, place = _read_mix(root, rel)
-    return app, place
-
-
 _PLAIN_DATA = 'hexpack finds the version without Elixir: write app: and version: "X.Y.Z" (or @version) as plain data'
 
 
