@@ -300,3 +300,22 @@ def test_crlf_files_keep_their_line_endings(tmp_path):
         b"# Changelog\r\n\r\n## [Unreleased]\r\n\r\n## [1.4.0] - 2026-11-22\r\n\r\n- x\r\n"
     )
     assert read_versions(root).ok
+
+
+def test_bump_edits_the_literal_the_reader_found_and_links_the_package_repository(tmp_path):
+    """The version written in a helper is the one edited; the compare links use the package's GitHub link,
+    not a URL in a comment (which a search of the text would take first)."""
+    mix = (
+        'defmodule W.MixProject do\n  use Mix.Project\n  # fork of "https://github.com/old/fork"\n'
+        '  @source_url "https://github.com/acme/w"\n\n'
+        "  def project, do: [app: :w, version: version(), package: package()]\n\n"
+        '  defp version, do: "1.3.0"\n'
+        '  defp package, do: [licenses: ["MIT"], links: %{"GitHub" => @source_url}]\nend\n'
+    )
+    (tmp_path / "mix.exs").write_text(mix)
+    (tmp_path / "CHANGELOG.md").write_text("# Changelog\n\n## [Unreleased]\n\n- x\n")
+    apply_plan(plan_bump(tmp_path, "minor", today=DATE))
+    assert (tmp_path / "mix.exs").read_text() == mix.replace('"1.3.0"', '"1.4.0"')
+    changelog = (tmp_path / "CHANGELOG.md").read_text()
+    assert "[1.4.0]: https://github.com/acme/w/releases/tag/v1.4.0" in changelog, changelog
+    assert "old/fork" not in changelog

@@ -19,7 +19,7 @@ from test_build_reference import normalize_modes, reference_listdir
 from test_mix_readers import assert_same_project
 
 SHAPES = Path(__file__).parent / "fixtures" / "mix_shapes"
-CASES = ("phoenix_like", "snex_like", "explorer_like", "exla_like", "pythonx_like", "mix_env")
+CASES = ("phoenix_like", "snex_like", "explorer_like", "exla_like", "pythonx_like", "mix_env", "fn_if")
 
 
 @pytest.fixture
@@ -145,6 +145,51 @@ def test_a_cli_preference_for_hex_build_depends_on_the_elixir_version(tmp_path, 
     other = write_env_project(tmp_path / "other", cli="def cli, do: [preferred_envs: [docs: :docs]]")
     monkeypatch.delenv("MIX_ENV")
     assert read_statically(other).description == "run in dev, compiled in dev"
+
+
+def test_fn_if_follows_the_env_and_the_environment(shape, elixir, monkeypatch):
+    """fn_if's `if`/`unless` in function bodies, decided for each env and environment as Elixir decides them."""
+    root = shape("fn_if")
+    monkeypatch.setenv("MIX_ENV", "prod")
+    monkeypatch.setenv("FN_IF_SHAPE_NO_LINKS", "1")
+    static = read_statically(root)
+    assert [dep.name for dep in static.deps] == ["jason"]
+    assert "links" not in static.package
+    assert_same_project(static, read_with_elixir(root))
+
+
+IF_IN_A_FUNCTION = """\
+defmodule F.MixProject do
+  use Mix.Project
+  def project, do: [app: :f, version: "1.0.0", deps: deps()]
+  defp deps do
+    BODY
+  end
+end
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "what"),
+    [
+        ('if File.exists?("x") do\n      [{:a, "~> 1.0"}]\n    end', 5, "`File.exists?/1`"),
+        ('if Mix.env() == :prod do\n      []\n    else\n      File.read!("x")\n    end', 8, "`File.read!/1`"),
+        ('if Mix.env() == :dev do\n      []\n    else\n      File.read!("x")\n    end', None, None),
+        ('unless System.get_env("HOME"),\n      do: File.read!("x"),\n      else: [] ++ []', None, None),
+    ],
+)
+def test_an_if_in_a_function_is_read_only_when_exact(tmp_path, monkeypatch, body, line, what):
+    """The condition must be evaluated exactly and then only the chosen branch is read (the other may hold
+    anything, as Elixir never runs it); a condition or a chosen branch it cannot read is refused with its line."""
+    monkeypatch.delenv("MIX_ENV", raising=False)
+    monkeypatch.setenv("HOME", "/root")
+    (tmp_path / "mix.exs").write_text(IF_IN_A_FUNCTION.replace("BODY", body))
+    if what is None:
+        assert read_statically(tmp_path).deps == []
+        return
+    with pytest.raises(ProjectError) as info:
+        read_statically(tmp_path)
+    assert f"mix.exs line {line}: cannot evaluate {what} without Elixir (for deps:)" in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -286,3 +286,84 @@ def test_a_canonical_version_without_a_pep440_counterpart_is_a_project_error(tmp
         "error: mix.exs:7: pre-release '-dev' in '1.3.0-dev' has no faithful PEP 440 counterpart; "
         "use -alpha.N, -beta.N or -rc.N"
     )
+
+
+# --------------------------------------------------------------------------- where mix.exs writes its version
+
+
+def _mix(project_body: str, *, before: str = "", after: str = "") -> str:
+    return (
+        "defmodule Widget.MixProject do\n  use Mix.Project\n"
+        f"{before}\n  def project do\n    [\n{project_body}\n    ]\n  end\n{after}end\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mix", "line", "found"),
+    [
+        (_mix('      app: :widget,\n      version: "2.1.0"'), 7, 'version: "2.1.0"'),
+        (_mix("      app: :widget,\n      version: @version", before='  @version "2.1.0"'), 3, '@version "2.1.0"'),
+        # through an attribute naming another, a helper and a variable: the literal that is written is the place
+        (
+            _mix("      app: :widget,\n      version: @version", before='  @base "2.1.0"\n  @version @base'),
+            3,
+            '@base "2.1.0"',
+        ),
+        (
+            _mix("      app: :widget,\n      version: version()", after='\n  defp version, do: "2.1.0"\n'),
+            11,
+            '"2.1.0"',
+        ),
+    ],
+)
+def test_the_version_place_is_where_the_reader_found_the_literal(tmp_path, mix, line, found):
+    root = write(tmp_path, {"mix.exs": mix})
+    report = read_versions(root)
+    assert report.version.semver == "2.1.0"
+    [place] = report.places
+    assert (place.file, place.line, place.found) == ("mix.exs", line, found)
+    assert mix[place.start : place.end] == "2.1.0"
+
+
+def test_text_that_only_looks_like_the_version_is_not_a_place(tmp_path):
+    """A regex over the text would take the commented-out or documented version; the reader takes the real one."""
+    mix = _mix(
+        '      app: :widget,\n      # version: "0.0.1",\n      version: @version',
+        before='  @moduledoc """\n  @version "0.0.2" in the docs\n  """\n  # @version "0.0.3"\n  @version "2.1.0"',
+    )
+    root = write(tmp_path, {"mix.exs": mix})
+    [place] = read_versions(root).places
+    assert (place.line, place.value) == (7, "2.1.0")
+
+
+def test_deps_the_reader_cannot_evaluate_do_not_stop_the_version(tmp_path):
+    mix = _mix(
+        '      app: :widget,\n      version: "2.1.0",\n      deps: deps()',
+        after='\n  defp deps, do: [{:dep, path: System.fetch_env!("DEP_PATH")}]\n',
+    )
+    root = write(tmp_path, {"mix.exs": mix})
+    assert read_versions(root).version.semver == "2.1.0"
+
+
+@pytest.mark.parametrize(
+    ("project_body", "before", "message"),
+    [
+        (
+            '      app: :widget,\n      version: "#{@major}.0.0"',
+            '  @major "2"',
+            "mix.exs: version: is not written as one plain string literal, so hexpack cannot rewrite it",
+        ),
+        (
+            '      app: :widget,\n      version: File.read!("VERSION")',
+            "",
+            "mix.exs line 7: cannot evaluate `File.read!/1` without Elixir (for version:)",
+        ),
+        ("      app: :widget", "", 'mix.exs: no `version: "..."` in project/0'),
+    ],
+)
+def test_a_version_hexpack_cannot_rewrite_is_refused_in_one_line(tmp_path, project_body, before, message, capsys):
+    root = write(tmp_path, {"mix.exs": _mix(project_body, before=before)})
+    assert main(["version", "--root", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}"), err
+    assert len(err.strip().splitlines()) == 1

@@ -24,12 +24,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import tomlkit
 
 from ..config import tomllib
 from ..errors import HexpackError, ProjectError, UsageError, raise_together
 from ..fsutil import FileTransaction, project_lock
+from ..mix.project import package_map
+from ..mix.terms import is_keyword, keyword_get
 from . import changelog as changelog_mod
 from .places import Place, VersionReport, read_versions, render_place
 from .versions import Version, bump_version
@@ -93,14 +96,19 @@ def _rewrite_pyproject(text: str, rel: str, new: Version) -> str:
     return result
 
 
-def _repo_url(root: Path) -> str | None:
-    """A repository URL from the package links in mix.exs (GitHub/GitLab/...)."""
-    try:
-        text = (root / "mix.exs").read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
+_REPOSITORY = re.compile(r"https?://(?:github\.com|gitlab\.com|codeberg\.org|bitbucket\.org)/[^/\"\s]+/[^/\"\s#]+")
+
+
+def _repo_url(mix_config: Any) -> str | None:
+    """A repository URL (GitHub/GitLab/...) from what mix.exs's project/0 returned: the package's links
+    first, then ``source_url`` and ``homepage_url``; values the static reader could not evaluate are skipped."""
+    if not is_keyword(mix_config):
         return None
-    match = re.search(r'"(https?://(?:github\.com|gitlab\.com|codeberg\.org|bitbucket\.org)/[^/"\s]+/[^/"\s#]+)"', text)
-    return match[1] if match else None
+    package = package_map(keyword_get(mix_config, "package")) or {}
+    links = package.get("links")
+    candidates = list(links.values()) if isinstance(links, dict) else [v for _, v in links] if is_keyword(links) else []
+    candidates += [keyword_get(mix_config, "source_url"), keyword_get(mix_config, "homepage_url")]
+    return next((url for url in candidates if isinstance(url, str) and _REPOSITORY.fullmatch(url)), None)
 
 
 def plan_bump(
@@ -176,7 +184,7 @@ def plan_bump(
         new.semver,
         date,
         allow_empty=allow_empty,
-        repo_url=_repo_url(root),
+        repo_url=_repo_url(report.mix_config),
         subject=changelog_rel,
     )
     originals[changelog_path] = original_changelog

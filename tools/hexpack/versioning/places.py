@@ -4,7 +4,7 @@ The *places* are configured in ``[tool.hexpack.version]`` (or the
 ``[version]`` table of ``hexpack.toml``)::
 
     [tool.hexpack.version]
-    mix = "mix.exs"                      # canonical: @version "..." or version: "..." in project/0
+    mix = "mix.exs"                      # canonical: the literal project/0's version: comes to
     pyproject = ["pyproject.toml"]       # project.version, PEP 440 form, edited with tomlkit
     python = ["priv_python/*/__init__.py"]   # __version__ = "...", PEP 440 form
     snippets = ["README.md", "guides/**/*.md"]  # {:app, "~> X.Y"} for this project's app only
@@ -20,6 +20,12 @@ pyproject without ``project.version`` (or a default ``__init__.py`` without
 ``__version__``), is simply not a place; anything configured explicitly must
 exist and hold the version (an explicit glob may match nothing, e.g. a
 ``priv/`` not assembled yet).
+
+The version in ``mix.exs`` is located by the static reader
+(``hexpack.mix.static.read_config``): the plain ``"..."`` literal that
+``version:`` comes down to through ``@attr``s, variables and zero-arity
+helpers, never a look-alike in a comment or a docstring. Only ``app:`` and
+``version:`` must be readable without Elixir.
 
 Snippet precision ("auto"): a snippet keeps the precision it was written with
 (``"~> 1.4"`` stays two numbers, ``"~> 1.4.0"`` three). A pre-release is
@@ -45,11 +51,14 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .. import config as config_mod
 from .. import git
 from .. import settings_schema as schema
 from ..errors import HexpackError, ProjectError, raise_together
+from ..mix.static import StaticRead, Unreadable, read_config
+from ..mix.terms import Atom, is_keyword, keyword_get
 from .changelog import newest_release
 from .versions import Version, parse
 
@@ -133,6 +142,8 @@ class VersionReport:
     # The CHANGELOG's newest release is not this version: a bump changed the places without
     # releasing the changelog (or the reverse), which the next bump would release under the wrong version.
     changelog_release: str | None = None
+    # project/0's keyword list as the static reader read it (values it cannot evaluate are Unreadable)
+    mix_config: Any = None
 
     @property
     def ok(self) -> bool:
@@ -209,11 +220,6 @@ def load_config(root: Path) -> VersionConfig:
 
 # --------------------------------------------------------------------------- reading places
 
-_ATTR = re.compile(r'^[ \t]*@version[ \t]+"(?P<v>[^"]*)"', re.M)
-_PROJECT_DEF = re.compile(r"^[ \t]*def[ \t]+project\b", re.M)
-_NEXT_DEF = re.compile(r"^[ \t]*(?:def|defp|defmacro|defmacrop)[ \t]", re.M)
-_VERSION_KW = re.compile(r'\bversion:[ \t]*(?:"(?P<v>[^"]*)"|(?P<attr>@version)\b)')
-_APP_KW = re.compile(r"\bapp:[ \t]*:(?P<app>[a-z_][a-zA-Z0-9_]*)")
 _PY_VERSION = re.compile(r"""^__version__[ \t]*(?::[ \t]*str[ \t]*)?=[ \t]*(?P<q>['"])(?P<v>[^'"\n]*)(?P=q)""", re.M)
 _PYPROJECT_VERSION = re.compile(r"""^[ \t]*version[ \t]*=[ \t]*(?P<q>["'])(?P<v>[^"'\n]*)(?P=q)""", re.M)
 _TABLE_HEADER = re.compile(r"^[ \t]*\[", re.M)
@@ -240,36 +246,45 @@ def _read(root: Path, rel: str) -> str:
         raise ProjectError("not UTF-8 text", subject=rel) from None
 
 
-def read_mix(root: Path, rel: str) -> tuple[str, Place]:
-    """The app name and the canonical version place of ``mix.exs``."""
-    if not (root / rel).is_file():
+_PLAIN_DATA = 'hexpack finds the version without Elixir: write app: and version: "X.Y.Z" (or @version) as plain data'
+
+
+def _read_mix(root: Path, rel: str) -> tuple[StaticRead, str, Place]:
+    """The static reader's view of ``mix.exs``, its app and where its version is written.
+
+    Only ``app:`` and ``version:`` must be readable: a ``deps:`` the reader
+    cannot evaluate does not stop a bump.
+    """
+    path = root / rel
+    if not path.is_file():
         raise ProjectError(
             "file not found",
-            subject=str(root / rel),
+            subject=str(path),
             hint="run at the root of a mix project, pass --root, or set [tool.hexpack.version] mix",
         )
-    text = _read(root, rel)
-    project = _PROJECT_DEF.search(text)
-    if not project:
-        raise ProjectError("no `def project` found", subject=rel, hint="hexpack reads the version from project/0")
-    following = _NEXT_DEF.search(text, project.end())
-    body_end = following.start() if following else len(text)
-    app = _APP_KW.search(text, project.end(), body_end)
-    if not app:
+    try:
+        read = read_config(path, source=rel, loose_project=True)
+    except ProjectError as exc:  # its hint is to install Elixir, which would not help here
+        raise ProjectError(exc.what, subject=exc.subject, hint=_PLAIN_DATA) from None
+    config = read.config if is_keyword(read.config) else []
+    app = keyword_get(config, "app")
+    version = keyword_get(config, "version")
+    for key, value in (("app", app), ("version", version)):
+        if isinstance(value, Unreadable):
+            raise ProjectError(f"{value.what} (for {key}:)", subject=f"{rel} line {value.line}", hint=_PLAIN_DATA)
+    if not isinstance(app, Atom):
         raise ProjectError("no `app: :name` in project/0", subject=rel)
-    keyword = _VERSION_KW.search(text, project.end(), body_end)
-    if not keyword:
+    if version is None:
         raise ProjectError('no `version: "..."` in project/0', subject=rel, hint='add version: "X.Y.Z" or @version')
-    if keyword["attr"]:
-        attr = _ATTR.search(text)
-        if not attr:
-            raise ProjectError('project/0 uses @version but no `@version "..."` is set', subject=rel)
-        match, found = attr, f'@version "{attr["v"]}"'
-    else:
-        match, found = keyword, f'version: "{keyword["v"]}"'
-    value = match["v"]
-    place = Place(rel, _line_of(text, match.start("v")), "mix", found, value, value, match.start("v"), match.end("v"))
-    return app["app"], place
+    written = read.written.get("version")
+    if written is None:
+        raise ProjectError(
+            "version: is not written as one plain string literal, so hexpack cannot rewrite it",
+            subject=rel,
+            hint='write version: "X.Y.Z", or version: @version with @version "X.Y.Z"',
+        )
+    place = Place(rel, written.line, "mix", written.text, written.value, written.value, written.start, written.end)
+    return read, str.__str__(app), place
 
 
 def _glob(root: Path, patterns: tuple[str, ...]) -> list[str]:
@@ -389,9 +404,12 @@ def find_places(root: Path, cfg: VersionConfig | None = None) -> tuple[str, Vers
     Every problem found (a missing file, a place that cannot be read) is
     reported at once.
     """
-    root = Path(root)
-    cfg = cfg or load_config(root)
-    app, mix_place = read_mix(root, cfg.mix)
+    _, app, version, places = _find_places(Path(root), cfg or load_config(Path(root)))
+    return app, version, places
+
+
+def _find_places(root: Path, cfg: VersionConfig) -> tuple[StaticRead, str, Version, list[Place]]:
+    mix, app, mix_place = _read_mix(root, cfg.mix)
     try:
         version = parse(mix_place.value, subject=f"{cfg.mix}:{mix_place.line}")
     except HexpackError as exc:  # the project's version, not the command line, is wrong
@@ -413,7 +431,7 @@ def find_places(root: Path, cfg: VersionConfig | None = None) -> tuple[str, Vers
             except HexpackError as exc:
                 problems.append(exc)
     raise_together(problems, summary="version places cannot be read")
-    return app, version, places
+    return mix, app, version, places
 
 
 # --------------------------------------------------------------------------- audit
@@ -516,9 +534,10 @@ def read_versions(root: str | Path, *, audit_files: bool = True) -> VersionRepor
     """The canonical version, every managed place and the unexpected occurrences."""
     root = Path(root).resolve()
     cfg = load_config(root)
-    app, version, places = find_places(root, cfg)
+    mix, app, version, places = _find_places(root, cfg)
     unexpected = audit(root, app, version, places, cfg) if audit_files else []
-    return VersionReport(root, app, version, places, unexpected, cfg, _changelog_release(root / cfg.changelog))
+    changelog_release = _changelog_release(root / cfg.changelog)
+    return VersionReport(root, app, version, places, unexpected, cfg, changelog_release, mix.config)
 
 
 def _changelog_release(path: Path) -> str | None:

@@ -24,12 +24,13 @@ from .syntax import (
     count_args,
     describe,
     element_end,
+    if_form,
     skip_nl,
     skip_sep,
     statement_end,
 )
 from .tokens import BINARY_OPS, WORD_OPS, Refusal, Sigil, Tok, refuse, unescape, unescape_regex
-from .values import Unreadable, has_unreadable, sigil_value, to_string
+from .values import Binding, Unreadable, has_unreadable, sigil_value, to_string
 
 if TYPE_CHECKING:
     from .reader import Reader
@@ -39,30 +40,6 @@ _REFUSED_WORDS = {
     "if", "unless", "case", "cond", "with", "for", "try", "receive", "quote", "unquote", "fn", "raise",
     "throw", "import", "require", "alias", "super", "__ENV__", "__DIR__", "__CALLER__", "__STACKTRACE__",
 }  # fmt: skip
-
-
-class Binding:
-    """A variable's value, evaluated on first use (and a refusal remembered, like a function's)."""
-
-    def __init__(self, evaluator: Evaluator):
-        self.evaluator = evaluator
-        self.state = "new"
-        self.value: Any = None
-        self.error: Refusal | None = None
-
-    def force(self) -> Any:
-        if self.state == "done":
-            return self.value
-        if self.state == "failed":
-            assert self.error is not None
-            raise self.error
-        try:
-            self.value = self.evaluator.whole()
-        except Refusal as exc:
-            self.state, self.error = "failed", exc
-            raise
-        self.state = "done"
-        return self.value
 
 
 class Evaluator:
@@ -84,6 +61,7 @@ class Evaluator:
         self.toks = code.toks
         self.i = code.start
         self.limit = code.end
+        self.code = code
         self.attrs = code.attrs
         self.vars = variables
 
@@ -311,6 +289,8 @@ class Evaluator:
             return Atom("Elixir." + self.module.name)
         nxt = self.peek()
         call = nxt.is_op("(") and not nxt.spaced
+        if name in ("if", "unless") and not call:
+            return self.conditional(tok)
         if name in _REFUSED_WORDS or name in WORD_OPS:
             raise refuse(tok.line, f"`{name}`")
         if not call and name in self.vars:
@@ -331,6 +311,23 @@ class Evaluator:
         if nxt.line == tok.line and nxt.spaced and nxt.kind not in ("nl", "eof", "op"):
             raise refuse(tok.line, describe(self.toks, self.i - 1) + " (a call)")
         raise refuse(tok.line, f"`{name}` (an unknown variable or function)")
+
+    def conditional(self, tok: Tok) -> Any:
+        """``if``/``unless`` on a condition evaluated exactly; only the chosen branch is evaluated, as in Elixir,
+        and what it binds stays inside it."""
+        form = if_form(self.toks, self.i, self.limit)
+        if form is None:
+            raise refuse(tok.line, f"`{tok.value}` in this form")
+        condition = self._slice(*form.condition, self.vars).whole()
+        if has_unreadable(condition):
+            raise refuse(tok.line, f"`{tok.value}` on a value it cannot read")
+        start, end = form.then if mix_builtins.truthy(condition) != (tok.value == "unless") else form.otherwise
+        self.i = form.end
+        return self._slice(start, end, dict(self.vars)).block()
+
+    def _slice(self, start: int, end: int, variables: dict[str, Any]) -> Evaluator:
+        code = Code(self.toks, start, end, self.attrs)
+        return Evaluator(self.reader, self.module, code, variables, in_attr=self.in_attr)
 
     def alias(self, tok: Tok) -> Any:
         if self.module.alias_error is not None:
@@ -409,7 +406,10 @@ class Evaluator:
             self.skip_nl()
             # every keyword value is lazy: a key packaging never reads may hold what cannot be evaluated
             # here (a `fn` in `docs:`); read_statically refuses when a value packaging reads is Unreadable
+            start = self.i
             pairs.append((key, self._lazy_value(closer)))
+            if lazy_values:  # project/0's own list: remember where each value is written
+                self.reader.project_values[str.__str__(key)] = (Code(self.toks, start, self.i, self.attrs), self.vars)
             self.skip_nl()
             tok = self.next()
             if tok.is_op(closer):

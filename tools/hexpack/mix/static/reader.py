@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ...errors import HexpackError, ProjectError, raise_together
-from ..project import MixProject, project_from_config
+from ..project import MixProject, Written, project_from_config
 from ..terms import Atom, is_keyword, keyword_get
 from . import builtins as mix_builtins
 from .evaluation import Evaluator
@@ -34,6 +35,7 @@ from .syntax import (
 )
 from .tokens import Refusal, Tokenizer, refuse
 from .values import first_unreadable, has_unreadable
+from .written import written_literals
 
 HINT = "install elixir (apt-get install -y elixir)"
 
@@ -52,8 +54,14 @@ class Reader:
     and calls ``project/0`` again, as ``Mix.CLI`` does).
     """
 
-    def __init__(self, src: str, environ: Mapping[str, str] | None = None):
+    def __init__(self, src: str, environ: Mapping[str, str] | None = None, *, loose_project: bool = False):
+        self.src = src
+        # take the one module defining project/0 even without `use Mix.Project` (versioning reads app and version)
+        self.loose_project = loose_project
         self.toks = Tokenizer(src).tokens()
+        self.project_module: Module | None = None
+        # project/0's top-level key -> the tokens of its value and the variables in scope there
+        self.project_values: dict[str, tuple[Code, dict[str, Any]]] = {}
         self.modules: list[Module] = []
         self.environ = mix_builtins.environ() if environ is None else environ
         self.mix_env_set = bool(self.environ.get("MIX_ENV"))
@@ -77,6 +85,8 @@ class Reader:
         if file_scope.blocked:
             raise file_scope.blocked[0]
         projects = [m for m in self.modules if m.is_project]
+        if not projects and self.loose_project:
+            projects = [m for m in self.modules if "project" in m.funs]
         if not projects:
             raise Refusal(1, "no module calls `use Mix.Project`")
         if len(projects) > 1:
@@ -87,6 +97,7 @@ class Reader:
         fun = module.funs.get("project")
         if fun is None or fun.code is None:
             raise Refusal(1, f"{module.name} defines no project/0")
+        self.project_module = module
         config = Evaluator(self, module, fun.code, {}).call(fun, fun.line, lazy_keys=True)
         if self.mix_env_set or not self.run_env_used:
             return config
@@ -313,19 +324,58 @@ def hex_build_env(value: Any) -> str | None:
     return str.__str__(chosen) if isinstance(chosen, Atom) else None
 
 
+@dataclass(frozen=True)
+class StaticRead:
+    """What the static reader found in mix.exs, before packaging's checks.
+
+    ``config`` is project/0's keyword list; a value it cannot evaluate is an
+    ``Unreadable`` there. ``written`` says where its plain string values are written.
+    """
+
+    config: Any
+    assumptions: tuple[str, ...]
+    written: dict[str, Written]
+
+
 def evaluate_source(src: str, *, source: str = "mix.exs", environ: Mapping[str, str] | None = None) -> Any:
     """The keyword list ``project/0`` of this mix.exs text returns."""
-    return _read_source(src, source, environ)[0]
+    return _read_source(src, source, environ).config
 
 
-def _read_source(src: str, source: str, environ: Mapping[str, str] | None) -> tuple[Any, list[str]]:
+def _read_source(
+    src: str, source: str, environ: Mapping[str, str] | None, *, loose_project: bool = False
+) -> StaticRead:
     try:
-        reader = Reader(src, environ)
-        return reader.read(), reader.assumptions
+        reader = Reader(src, environ, loose_project=loose_project)
+        config = reader.read()
+        return StaticRead(config, tuple(reader.assumptions), written_literals(reader, config))
     except Refusal as exc:
         raise ProjectError(exc.what, subject=f"{source} line {exc.line}", hint=HINT) from None
     except RecursionError:
         raise ProjectError("nested too deeply to read without Elixir", subject=source, hint=HINT) from None
+
+
+def read_config(
+    mix_exs: Path,
+    *,
+    source: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    loose_project: bool = False,
+) -> StaticRead:
+    """Read ``mix_exs`` without Elixir, keeping what it cannot evaluate as ``Unreadable`` (no packaging checks).
+
+    ``source`` names the file in messages (default: its path). ``loose_project`` accepts the one module
+    that defines ``project/0`` when none calls ``use Mix.Project`` (what ``hexpack version`` needs is there).
+    """
+    try:
+        src = mix_exs.read_bytes().decode("utf-8")  # no newline translation: Elixir keeps CRLF in strings
+    except FileNotFoundError:
+        raise ProjectError(
+            "no such file", subject=str(mix_exs), hint="run hexpack inside a mix project or pass --project"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"cannot read it: {exc}", subject=str(mix_exs)) from None
+    return _read_source(src, source or str(mix_exs), environ, loose_project=loose_project)
 
 
 class StaticReader:
@@ -351,18 +401,10 @@ def read_statically(root: str | Path, *, environ: Mapping[str, str] | None = Non
     """
     root = Path(root)
     mix_exs = root / "mix.exs"
-    try:
-        src = mix_exs.read_bytes().decode("utf-8")  # no newline translation: Elixir keeps CRLF in strings
-    except FileNotFoundError:
-        raise ProjectError(
-            "no such file", subject=str(mix_exs), hint="run hexpack inside a mix project or pass --project"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProjectError(f"cannot read it: {exc}", subject=str(mix_exs)) from None
-    config, assumptions = _read_source(src, str(mix_exs), environ)
-    _refuse_unreadable_packaging_keys(config, str(mix_exs))
-    project = project_from_config(root, config, reader="static", source=str(mix_exs))
-    return dataclasses.replace(project, assumptions=tuple(assumptions))
+    read = read_config(mix_exs, environ=environ)
+    _refuse_unreadable_packaging_keys(read.config, str(mix_exs))
+    project = project_from_config(root, read.config, reader="static", source=str(mix_exs))
+    return dataclasses.replace(project, assumptions=read.assumptions, written=read.written)
 
 
 def _refuse_unreadable_packaging_keys(config: Any, source: str) -> None:

@@ -167,6 +167,49 @@ def element_end(toks: list[Tok], i: int, limit: int) -> int:
     return i
 
 
+@dataclass(frozen=True)
+class IfForm:
+    """``if cond do ... else ... end`` or ``if cond, do: ..., else: ...`` as token ranges (start, end)."""
+
+    condition: tuple[int, int]
+    then: tuple[int, int]
+    otherwise: tuple[int, int]  # empty (start == end) without an else: the value is nil
+    end: int  # just past the whole expression
+
+
+def if_form(toks: list[Tok], i: int, limit: int) -> IfForm | None:
+    """The parts of the ``if``/``unless`` whose condition starts at toks[i]; None for another form."""
+    depth = 0
+    for j in range(i, limit):
+        tok = toks[j]
+        if depth == 0 and tok.is_ident("do"):
+            end = matching_end(toks, j, limit)
+            elses = (k for k in range(j + 1, end) if toks[k].is_ident("else") and depth_zero(toks, j + 1, k))
+            other = next(elses, None)
+            if other is None:
+                return IfForm((i, j), (j + 1, end), (end, end), end + 1)
+            return IfForm((i, j), (j + 1, other), (other + 1, end), end + 1)
+        if depth == 0 and tok.is_op(","):
+            k = skip_nl(toks, j + 1, limit)
+            if k >= limit or toks[k].kind != "kw" or toks[k].value != ["do"]:
+                return None
+            then_end = element_end(toks, k + 1, limit)
+            m = skip_nl(toks, then_end + 1, limit) if then_end < limit and toks[then_end].is_op(",") else limit
+            has_else = m < limit and toks[m].kind == "kw" and toks[m].value == ["else"]
+            end = element_end(toks, m + 1, limit) if has_else else then_end
+            # without parentheses the call takes every argument up to the end of the expression: anything
+            # after its do:/else: (`, deps: []` in a list) is another argument, which the reader does not read
+            if skip_nl(toks, end, limit) < limit:
+                return None
+            otherwise = (m + 1, end) if has_else else (end, end)
+            return IfForm((i, j), (k + 1, then_end), otherwise, end)
+        step = nesting(tok)
+        if step < 0 and depth == 0:
+            return None
+        depth += step
+    return None
+
+
 def depth_zero(toks: list[Tok], start: int, j: int) -> bool:
     """True when toks[j] is at the nesting level of toks[start]."""
     depth = 0

@@ -34,12 +34,24 @@ class Tok:
     value: Any
     line: int
     spaced: bool = True  # whitespace (or a line start) right before it
+    start: int = -1  # character offsets of the token in the text read (for editing a literal in place)
+    end: int = -1
 
     def is_op(self, *ops: str) -> bool:
         return self.kind == "op" and self.value in ops
 
     def is_ident(self, *names: str) -> bool:
         return self.kind == "ident" and self.value in names
+
+    def literal_text(self, src: str) -> tuple[int, int] | None:
+        """The span of a plain ``"..."`` string's text in ``src`` when it reads exactly as its value
+        (no escapes, no interpolation, not a heredoc), else None."""
+        if self.kind != "str" or len(self.value) != 1 or not isinstance(self.value[0], str):
+            return None
+        start, end = self.start + 1, self.end - 1
+        if src[self.start : start] != '"' or src[end : self.end] != '"' or src[start:end] != self.value[0]:
+            return None
+        return start, end
 
     def show(self) -> str:
         if self.kind in ("op", "ident", "alias"):
@@ -126,9 +138,11 @@ class Tokenizer:
                 spaced = True
                 continue
             start_line = self.line
+            start = self.pos
             tok = self._token(ch, out)
             tok.line = start_line
             tok.spaced = spaced
+            tok.start, tok.end = start, self.pos
             spaced = False
             if until_brace and tok.kind == "op":
                 if tok.value == "{":

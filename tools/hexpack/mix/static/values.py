@@ -1,16 +1,20 @@
 """The values the static reader builds besides ``hexpack.mix.terms``, and their conversions.
 
-``Unreadable`` stands for a value it cannot evaluate; ``to_string`` and
-``sigil_value`` are Elixir's conversions for the values whose result is certain.
+``Unreadable`` stands for a value it cannot evaluate, ``Binding`` for a
+variable evaluated on first use; ``to_string`` and ``sigil_value`` are
+Elixir's conversions for the values whose result is certain.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..terms import Atom, Regex, atom
 from .tokens import Refusal, refuse
+
+if TYPE_CHECKING:
+    from .evaluation import Evaluator
 
 
 @dataclass(frozen=True)
@@ -124,3 +128,27 @@ def sigil_value(letter: str, text: str, mods: str, line: int) -> Any:
             return [[ord(c) for c in w] for w in words]
         return words
     raise refuse(line, f"the sigil `~{letter}`")
+
+
+class Binding:
+    """A variable's value, evaluated on first use (and a refusal remembered, like a function's)."""
+
+    def __init__(self, evaluator: Evaluator):
+        self.evaluator = evaluator
+        self.state = "new"
+        self.value: Any = None
+        self.error: Refusal | None = None
+
+    def force(self) -> Any:
+        if self.state == "done":
+            return self.value
+        if self.state == "failed":
+            assert self.error is not None
+            raise self.error
+        try:
+            self.value = self.evaluator.whole()
+        except Refusal as exc:
+            self.state, self.error = "failed", exc
+            raise
+        self.state = "done"
+        return self.value
