@@ -8,6 +8,7 @@ keys, sigils, identifiers, aliases, module attributes and operators. Also the
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +83,9 @@ _OPERATORS = sorted(
     key=len,
     reverse=True,
 )  # fmt: skip
+# One alternation, longest first: the first operator that matches is the longest, as in Elixir's tokenizer.
+_OPERATOR = re.compile("|".join(map(re.escape, _OPERATORS)))
+_BLANKS = re.compile(r"[ \t\r]+")
 _IDENT = re.compile(r"[^\W\d]\w*[?!]?")
 _ALIAS = re.compile(r"[A-Z]\w*")
 _ATOM_NAME = re.compile(r"[^\W\d][\w@]*[?!]?")
@@ -119,7 +123,7 @@ class Tokenizer:
                 return out
             ch = src[self.pos]
             if ch in " \t\r":
-                self.pos += 1
+                self.pos = _BLANKS.match(src, self.pos).end()  # type: ignore[union-attr] (ch is one)
                 spaced = True
                 continue
             if ch == "\\" and src.startswith("\n", self.pos + 1):  # line continuation
@@ -210,10 +214,10 @@ class Tokenizer:
             if _ALIAS.fullmatch(name):
                 return Tok("alias", name, self.line)
             return Tok("ident", name, self.line)
-        for op in _OPERATORS:
-            if src.startswith(op, pos):
-                self.pos += len(op)
-                return Tok("op", op, self.line)
+        m = _OPERATOR.match(src, pos)
+        if m:
+            self.pos = m.end()
+            return Tok("op", m.group(0), self.line)
         raise Refusal(self.line, f"cannot read {src[pos]!r} without Elixir")
 
     def _keyword_colon(self) -> bool:
@@ -280,7 +284,12 @@ class Tokenizer:
         parts: list[Any] = []
         buf: list[str] = []
         start_line = self.line
+        plain = _plain_text(terminator)
         while True:
+            run_end = plain.match(src, self.pos).end()  # type: ignore[union-attr] (it matches the empty string)
+            if run_end > self.pos:  # text without anything to interpret, taken whole
+                buf.append(src[self.pos : run_end])
+                self.pos = run_end
             if self.pos >= len(src):
                 if terminator is None:
                     break
@@ -345,6 +354,12 @@ class Tokenizer:
         sub = Tokenizer(body, first_line)
         parts = sub._quoted(None, interpol=interpol)
         return parts if raw else [unescape_part(p, first_line) for p in parts]
+
+
+@functools.cache
+def _plain_text(terminator: str | None) -> re.Pattern[str]:
+    """The longest run of characters ``_quoted`` copies as they are: no terminator, escape, ``#`` or new line."""
+    return re.compile("[^" + re.escape("\\\n#" + (terminator or "")) + "]*")
 
 
 def _dedent(line: str, indent: int) -> str:
