@@ -39,14 +39,21 @@ def require_program(name: str) -> str:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that takes the ``elixir`` fixture tests what Elixir does, whatever Python runs it.
 
-    The modules that hold slow tests run first, each kept whole (its module fixtures set up once):
-    with pytest-xdist the longest tests start early instead of ending the run on one busy worker.
+    The modules that hold slow tests run first, each kept whole (its module fixtures set up once), then
+    the property tests (hundreds of drawn cases each, the longest tests where slow ones do not run): with
+    pytest-xdist the longest tests start early instead of ending the run on one busy worker.
     """
     for item in items:
         if "elixir" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.interpreter_independent)
     with_slow_tests = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in with_slow_tests)  # stable: the order within stays
+
+    def start(item: pytest.Item) -> int:
+        if item.path in with_slow_tests:
+            return 0
+        return 1 if getattr(getattr(item, "obj", None), "is_hypothesis_test", False) else 2
+
+    items.sort(key=start)  # stable: the order within stays
 
 
 @pytest.fixture(scope="session")

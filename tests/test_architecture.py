@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import hexpack
+import pytest
+
+pytestmark = pytest.mark.interpreter_independent  # this repository's source, read as text: the same on every Python
 
 PACKAGE = Path(hexpack.__file__).parent
 LAZY = "# lazy:"

@@ -3,7 +3,10 @@ the ones below it (foundation < domains < flows < edge)."""
 
 from __future__ import annotations
 
+import pytest
 from test_architecture import _modules, _scan
+
+pytestmark = pytest.mark.interpreter_independent  # this repository's source, read as text: the same on every Python
 
 EDGE = {"hexpack.cli", "hexpack.__main__", "hexpack.nox_support"}
 LAYERS = {
