@@ -114,7 +114,7 @@ ROOT = schema.Table(
         schema.Field(  # absent: where this hexpack was installed from (hexpack.onboarding.install_source)
             "requirement",
             schema.Text(noun="a requirement: a path, a git URL or hexpack==X.Y.Z"),
-            form='"hexpack==0.1.0"',
+            form='"hexpack==X.Y.Z"',
         ),
         schema.Field("stubs", schema.Owned()),
         schema.Field("verify", schema.Owned()),
