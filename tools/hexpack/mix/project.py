@@ -31,18 +31,6 @@ class Dep:
 
 
 @dataclass(frozen=True)
-class Written:
-    """Where a top-level ``project/0`` string is written in mix.exs as one plain literal (the static reader
-    follows ``@attr``s, variables and zero-arity helpers to it), so it can be edited in place."""
-
-    value: str
-    start: int  # character offsets of the text between the quotes, in mix.exs as decoded from UTF-8
-    end: int
-    line: int
-    text: str  # the literal as it reads, for messages: '@version "1.4.0"' or 'version: "1.4.0"'
-
-
-@dataclass(frozen=True)
 class MixProject:
     """The parts of ``Mix.Project.config()`` that packaging needs.
 
@@ -65,8 +53,6 @@ class MixProject:
     reader: str = "static"  # which reader produced this: "elixir" or "static"
     # what the static reader assumed (a guard before the module that can only raise passes)
     assumptions: tuple[str, ...] = ()
-    # top-level key -> where its string value is written (the static reader only; Elixir cannot tell)
-    written: dict[str, Written] = field(default_factory=dict)
 
     @property
     def files(self) -> list[str] | None:

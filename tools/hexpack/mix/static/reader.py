@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import HexpackError, ProjectError, raise_together
-from ..project import MixProject, Written, project_from_config
+from ..project import MixProject, project_from_config
 from ..terms import Atom, is_keyword, keyword_get
 from . import builtins as mix_builtins
 from .evaluation import Evaluator
@@ -35,7 +35,7 @@ from .syntax import (
 )
 from .tokens import Refusal, Tokenizer, refuse
 from .values import first_unreadable, has_unreadable
-from .written import written_literals
+from .written import Written, written_literals
 
 HINT = "install elixir (apt-get install -y elixir)"
 
@@ -404,7 +404,7 @@ def read_statically(root: str | Path, *, environ: Mapping[str, str] | None = Non
     read = read_config(mix_exs, environ=environ)
     _refuse_unreadable_packaging_keys(read.config, str(mix_exs))
     project = project_from_config(root, read.config, reader="static", source=str(mix_exs))
-    return dataclasses.replace(project, assumptions=read.assumptions, written=read.written)
+    return dataclasses.replace(project, assumptions=read.assumptions)
 
 
 def _refuse_unreadable_packaging_keys(config: Any, source: str) -> None:

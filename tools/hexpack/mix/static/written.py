@@ -10,9 +10,9 @@ written anywhere and is left out: nothing would say which text to change.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..project import Written
 from ..terms import Atom
 from .syntax import Code, Module
 from .values import Binding
@@ -20,7 +20,20 @@ from .values import Binding
 if TYPE_CHECKING:
     from .reader import Reader
 
-__all__ = ["written_literals"]
+__all__ = ["Written", "written_literals"]
+
+
+@dataclass(frozen=True)
+class Written:
+    """Where a top-level ``project/0`` string is written in mix.exs as one plain literal (the static reader
+    follows ``@attr``s, variables and zero-arity helpers to it), so it can be edited in place."""
+
+    value: str
+    start: int  # character offsets of the text between the quotes, in mix.exs as decoded from UTF-8
+    end: int
+    line: int
+    text: str  # the literal as it reads, for messages: '@version "1.4.0"' or 'version: "1.4.0"'
+
 
 _MAX_HOPS = 32  # @a -> @b -> helper -> ...: deeper is not a plain literal anyone edits by hand
 
