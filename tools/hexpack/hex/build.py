@@ -125,7 +125,8 @@ def build_project(
         raise _too_big(too_big, lines, warnings) from None
     if _outer_size(metadata_config, contents) > tarball.MAX_OUTER_SIZE:
         raise _too_big(too_big, lines, warnings)
-    package = tarball.outer_tarball(metadata_config, contents)
+    inner = tarball.inner_checksum(metadata_config, contents)
+    package = tarball.outer_tarball(metadata_config, contents, checksum=inner)
     outer = tarball.outer_checksum(package)
     return BuildResult(
         name=pm.name,
@@ -136,7 +137,7 @@ def build_project(
         contents=contents,
         files=files,
         members=members,
-        inner_checksum=tarball.inner_checksum(metadata_config, contents),
+        inner_checksum=inner,
         outer_checksum=outer,
         report_lines=lines + [f"Package checksum: {outer}"],
         warnings=warnings,

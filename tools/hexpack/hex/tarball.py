@@ -231,24 +231,18 @@ def _field(text: bytes, width: int) -> bytes:
     return text.ljust(width, b"\0")
 
 
+# The header fields every member shares: uid and gid 0, the fixed mtime; the ustar magic and version, empty
+# user and group names, device numbers 0.
+_IDS_FIELDS = _octal(0, 8) + _octal(0, 8)
+_MTIME_FIELD = _octal(MTIME, 12)
+_MAGIC_TO_DEVICES = b"ustar\0" + b"00" + bytes(32 + 32) + _octal(0, 8) + _octal(0, 8)
+
+
 def _header(name: bytes, mode: int, size: int, typeflag: bytes, linkname: bytes = b"", prefix: bytes = b"") -> bytes:
-    block = bytearray(BLOCK)
-    block[0:100] = _field(name, 100)
-    block[100:108] = _octal(mode, 8)
-    block[108:116] = _octal(0, 8)  # uid
-    block[116:124] = _octal(0, 8)  # gid
-    block[124:136] = _octal(size, 12)
-    block[136:148] = _octal(MTIME, 12)
-    block[156:157] = typeflag
-    block[157:257] = _field(linkname, 100)
-    block[257:263] = b"ustar\0"
-    block[263:265] = b"00"
-    block[329:337] = _octal(0, 8)  # devmajor
-    block[337:345] = _octal(0, 8)  # devminor
-    block[345:500] = _field(prefix, 155)
-    checksum = sum(block) + 8 * ord(" ")
-    block[148:156] = _octal(checksum, 8)
-    return bytes(block)
+    """One ustar header block; the checksum field counts as eight spaces while the block is summed."""
+    before = b"".join((_field(name, 100), _octal(mode, 8), _IDS_FIELDS, _octal(size, 12), _MTIME_FIELD))
+    after = b"".join((typeflag, _field(linkname, 100), _MAGIC_TO_DEVICES, _field(prefix, 155), bytes(12)))
+    return before + _octal(sum(before) + sum(after) + 8 * ord(" "), 8) + after
 
 
 def _pad(size: int) -> bytes:
@@ -293,6 +287,8 @@ def _entry(name: str, mode: int, data: bytes, typeflag: bytes, linkname: str = "
 
 def _entry_head(name: str, mode: int, size: int, typeflag: bytes, linkname: str = "") -> bytes:
     """The header block(s) of a ``size``-byte entry: the PAX header and its records when needed, then ustar."""
+    if _fits_ustar(name, linkname):
+        return _header(name.encode("ascii"), mode, size, typeflag, linkname.encode("ascii"))
     pax: dict[str, str] = {}
     name_field = b""
     prefix = b""
@@ -319,6 +315,11 @@ def _entry_head(name: str, mode: int, size: int, typeflag: bytes, linkname: str 
         out += [_header(pax_name_bytes, 0o100644, len(body), b"x"), body, _pad(len(body))]
     out.append(_header(name_field, mode, size, typeflag, link_field, prefix))
     return b"".join(out)
+
+
+def _fits_ustar(name: str, linkname: str) -> bool:
+    """Whether the ustar fields hold ``name`` and ``linkname`` as they are: one header block, no PAX header."""
+    return len(name) <= 100 and name.isascii() and len(linkname) <= 100 and linkname.isascii()
 
 
 def _tar(entries: list[bytes]) -> bytes:
@@ -371,12 +372,18 @@ def _planned_head(member: PlannedMember) -> bytes:
     return _entry_head(member.path, mode, 0, b"2", member.linkname)
 
 
+def _planned_head_size(member: PlannedMember) -> int:
+    """``len(_planned_head(member))``, without writing the header when it is a single block."""
+    name = member.path.rstrip("/") + "/" if member.kind == "dir" else member.path
+    return BLOCK if _fits_ustar(name, member.linkname) else len(_planned_head(member))
+
+
 def planned_tar_size(planned: list[PlannedMember]) -> int:
     """The exact size of the inner tar these members make (what Hex's uncompressed limit measures),
     known from ``lstat`` before any file is read."""
     total = 2 * BLOCK
     for member in planned:
-        total += len(_planned_head(member)) + member.size + (-member.size % BLOCK)
+        total += _planned_head_size(member) + member.size + (-member.size % BLOCK)
     return total
 
 
@@ -447,10 +454,14 @@ def inner_checksum(metadata_config: bytes, contents: bytes, version: bytes = VER
     return hashlib.sha256(version + metadata_config + contents).hexdigest().upper()
 
 
-def outer_tarball(metadata_config: bytes, contents: bytes) -> bytes:
-    """The whole package file from its metadata.config and contents.tar.gz."""
-    checksum = inner_checksum(metadata_config, contents).encode("ascii")
-    files = [(b"VERSION", VERSION), (b"CHECKSUM", checksum), (b"metadata.config", metadata_config),
+def outer_tarball(metadata_config: bytes, contents: bytes, *, checksum: str | None = None) -> bytes:
+    """The whole package file from its metadata.config and contents.tar.gz.
+
+    ``checksum`` is their ``inner_checksum`` when the caller already has it (hashing it again costs a build
+    more than writing the outer tar).
+    """
+    stored = (checksum or inner_checksum(metadata_config, contents)).encode("ascii")
+    files = [(b"VERSION", VERSION), (b"CHECKSUM", stored), (b"metadata.config", metadata_config),
              (b"contents.tar.gz", contents)]  # fmt: skip
     tarball = _tar([_entry(name.decode(), 0o100644, data, b"0") for name, data in files])
     if len(tarball) > MAX_OUTER_SIZE:
