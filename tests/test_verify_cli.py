@@ -188,3 +188,23 @@ def test_each_gate_is_shown_as_it_finishes_before_the_table(elixir, reference_pr
     assert "FAIL  3 tarball: forbidden files (" in "\n".join(progress)
     assert any(line.startswith("PASS  2 build: tarball is valid (") for line in progress)
     assert len([line for line in progress if line.strip()]) == len(report.gates)
+
+
+def test_spdx_warning_is_one_row(reference_project, capsys, tmp_path):
+    """Hex's license warning shows once (the metadata gate's row), not again as a builtin-engine warning."""
+    project = reference_project("package_map")
+    report = tmp_path / "report.json"
+    code, out = run_verify(
+        capsys, "--project", str(project), *FAST, "--engine", "builtin", "--reader", "static", "--json", str(report)
+    )
+    assert code == 1  # the warning is not allowed without --allow-warnings
+    findings = [
+        (gate["name"], finding["message"])
+        for gate in json.loads(report.read_text(encoding="utf-8"))["gates"]
+        for finding in gate.get("findings", [])
+        if "SPDX" in finding["message"]
+    ]
+    assert findings == [("metadata", "licenses not recognized by SPDX, which Hex 2.5.1 warns about: Apache 2, mit")]
+    table_rows = [line for line in out.splitlines() if line.startswith(("2 build", "3 tarball")) and "SPDX" in line]
+    assert len(table_rows) == 1
+    assert "would warn" not in out

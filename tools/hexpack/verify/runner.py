@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import config, git, proc
 from ..errors import UsageError
+from ..hex import rules as hex_rules
 from ..hex.rules import HEX_VERSION
 from ..python import pythons
 from . import consumer, content_rules, exclude_report, pydist, smoke
@@ -204,8 +205,12 @@ def build(root: Path, engine: str, reader: str) -> tuple[list[Gate], Built | Non
         with gate.timed():
             result = build_project(project, root=root)
             builtin_data = result.tarball
+            # the metadata gate reports the licenses (for every engine and for a given tarball): Hex's license
+            # warnings are left out here so the report names each problem once
+            reported_there = hex_rules.license_warnings(dict(result.metadata).get("licenses"))
             for warning in result.warnings:
-                gate.add(warn(_one_line(warning), subject="mix hex.build would warn"))
+                if warning not in reported_there:
+                    gate.add(warn(_one_line(warning), subject="mix hex.build would warn"))
             extra = f"; {why}" if engine == "auto" else ""
             gate.add(
                 note(
