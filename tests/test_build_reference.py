@@ -176,7 +176,7 @@ def test_refused_with_hexs_message(reference_project, projects, case):
     root = reference_project(case)
     with pytest.raises(PackageRefused) as refused:
         build_project(projects(case), root=root)
-    assert refused.value.lines() == [REFUSED[case]]
+    assert [problem.what for problem in refused.value.problems] == [REFUSED[case]]
     log = log_lines(case)
     stop = log.index("** (Mix) Stopping package build due to errors.")
     assert log[stop + 1 :] == [REFUSED[case]]

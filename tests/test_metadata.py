@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hexpack import cli
 from hexpack.errors import PackageError, ProjectError
 from hexpack.hex import tarball
 from hexpack.hex.build import PackageRefused, _megabytes, build_project
@@ -41,9 +42,10 @@ def make(tmp_path: Path, *, package=None, deps=(), files=("lib/demo.ex", "mix.ex
 
 
 def build_errors(tmp_path, **kwargs) -> list[str]:
+    """Hex's words for each refusal (hexpack's fix hints left out)."""
     with pytest.raises(PackageRefused) as refused:
         build_project(make(tmp_path, **kwargs))
-    return refused.value.lines()
+    return [problem.what for problem in refused.value.problems]
 
 
 # --- build tools --------------------------------------------------------------
@@ -134,7 +136,28 @@ def test_refusal_keeps_what_hex_printed(tmp_path):
         build_project(make(tmp_path, package=[(A("licenses"), ["MIT"]), (A("links"), {}), (A("files"), ["nope"])]))
     assert refused.value.report_lines[0] == "Building demo 1.0.0"
     assert refused.value.report_lines[2:4] == ["  Name: demo", "No files"]
-    assert refused.value.lines() == ["Missing files: nope"]
+    assert refused.value.lines() == [
+        "Missing files: nope; create them, or take them out of `package: [files: ...]` in mix.exs"
+    ]
+
+
+def test_missing_files_refusal_is_one_line_with_its_fix(tmp_path, capsys):
+    """Hex's words first, then how to fix it, on the command line's one error line."""
+    (tmp_path / "mix.exs").write_text(
+        "defmodule Demo.MixProject do\n  use Mix.Project\n\n  def project do\n"
+        '    [app: :demo, version: "1.0.0", description: "Demo.",\n'
+        '     package: [licenses: ["MIT"], links: %{}, files: ["lib", "nope", "*.nothing"]]]\n'
+        "  end\nend\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "demo.ex").write_text("defmodule Demo do\nend\n", encoding="utf-8")
+    assert cli.main(["build", "--project", str(tmp_path), "--reader", "static"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "error: Missing files: nope, *.nothing; create them, or take them out of `package: [files: ...]` in mix.exs"
+    ]
+    assert not list(tmp_path.glob("*.tar"))
 
 
 def test_empty_file_list_refused_as_hex_does(tmp_path):

@@ -92,7 +92,7 @@ def build_project(
     errors, warnings = metadata.check(pm, base, listdir=listdir)
     warnings = pm.warnings + warnings
     if errors:
-        raise PackageRefused([PackageError(e) for e in errors], report_lines=lines, warnings=warnings)
+        raise PackageRefused(errors, report_lines=lines, warnings=warnings)
     files = pm.files
     if not files:
         raise PackageRefused(

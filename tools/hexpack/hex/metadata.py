@@ -325,35 +325,45 @@ def check(
     root: str | os.PathLike[str],
     *,
     listdir: Callable[[str], Iterable[str]] = os.listdir,
-) -> tuple[list[str], list[str]]:
-    """Hex's refusals (errors) and warnings for ``pm``, worded as Hex words them."""
-    errors: list[str] = []
+) -> tuple[list[PackageError], list[str]]:
+    """Hex's refusals (errors) and warnings for ``pm``, worded as Hex words them.
+
+    An error's ``what`` is Hex's line; where Hex gives no fix, hexpack adds one as its ``hint``.
+    """
+    errors: list[PackageError] = []
     warnings: list[str] = []
     if pm.organization in (None, "hexpm"):
-        errors += _missing_fields(pm.meta, ERROR_FIELDS + WARN_FIELDS)
+        errors += map(PackageError, _missing_fields(pm.meta, ERROR_FIELDS + WARN_FIELDS))
     else:
         warnings += _missing_fields(pm.meta, WARN_FIELDS)
-        errors += _missing_fields(pm.meta, ERROR_FIELDS)
+        errors += map(PackageError, _missing_fields(pm.meta, ERROR_FIELDS))
     description = pm.meta.get("description")
     if isinstance(description, str) and hex_rules.description_too_long(description):
-        errors.append(hex_rules.DESCRIPTION_TOO_LONG)
+        errors.append(PackageError(hex_rules.DESCRIPTION_TOO_LONG))
     patterns = [p for p in (pm.package_files or []) if isinstance(p, str)]
     matched = {pattern: selection.wildcard(root, pattern, listdir=listdir) for pattern in patterns}
     missing = [pattern for pattern in patterns if not matched[pattern]]
     if missing:
-        errors.append(f"Missing files: {', '.join(missing)}")
+        errors.append(
+            PackageError(
+                f"Missing files: {', '.join(missing)}",
+                hint="create them, or take them out of `package: [files: ...]` in mix.exs",
+            )
+        )
     if any(METADATA_CONFIG in found for found in matched.values()):
-        errors.append(f"Do not include this file: {METADATA_CONFIG}")
+        errors.append(PackageError(f"Do not include this file: {METADATA_CONFIG}"))
     if pm.exclude_deps:
         errors.append(
-            "Dependencies excluded from the package (only Hex packages can be dependencies): "
-            + ", ".join(pm.exclude_deps)
+            PackageError(
+                "Dependencies excluded from the package (only Hex packages can be dependencies): "
+                + ", ".join(pm.exclude_deps)
+            )
         )
     licenses = pm.meta.get("licenses")
     if not errors and pm.organization in (None, "hexpm"):
         if not isinstance(licenses, list):
             # Hex's licenses_valid_or_warn/1 crashes on it (Enum.reject/2 of a non-list)
-            errors.append(f"licenses: must be a list of SPDX identifiers, got {inspect(licenses)}")
+            errors.append(PackageError(f"licenses: must be a list of SPDX identifiers, got {inspect(licenses)}"))
         else:
             warnings += hex_rules.license_warnings(licenses)
     return errors, warnings
