@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import CommandFailed, CommandNotFound, HexpackError
 from .secrets import redact
+
+if TYPE_CHECKING:  # imported where a process starts: `which` alone (hexpack build) does not need it
+    import subprocess
 
 
 def _debug(message: str, *args: object) -> None:
@@ -80,6 +83,8 @@ def run(
     the output (stderr merged into stdout, redacted) as it is written, so a
     long command can show progress; it cannot be combined with ``input``.
     """
+    import subprocess  # lazy: start-up time
+
     args = [os.fspath(a) for a in argv]
     args[0] = resolve(args[0])
     full_env = dict(os.environ if env is None else env)
@@ -125,6 +130,8 @@ def _run_streaming(
     args: list[str], cwd, env: dict[str, str], timeout: float | None, on_line: Callable[[str], None]
 ) -> subprocess.CompletedProcess[str]:
     """``subprocess.run`` with stderr merged into stdout, each line handed to ``on_line`` as it comes."""
+    import subprocess  # lazy: start-up time
+
     lines: list[str] = []
     with subprocess.Popen(
         args,
@@ -182,6 +189,8 @@ def start(
     sees it. The caller owns the process and must stop it. Raises
     CommandNotFound when it cannot be started.
     """
+    import subprocess  # lazy: start-up time
+
     args = [os.fspath(a) for a in argv]
     args[0] = resolve(args[0])
     _debug("start: %s (cwd=%s)", " ".join(args), cwd or ".")
