@@ -199,18 +199,28 @@ def _without(program: str) -> str:
     return os.pathsep.join(kept)
 
 
+TARGETS = {"mix hex.build": 0.3, "tar czf": 2.0}  # hexpack build at most this many times the reference
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=7, help="runs per figure, the median is shown (default: 7)")
     parser.add_argument("--keep", type=Path, default=None, help="generate the project here and keep it")
+    parser.add_argument(
+        "--project", type=Path, default=None, help="time a copy of this mix project (e.g. snakepit) instead"
+    )
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="hexpack-bench-"))
     try:
-        root = (args.keep or workdir / "project").resolve()
-        if root.exists():
-            shutil.rmtree(root)
-        generate(root)
+        if args.project is not None:
+            root = workdir / "project"
+            shutil.copytree(args.project, root, symlinks=True, ignore=shutil.ignore_patterns(".git", "_build", "deps"))
+        else:
+            root = (args.keep or workdir / "project").resolve()
+            if root.exists():
+                shutil.rmtree(root)
+            generate(root)
         project = read_project(root, reader="static")
         result = build_project(project, root=root)
         regular = [m.path for m in result.members if m.kind != "dir"]
@@ -246,19 +256,36 @@ def main(argv: list[str] | None = None) -> int:
             hex_argv = [mix, "hex.build", "-o", str(workdir / "hex.tar")]
             run_hex = lambda: subprocess.run(hex_argv, cwd=root, check=True, capture_output=True)  # noqa: E731
             references["mix hex.build"] = median_cpu(run_hex, max(3, args.runs // 2))
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        print(f"(load average {load:.1f}; CPU = user + system seconds of the process and its children)")
+        load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+        print(
+            f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs; "
+            f"median of {args.runs} runs"
+        )
+        print("CPU = user + system seconds of the process and its children (what the machine's load inflates least)")
         for name, (wall, cpu) in {**{f"hexpack build ({k})": v for k, v in figures.items()}, **references}.items():
-            print(f"{name:32} wall {wall * 1000:8.1f} ms   CPU {cpu * 1000:8.1f} ms")
+            print(f"  {name:34} wall {wall * 1000:8.1f} ms   CPU {cpu * 1000:8.1f} ms")
         if "mix hex.build" not in references:
-            print("mix hex.build: not measured (no Hex archive; set MIX_ARCHIVES to one)")
-        targets = {"mix hex.build": 0.3, "tar czf": 2.0}
-        for name, (wall, cpu) in figures.items():
+            print("  mix hex.build: not measured (no Hex archive; set MIX_ARCHIVES to one)")
+        print("targets: hexpack build (default reader) at most 0.3x mix hex.build and at most 2x tar czf")
+        for name in ("with Elixir", "without Elixir"):
+            if name not in figures:
+                print(f"  {name:15} not measured (no elixir on PATH)")
+                continue
+            wall, cpu = figures[name]
             for reference, (ref_wall, ref_cpu) in references.items():
+                target = TARGETS[reference]
+                verdict = "met" if wall / ref_wall <= target else "missed"
                 print(
-                    f"ratio hexpack build ({name}) / {reference}: wall {wall / ref_wall:.2f}x, "
-                    f"CPU {cpu / ref_cpu:.2f}x (target <= {targets[reference]}x)"
+                    f"  {name:15} / {reference:13}  wall {wall / ref_wall:5.2f}x  CPU {cpu / ref_cpu:5.2f}x"
+                    f"   target <= {target}x (wall): {verdict}"
                 )
+        if "--reader elixir" in figures and "mix hex.build" in references:
+            wall, cpu = figures["--reader elixir"]
+            ref_wall, ref_cpu = references["mix hex.build"]
+            print(
+                f"  (--reader elixir, no target: {wall / ref_wall:.2f}x wall, "
+                f"{cpu / ref_cpu:.2f}x CPU of mix hex.build)"
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
