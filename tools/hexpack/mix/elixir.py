@@ -10,10 +10,8 @@ the Python values described in ``hexpack.mix.terms``.
 
 from __future__ import annotations
 
-import base64
 import struct
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +65,9 @@ def read_with_elixir(root: str | Path) -> MixProject:
         raise ProjectError(
             "no such file", subject=str(mix_exs), hint="run hexpack inside a mix project or pass --project"
         )
+    # lazy: start-up time (the readers module loads this engine for every build; a static read needs neither)
+    from importlib import resources
+
     with resources.as_file(resources.files(__package__) / SCRIPT) as script:
         completed = proc.run(["elixir", str(script)], cwd=root, check=False, timeout=TIMEOUT)
     config = _parse_output(completed.stdout, completed.stderr, completed.returncode, mix_exs)
@@ -74,6 +75,8 @@ def read_with_elixir(root: str | Path) -> MixProject:
 
 
 def _parse_output(stdout: str, stderr: str, returncode: int, mix_exs: Path) -> Any:
+    import base64  # lazy: start-up time (only Elixir's answer is base64)
+
     for line in reversed(stdout.splitlines()):
         if line.startswith(_TERM_MARK) and returncode == 0:
             return decode_etf(base64.b64decode(line[len(_TERM_MARK) :]))
