@@ -13,7 +13,11 @@ so a faster suite that dropped tests shows.
 Both run as on a machine without Hex (MIX_ARCHIVES is an empty directory):
 the reference suite fails where Hex is installed (issue 12). It takes long,
 about half an hour on a busy 2-core machine (1239 s for the reference, 612 s
-for the current suite, ratio 0.49, at a load average around 10); it is a
+for the current suite, ratio 0.49, at a load average around 10, at 985da93);
+on a quiet machine the serial reference is far faster and the ratio is worse:
+at 7fef0f1 (942 tests on the newest Python, 700 on the others), 413 s
+against 284 s, ratio 0.69, load average 3 (the newest Python's session is
+about 150 s of it, CPU-bound: 224 CPU-seconds in 136 s on 2 cores). It is a
 benchmark, not a test.
 
     python benchmarks/suite_time.py [--reference REV] [--current REV] [--rounds N] [--keep]
