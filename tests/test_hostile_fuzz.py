@@ -194,3 +194,17 @@ def test_glob_patterns_of_any_shape_match_or_give_one_error(parts, repeat, glob_
         assert "\n" not in exc.one_line() and len(exc.one_line()) < 400
         return
     assert all(not p.startswith("/") for p in found)
+
+
+@pytest.mark.parametrize("digits", [830, 831, 1000])
+def test_a_hex_integer_is_capped_by_its_value_so_what_is_read_prints_again(digits):
+    """16# and 2# literals are shorter than their decimal print: 1,000 hex digits are 1,205 decimal ones,
+    which the reader would refuse when the value is printed and read again (found by the fuzz test above)."""
+    data = package([FILE], METADATA + b'{<<"extra">>,16#' + b"f" * digits + b"}.\n")
+    try:
+        extra = T.read_package(data).meta("extra")
+    except TarballError as exc:
+        assert digits > 830 and "has more than 1000 digits" in exc.one_line()
+        return
+    assert digits == 830
+    assert erlterm.parse_config(erlterm.format_config([("extra", extra)])) == [("extra", extra)]

@@ -79,6 +79,10 @@ def keyword_get(keyword: list[tuple[Atom, Any]], key: str, default: Any = None) 
     return default
 
 
+# compared with the value, never by converting it to text (quadratic in its length)
+_TOO_LARGE = 10**MAX_INTEGER_DIGITS
+
+
 def parse_integer(digits: str, base: int = 10) -> int:
     """``int(digits, base)`` refusing (ValueError) a literal longer than ``MAX_INTEGER_DIGITS``.
 
@@ -87,15 +91,17 @@ def parse_integer(digits: str, base: int = 10) -> int:
     """
     if len(digits.lstrip("+-")) > MAX_INTEGER_DIGITS:
         raise ValueError(f"integer literal of {len(digits)} digits (at most {MAX_INTEGER_DIGITS} are read)")
-    return int(digits, base)
+    number = int(digits, base)
+    # 1,000 hex digits are 1,205 decimal ones: the cap is on the value, so whatever is read prints again
+    if base != 10 and abs(number) >= _TOO_LARGE:
+        raise ValueError(f"integer literal {digits[:20]}... in base {base} has more than {MAX_INTEGER_DIGITS} digits")
+    return number
 
 
 def bounds_problem(value: Any) -> str | None:
     """Why ``value`` is over the caps (nesting deeper than ``MAX_NESTING``, an integer over
     ``MAX_INTEGER_DIGITS`` digits), or None. Iterative: a term of any depth is checked."""
     stack: list[tuple[Any, int]] = [(value, 0)]
-    # 2**(digits * log2(10)) > 10**digits: compare bit lengths, never convert to text
-    max_bits = int(MAX_INTEGER_DIGITS * 3.3219280948873626) + 1
     while stack:
         item, depth = stack.pop()
         if isinstance(item, (list, tuple, dict)):
@@ -103,7 +109,7 @@ def bounds_problem(value: Any) -> str | None:
                 return f"nested more than {MAX_NESTING} levels deep"
             children = [x for pair in item.items() for x in pair] if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
-        elif isinstance(item, int) and not isinstance(item, bool) and item.bit_length() > max_bits:
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) >= _TOO_LARGE:
             return f"holding an integer of more than {MAX_INTEGER_DIGITS} digits"
     return None
 
