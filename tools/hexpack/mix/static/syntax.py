@@ -106,9 +106,7 @@ def statement_end(toks: list[Tok], i: int, limit: int) -> int:
             if i > start and ends_incomplete(toks[i - 1]):
                 i += 1
                 continue
-            j = i
-            while j < limit and (toks[j].kind == "nl" or toks[j].is_op(";")):
-                j += 1
+            j = skip_sep(toks, i, limit)
             if j < limit and continues(toks, j):
                 i = j
                 continue
