@@ -159,6 +159,25 @@ def test_a_file_changed_after_planning_is_refused(snakepit):
     assert snapshot(snakepit) == before
 
 
+def test_a_file_edited_while_the_bump_is_planned_is_refused_not_patched_at_stale_offsets(snakepit, monkeypatch):
+    """The places are located when read; a file edited before plan_bump reads it to edit would take the new
+    version at the old offsets."""
+    from hexpack.versioning import bump
+
+    def read_then_edit(root):
+        report = read_versions(root)
+        mix = snakepit / "mix.exs"
+        mix.write_text("# a comment added meanwhile\n" + mix.read_text())
+        return report
+
+    monkeypatch.setattr(bump, "read_versions", read_then_edit)
+    before = snapshot(snakepit)
+    with pytest.raises(HexpackError, match="mix.exs: changed while the bump was planned"):
+        plan_bump(snakepit, "patch", today=DATE)
+    before["mix.exs"] = b"# a comment added meanwhile\n" + before["mix.exs"]  # the edit, and nothing else
+    assert snapshot(snakepit) == before
+
+
 # --------------------------------------------------------------------------- errors (CLI)
 
 

@@ -163,6 +163,8 @@ def plan_bump(
         if place.kind == "pyproject":
             pyprojects[path] = place.file
         else:
+            if texts[path][place.start : place.end] != place.value:  # edited since read_versions located it
+                raise ProjectError("changed while the bump was planned", subject=place.file, hint="run the bump again")
             value = render_place(place, new, report.config.snippet_precision)
             edits.setdefault(path, []).append((place.start, place.end, value))
     changes: dict[Path, bytes] = {}
