@@ -132,6 +132,23 @@ def test_the_tests_session_covers_both_test_trees():
     assert nox_support.pytest_args("3.13", TARGETED, [], REPO) == ["-n", "auto", "tests", "priv_python/tests"]
 
 
+def test_the_suite_keeps_its_bytecode_in_nox_even_under_pythondontwritebytecode(tmp_path):
+    """Each test process would otherwise compile everything it imports again; none lands beside the sources."""
+    overrides = nox_support.tests_env(tmp_path, "3.13", TARGETED)
+    assert overrides["HEXPACK_TESTS_PYTHON"] == "newest"
+    assert nox_support.tests_env(tmp_path, "3.10", TARGETED)["HEXPACK_TESTS_PYTHON"] == "older"
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "imported_here.py").write_text("VALUE = 1\n")
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.update(overrides)  # as nox merges a session.run env: None removes the variable
+    env = {k: v for k, v in env.items() if v is not None}
+    subprocess.run([sys.executable, "-c", "import imported_here"], cwd=source, env=env, check=True)
+    assert list(source.iterdir()) == [source / "imported_here.py"]
+    cached = list((tmp_path / nox_support.PYCACHE_DIR / "3.13").rglob("imported_here.*.pyc"))
+    assert len(cached) == 1
+
+
 # --------------------------------------------------------------------------- workflows
 
 

