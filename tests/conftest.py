@@ -17,6 +17,17 @@ REPO = Path(__file__).resolve().parent.parent
 HEX_REFERENCE = REPO / "tests" / "fixtures" / "hex-reference"
 REFERENCE_CASES = ("default_files", "hybrid_globs", "missing_files", "path_dependency", "regex_excludes", "package_map")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Set by the nox `tests` session (hexpack.nox_support.tests_env) on the targeted Pythons but the newest.
+ON_AN_OLDER_PYTHON = os.environ.get("HEXPACK_TESTS_PYTHON") == "older"
+
+
+def examples(ci: int, local: int | None = None) -> int:
+    """Cases a property test draws: ``ci`` in CI, ``local`` (default ``ci``) elsewhere; a tenth on the older
+    targeted Pythons. The drawn cases explore the input space of code that is the same on every Python; the
+    interpreter's part (its stdlib, its regex engine) is reached by the first few, and the newest Python draws
+    them all."""
+    wanted = ci if IN_CI or local is None else local
+    return max(5, wanted // 10) if ON_AN_OLDER_PYTHON else wanted
 
 # Property tests draw the same cases on every run, so a CI result can be reproduced and
 # never depends on luck. HEXPACK_FUZZ_RANDOM=1 explores fresh random cases instead; pin

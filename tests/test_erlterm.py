@@ -7,7 +7,7 @@ import subprocess
 import tarfile
 
 import pytest
-from conftest import HEX_REFERENCE, IN_CI, require_program
+from conftest import HEX_REFERENCE, IN_CI, examples, require_program
 from hexpack.errors import TarballError
 from hexpack.hex.erlterm import format_config, format_term, parse_config, parse_terms
 from hexpack.mix.terms import Atom
@@ -207,7 +207,7 @@ def _normal(term):
     return term
 
 
-@settings(max_examples=150 if IN_CI else 30, deadline=None)
+@settings(max_examples=examples(150, 30), deadline=None)
 @given(pairs=st.lists(_pair, max_size=5))
 def test_parse_is_the_inverse_of_format(pairs):
     data = format_config(pairs)

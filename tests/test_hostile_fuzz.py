@@ -16,7 +16,7 @@ import io
 import tarfile
 
 import pytest
-from conftest import IN_CI
+from conftest import examples
 from hexpack.cli import main
 from hexpack.errors import TarballError
 from hexpack.hex import erlterm
@@ -32,7 +32,7 @@ from test_hostile_inputs import pax_package
 from test_tarball_fuzz import check_unpack
 
 FUZZ = settings(
-    max_examples=300 if IN_CI else 60,
+    max_examples=examples(300, 60),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

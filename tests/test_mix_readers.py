@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REFERENCE_CASES
+from conftest import REFERENCE_CASES, examples
 from hexpack.errors import Problems, ProjectError
 from hexpack.mix.elixir import Opaque, decode_etf, read_with_elixir
 from hexpack.mix.project import Dep
@@ -841,7 +841,7 @@ def _expected(value: Any) -> list[tuple[Atom, Any]]:
     return [(Atom("app"), Atom("prop")), (Atom("version"), "0.1.0"), (Atom("data"), value)]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=_VALUES, rnd=st.randoms(use_true_random=False))
 def test_static_reader_reads_back_random_literal_data(value, rnd):
     renderer = _Renderer(rnd)
@@ -871,7 +871,7 @@ _MUTATIONS = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     case=st.sampled_from(REFERENCE_CASES),
     edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 6), _MUTATIONS), min_size=1, max_size=3),

@@ -19,7 +19,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import HEX_REFERENCE, IN_CI
+from conftest import HEX_REFERENCE, examples
 from hexpack.errors import TarballError
 from hexpack.hex import tarball as T
 from hypothesis import HealthCheck, given, settings
@@ -31,11 +31,11 @@ INNER_RAW = zlib.decompress(_PACKAGE.contents, 16 + zlib.MAX_WBITS)
 METADATA = _PACKAGE.metadata_config
 
 FUZZ = settings(
-    max_examples=1200 if IN_CI else 120,
+    max_examples=examples(1200, 120),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-FUZZ_SMALL = settings(FUZZ, max_examples=350 if IN_CI else 50)
+FUZZ_SMALL = settings(FUZZ, max_examples=examples(350, 50))
 
 
 @functools.lru_cache(maxsize=1)
