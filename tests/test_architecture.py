@@ -9,6 +9,8 @@ just above a group of imports. The circle check counts those imports too, so non
 from __future__ import annotations
 
 import ast
+import copy
+import functools
 import io
 import tokenize
 from dataclasses import dataclass, field
@@ -112,6 +114,19 @@ def _scan(modules: dict[str, Module], root: Path = PACKAGE.parent) -> None:
                             module.unexplained.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
 
 
+@functools.cache
+def _scanned_package() -> dict[str, Module]:
+    modules = _modules()
+    _scan(modules)
+    return modules
+
+
+def scanned_package() -> dict[str, Module]:
+    """The package's modules with their imports, scanned once per test process (tokenizing it all takes a
+    second or two); a copy, so a test may change it."""
+    return copy.deepcopy(_scanned_package())
+
+
 def _circles(modules: dict[str, Module]) -> list[list[str]]:
     """Strongly connected groups of more than one module (Tarjan), each as a path through the group."""
     index: dict[str, int] = {}
@@ -158,8 +173,7 @@ def _describe(group: list[str], modules: dict[str, Module]) -> str:
 
 
 def test_no_import_circles() -> None:
-    modules = _modules()
-    _scan(modules)
+    modules = scanned_package()
     circles = _circles(modules)
     assert not circles, "import circles (move what both need into a lower module): " + " | ".join(
         _describe(group, modules) for group in circles
@@ -167,8 +181,7 @@ def test_no_import_circles() -> None:
 
 
 def test_function_level_imports_say_why() -> None:
-    modules = _modules()
-    _scan(modules)
+    modules = scanned_package()
     unexplained = [line for module in modules.values() for line in module.unexplained]
     assert not unexplained, (
         f"imports inside functions without a `{LAZY} <why>` comment (import at the top of the module, "

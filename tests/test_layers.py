@@ -4,7 +4,7 @@ the ones below it (foundation < domains < flows < edge)."""
 from __future__ import annotations
 
 import pytest
-from test_architecture import _modules, _scan
+from test_architecture import _modules, scanned_package
 
 pytestmark = pytest.mark.interpreter_independent  # this repository's source, read as text: the same on every Python
 
@@ -39,8 +39,7 @@ def upward_imports(modules) -> list[str]:
 
 
 def test_every_module_imports_only_from_its_layer_or_below():
-    modules = _modules()
-    _scan(modules)
+    modules = scanned_package()
     assert len(modules) > 60  # the scan saw the package, not an empty folder
     assert upward_imports(modules) == []
 
@@ -52,7 +51,6 @@ def test_every_subpackage_has_a_layer():
 
 
 def test_the_check_sees_an_upward_import():
-    modules = _modules()
-    _scan(modules)
+    modules = scanned_package()
     modules["hexpack.errors"].imports["hexpack.verify.runner"] = 7
     assert upward_imports(modules) == ["hexpack.errors (foundation) imports hexpack.verify.runner (flows) at line 7"]
