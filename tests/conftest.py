@@ -29,6 +29,7 @@ def examples(ci: int, local: int | None = None) -> int:
     wanted = ci if IN_CI or local is None else local
     return max(5, wanted // 10) if ON_AN_OLDER_PYTHON else wanted
 
+
 # Property tests draw the same cases on every run, so a CI result can be reproduced and
 # never depends on luck. HEXPACK_FUZZ_RANDOM=1 explores fresh random cases instead; pin
 # what it finds as a plain regression test.
