@@ -37,3 +37,10 @@ def test_an_unknown_option_names_the_command_it_was_given_to(capsys):
     assert cli.main(["pythons", "--bogus"]) == 2
     err = capsys.readouterr().err
     assert err == "error: hexpack pythons: unrecognized arguments: --bogus; see `hexpack pythons --help`\n"
+
+
+def test_a_chosen_command_builds_only_its_own_parser_and_the_rest_still_list_all():
+    chosen = cli.build_parser(["-v", "build", "--project", "inspect"])
+    assert list(chosen._subparsers._group_actions[0].choices) == ["build"]
+    for argv in (["-h", "build"], ["buld"], []):
+        assert list(cli.build_parser(argv)._subparsers._group_actions[0].choices) == list(cli.COMMANDS)
