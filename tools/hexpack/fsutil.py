@@ -25,10 +25,10 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import HexpackError, ProjectError, raise_together
+from .records import Record
 
 __all__ = [
     "FileTransaction",
@@ -187,13 +187,15 @@ def state_dir(root: str | os.PathLike[str]) -> Path:
     return start / ".hexpack"
 
 
-@dataclass
-class ProjectLock:
+class ProjectLock(Record):
     """The held lock; ``recovered`` says what an interrupted earlier run left and how it was finished."""
 
-    root: Path
-    directory: Path
-    recovered: str | None = None
+    __slots__ = ("root", "directory", "recovered")
+
+    def __init__(self, root: Path, directory: Path, recovered: str | None = None):
+        self.root = root
+        self.directory = directory
+        self.recovered = recovered
 
 
 # Locks this process holds, per thread: re-entrant within a thread (release -> bump), while another
@@ -356,13 +358,15 @@ def recover(directory: Path, root: Path) -> str | None:
     return done + ": " + ", ".join(entry.target.name for entry in entries)
 
 
-@dataclass
-class _JournalEntry:
-    target: Path
-    tmp: Path
-    old: bytes | None  # None: the file did not exist
-    new: str  # sha256 of the new content
-    digest: str | None  # sha256 of what the target holds now
+class _JournalEntry(Record):
+    __slots__ = ("target", "tmp", "old", "new", "digest")
+
+    def __init__(self, target: Path, tmp: Path, old: bytes | None, new: str, digest: str | None):
+        self.target = target
+        self.tmp = tmp
+        self.old = old  # None: the file did not exist
+        self.new = new  # sha256 of the new content
+        self.digest = digest  # sha256 of what the target holds now
 
     @classmethod
     def load(cls, entry: dict[str, str | None]) -> _JournalEntry:

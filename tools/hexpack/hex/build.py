@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import PackageError, Problems
 from ..mix.project import MixProject
 from ..mix.readers import read_project
+from ..records import Record
 from . import erlterm, metadata, tarball
 from .unsafe_paths import unsafe_entries
 
@@ -40,22 +40,51 @@ class PackageRefused(Problems):
         self.warnings = list(warnings)
 
 
-@dataclass(frozen=True)
-class BuildResult:
+class BuildResult(Record):
     """A built package and everything Hex would have printed about it."""
 
-    name: str
-    version: str
-    tarball: bytes
-    metadata: list[tuple[str, Any]]
-    metadata_config: bytes
-    contents: bytes
-    files: list[str]
-    members: list[tarball.PlannedMember]  # what contents.tar.gz holds (paths, kinds, modes, sizes)
-    inner_checksum: str  # upper-case hex, the CHECKSUM member
-    outer_checksum: str  # lower-case hex, Hex's "Package checksum"
-    report_lines: list[str]
-    warnings: list[str] = field(default_factory=list)
+    __slots__ = (
+        "name",
+        "version",
+        "tarball",
+        "metadata",
+        "metadata_config",
+        "contents",
+        "files",
+        "members",
+        "inner_checksum",
+        "outer_checksum",
+        "report_lines",
+        "warnings",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        tarball: bytes,
+        metadata: list[tuple[str, Any]],
+        metadata_config: bytes,
+        contents: bytes,
+        files: list[str],
+        members: list[tarball.PlannedMember],  # what contents.tar.gz holds (paths, kinds, modes, sizes)
+        inner_checksum: str,  # upper-case hex, the CHECKSUM member
+        outer_checksum: str,  # lower-case hex, Hex's "Package checksum"
+        report_lines: list[str],
+        warnings: list[str] | None = None,
+    ):
+        self.name = name
+        self.version = version
+        self.tarball = tarball
+        self.metadata = metadata
+        self.metadata_config = metadata_config
+        self.contents = contents
+        self.files = files
+        self.members = members
+        self.inner_checksum = inner_checksum
+        self.outer_checksum = outer_checksum
+        self.report_lines = report_lines
+        self.warnings = [] if warnings is None else warnings
 
     @property
     def default_filename(self) -> str:

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 
 from ..errors import TarballError
 from ..mix.terms import MAX_NESTING, Atom, parse_integer
+from ..records import Record
 
 __all__ = ["format_config", "format_term", "parse_config", "parse_terms"]
 
@@ -34,19 +34,21 @@ LINE_LENGTH = 80
 # --------------------------------------------------------------------------
 
 
-@dataclass
-class _If:
+class _If(Record):
     """io_lib_pretty's intermediate format: what to write and its length.
 
     ``kind`` is "leaf" (a flat string such as an atom or a printable binary),
     "bin" (a binary written as bytes, which may wrap), "list" or "tuple".
     """
 
-    kind: str
-    length: int
-    text: str = ""
-    items: list[_If] = field(default_factory=list)
-    tagged: bool = False
+    __slots__ = ("kind", "length", "text", "items", "tagged")
+
+    def __init__(self, kind: str, length: int, text: str = "", items: list[_If] | None = None, tagged: bool = False):
+        self.kind = kind
+        self.length = length
+        self.text = text
+        self.items = [] if items is None else items
+        self.tagged = tagged
 
 
 _ESCAPES = {

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import PackageError, ProjectError
 from ..mix.project import MixProject, package_map
 from ..mix.terms import Atom, Regex, inspect, to_string
+from ..records import Record
 from . import rules as hex_rules
 from . import selection
 
@@ -71,15 +71,17 @@ BUILD_TOOLS: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Requirement:
+class Requirement(Record):
     """One entry of ``requirements``, as Hex's ``dependencies/0`` builds it."""
 
-    name: str
-    app: str
-    requirement: str | None
-    optional: Any
-    repository: str
+    __slots__ = ("name", "app", "requirement", "optional", "repository")
+
+    def __init__(self, name: str, app: str, requirement: str | None, optional: Any, repository: str):
+        self.name = name
+        self.app = app
+        self.requirement = requirement
+        self.optional = optional
+        self.repository = repository
 
     def as_map(self) -> dict[Atom, Any]:
         return {
@@ -91,16 +93,26 @@ class Requirement:
         }
 
 
-@dataclass
-class PackageMeta:
+class PackageMeta(Record):
     """Hex's ``meta`` map and the other things ``print_info`` needs."""
 
-    meta: dict[str, Any]
-    requirements: list[Requirement]
-    exclude_deps: list[str]
-    organization: Any = None
-    package_files: list[Any] | None = None
-    warnings: list[str] = field(default_factory=list)
+    __slots__ = ("meta", "requirements", "exclude_deps", "organization", "package_files", "warnings")
+
+    def __init__(
+        self,
+        meta: dict[str, Any],
+        requirements: list[Requirement],
+        exclude_deps: list[str],
+        organization: Any = None,
+        package_files: list[Any] | None = None,
+        warnings: list[str] | None = None,
+    ):
+        self.meta = meta
+        self.requirements = requirements
+        self.exclude_deps = exclude_deps
+        self.organization = organization
+        self.package_files = package_files
+        self.warnings = [] if warnings is None else warnings
 
     @property
     def files(self) -> list[str]:

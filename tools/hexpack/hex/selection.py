@@ -36,11 +36,11 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Union
 
 from ..errors import PackageError, ProjectError
 from ..mix.terms import Regex
+from ..records import Record
 
 __all__ = [
     "DEFAULT_FILES",
@@ -95,14 +95,18 @@ _ACCEPT = ("accept",)  # a `*` ending the component: matches the rest
 _DOUBLE_STAR = ("double_star",)  # `**` ending the component
 
 
-@dataclass(frozen=True)
-class _OneOf:
-    chars: frozenset[str]
+class _OneOf(Record):
+    __slots__ = ("chars",)
+
+    def __init__(self, chars: frozenset[str]):
+        self.chars = chars
 
 
-@dataclass(frozen=True)
-class _Alt:
-    alternatives: tuple[tuple[object, ...], ...]
+class _Alt(Record):
+    __slots__ = ("alternatives",)
+
+    def __init__(self, alternatives: tuple[tuple[object, ...], ...]):
+        self.alternatives = alternatives
 
 
 Token = Union[str, tuple, _OneOf, _Alt]  # noqa: UP007 (a runtime alias, kept valid on Python 3.10)

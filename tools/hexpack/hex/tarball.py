@@ -31,11 +31,11 @@ import shutil
 import stat
 import struct
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from ..errors import HexpackError, TarballError, UsageError
+from ..records import Record
 from . import erlterm
 
 __all__ = [
@@ -84,8 +84,7 @@ _TYPE_BITS = {"file": stat.S_IFREG, "dir": stat.S_IFDIR, "symlink": stat.S_IFLNK
 _TYPEFLAG = {"file": b"0", "dir": b"5", "symlink": b"2"}
 
 
-@dataclass
-class Member:
+class Member(Record):
     """One entry of ``contents.tar.gz``.
 
     ``mode`` holds the permission bits (``0o644``, ``0o755``, ``0o777`` for a
@@ -93,30 +92,58 @@ class Member:
     carry no trailing slash.
     """
 
-    path: str
-    kind: Literal["file", "dir", "symlink"]
-    mode: int
-    data: bytes = b""
-    linkname: str = ""
+    __slots__ = ("path", "kind", "mode", "data", "linkname")
+
+    def __init__(
+        self, path: str, kind: Literal["file", "dir", "symlink"], mode: int, data: bytes = b"", linkname: str = ""
+    ):
+        self.path = path
+        self.kind = kind
+        self.mode = mode
+        self.data = data
+        self.linkname = linkname
 
     @property
     def size(self) -> int:
         return len(self.data)
 
 
-@dataclass
-class Package:
+class Package(Record):
     """A Hex package read and verified by :func:`read_package`."""
 
-    version: str
-    inner_checksum: str  # upper-case hex, as stored in CHECKSUM (and verified)
-    outer_checksum: str  # lower-case hex of the whole file ("Package checksum")
-    metadata_config: bytes
-    metadata: list[tuple[str, object]]
-    members: list[Member] = field(default_factory=list)
-    contents: bytes = b""  # contents.tar.gz as stored
-    computed_checksum: str = ""  # upper-case hex of what the members hash to
-    checksum_ok: bool = True  # False only when read with verify_checksum=False and CHECKSUM is wrong
+    __slots__ = (
+        "version",
+        "inner_checksum",
+        "outer_checksum",
+        "metadata_config",
+        "metadata",
+        "members",
+        "contents",
+        "computed_checksum",
+        "checksum_ok",
+    )
+
+    def __init__(
+        self,
+        version: str,
+        inner_checksum: str,  # upper-case hex, as stored in CHECKSUM (and verified)
+        outer_checksum: str,  # lower-case hex of the whole file ("Package checksum")
+        metadata_config: bytes,
+        metadata: list[tuple[str, object]],
+        members: list[Member] | None = None,
+        contents: bytes = b"",  # contents.tar.gz as stored
+        computed_checksum: str = "",  # upper-case hex of what the members hash to
+        checksum_ok: bool = True,  # False only when read with verify_checksum=False and CHECKSUM is wrong
+    ):
+        self.version = version
+        self.inner_checksum = inner_checksum
+        self.outer_checksum = outer_checksum
+        self.metadata_config = metadata_config
+        self.metadata = metadata
+        self.members = [] if members is None else members
+        self.contents = contents
+        self.computed_checksum = computed_checksum
+        self.checksum_ok = checksum_ok
 
     def meta(self, key: str, default: object = None) -> object:
         for k, v in self.metadata:
@@ -130,19 +157,29 @@ class Package:
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PlannedMember:
+class PlannedMember(Record):
     """A member of ``contents.tar.gz`` known from ``lstat`` alone: its data is read while writing.
 
     ``source`` is the file to read (regular files only); ``size`` its size when planned.
     """
 
-    path: str
-    kind: Literal["file", "dir", "symlink"]
-    mode: int
-    size: int = 0
-    linkname: str = ""
-    source: Path | None = None
+    __slots__ = ("path", "kind", "mode", "size", "linkname", "source")
+
+    def __init__(
+        self,
+        path: str,
+        kind: Literal["file", "dir", "symlink"],
+        mode: int,
+        size: int = 0,
+        linkname: str = "",
+        source: Path | None = None,
+    ):
+        self.path = path
+        self.kind = kind
+        self.mode = mode
+        self.size = size
+        self.linkname = linkname
+        self.source = source
 
 
 def plan_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[PlannedMember]:
@@ -485,13 +522,15 @@ def outer_checksum(tarball: bytes) -> str:
 _HEADER_ONLY = (b"1", b"2", b"3", b"4", b"5", b"6")
 
 
-@dataclass
-class _RawEntry:
-    name: str
-    typeflag: bytes
-    mode: int
-    data: bytes
-    linkname: str
+class _RawEntry(Record):
+    __slots__ = ("name", "typeflag", "mode", "data", "linkname")
+
+    def __init__(self, name: str, typeflag: bytes, mode: int, data: bytes, linkname: str):
+        self.name = name
+        self.typeflag = typeflag
+        self.mode = mode
+        self.data = data
+        self.linkname = linkname
 
 
 def _parse_octal(raw: bytes, what: str, subject: str) -> int:

@@ -11,12 +11,12 @@ the Python values described in ``hexpack.mix.terms``.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import proc
 from ..errors import ProjectError
+from ..records import Record
 from .project import MixProject, map_key, project_from_config
 from .terms import MAX_NESTING, Atom, Regex, atom
 
@@ -28,16 +28,18 @@ _TERM_MARK = "HEXPACK-TERM:"
 _ERROR_MARK = "HEXPACK-ERROR:"
 
 
-@dataclass(frozen=True)
-class Opaque:
+class Opaque(Record):
     """A value with no literal form (a function, pid, port or reference).
 
     ``kind`` is ``"function"``, ``"pid"``, ``"port"`` or ``"reference"``;
     ``text`` is what Elixir's ``inspect/1`` printed.
     """
 
-    kind: str
-    text: str
+    __slots__ = ("kind", "text")
+
+    def __init__(self, kind: str, text: str):
+        self.kind = kind
+        self.text = text
 
 
 class ElixirReader:

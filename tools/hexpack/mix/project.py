@@ -10,28 +10,29 @@ picks an engine. The engines import this module; it imports neither.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import HexpackError, ProjectError, raise_together
+from ..records import Record
 from .terms import Atom, Regex, bounds_problem, inspect, is_keyword, keyword_get
 
 
-@dataclass(frozen=True)
-class Dep:
+class Dep(Record):
     """One entry of ``deps``: ``{:name, requirement, opts}``."""
 
-    name: str
-    requirement: str | None
-    opts: list[tuple[Atom, Any]] = field(default_factory=list)
+    __slots__ = ("name", "requirement", "opts")
+
+    def __init__(self, name: str, requirement: str | None, opts: list[tuple[Atom, Any]] | None = None):
+        self.name = name
+        self.requirement = requirement
+        self.opts = [] if opts is None else opts
 
     def opt(self, key: str, default: Any = None) -> Any:
         return keyword_get(self.opts, key, default)
 
 
-@dataclass(frozen=True)
-class MixProject:
+class MixProject(Record):
     """The parts of ``Mix.Project.config()`` that packaging needs.
 
     ``package`` is the ``package:`` keyword list or map converted to a dict
@@ -42,17 +43,44 @@ class MixProject:
     ``config`` is the whole project keyword list, for anything else.
     """
 
-    root: Path
-    app: str
-    version: str
-    elixir: str | None
-    description: str | None
-    deps: list[Dep]
-    package: dict[str, Any]
-    config: list[tuple[Atom, Any]] = field(default_factory=list)
-    reader: str = "static"  # which reader produced this: "elixir" or "static"
-    # what the static reader assumed (a guard before the module that can only raise passes)
-    assumptions: tuple[str, ...] = ()
+    __slots__ = (
+        "root",
+        "app",
+        "version",
+        "elixir",
+        "description",
+        "deps",
+        "package",
+        "config",
+        "reader",
+        "assumptions",
+    )
+
+    def __init__(
+        self,
+        root: Path,
+        app: str,
+        version: str,
+        elixir: str | None,
+        description: str | None,
+        deps: list[Dep],
+        package: dict[str, Any],
+        config: list[tuple[Atom, Any]] | None = None,
+        reader: str = "static",  # which reader produced this: "elixir" or "static"
+        assumptions: tuple[
+            str, ...
+        ] = (),  # what the static reader assumed (a guard before the module that can only raise passes)
+    ):
+        self.root = root
+        self.app = app
+        self.version = version
+        self.elixir = elixir
+        self.description = description
+        self.deps = deps
+        self.package = package
+        self.config = [] if config is None else config
+        self.reader = reader
+        self.assumptions = assumptions
 
     @property
     def files(self) -> list[str] | None:

@@ -13,8 +13,9 @@ and ``to_string/1`` do (for messages and for the metadata Hex prints).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
+
+from ..records import Record
 
 #: Fixed caps on untrusted terms (metadata.config, mix.exs values), so that every reader and
 #: printer works in bounded time and stack: no Hex metadata comes near either.
@@ -39,20 +40,23 @@ def atom(name: str) -> Atom | bool | None:
     return _SPECIAL_ATOMS[name] if name in _SPECIAL_ATOMS else Atom(name)
 
 
-@dataclass(frozen=True)
-class Regex:
+class Regex(Record):
     """An Elixir regex kept as a regex: its PCRE source and modifier letters."""
 
-    source: str
-    options: str = ""
-    _compiled: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    __slots__ = ("source", "options", "_compiled")
+    _fields = ("source", "options")  # the compiled pattern is a cache: neither compared nor shown
+
+    def __init__(self, source: str, options: str = "", _compiled: re.Pattern[str] | None = None):
+        self.source = source
+        self.options = options
+        self._compiled = _compiled
 
     def compiled(self) -> re.Pattern[str]:
         if self._compiled is None:
             flags = 0
             for letter in self.options:
                 flags |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}.get(letter, 0)
-            object.__setattr__(self, "_compiled", re.compile(self.source, flags))
+            self._compiled = re.compile(self.source, flags)
         assert self._compiled is not None
         return self._compiled
 

@@ -7,13 +7,12 @@ evaluates ``project/0`` (``evaluation``) in the env ``mix hex.build`` uses.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ...errors import HexpackError, ProjectError, raise_together
+from ...records import Record
 from ..project import MixProject, project_from_config
 from ..terms import Atom, is_keyword, keyword_get
 from . import builtins as mix_builtins
@@ -324,17 +323,19 @@ def hex_build_env(value: Any) -> str | None:
     return str.__str__(chosen) if isinstance(chosen, Atom) else None
 
 
-@dataclass(frozen=True)
-class StaticRead:
+class StaticRead(Record):
     """What the static reader found in mix.exs, before packaging's checks.
 
     ``config`` is project/0's keyword list; a value it cannot evaluate is an
     ``Unreadable`` there. ``written`` says where its plain string values are written.
     """
 
-    config: Any
-    assumptions: tuple[str, ...]
-    written: dict[str, Written]
+    __slots__ = ("config", "assumptions", "written")
+
+    def __init__(self, config: Any, assumptions: tuple[str, ...], written: dict[str, Written]):
+        self.config = config
+        self.assumptions = assumptions
+        self.written = written
 
 
 def evaluate_source(src: str, *, source: str = "mix.exs", environ: Mapping[str, str] | None = None) -> Any:
@@ -404,7 +405,7 @@ def read_statically(root: str | Path, *, environ: Mapping[str, str] | None = Non
     read = read_config(mix_exs, environ=environ)
     _refuse_unreadable_packaging_keys(read.config, str(mix_exs))
     project = project_from_config(root, read.config, reader="static", source=str(mix_exs))
-    return dataclasses.replace(project, assumptions=read.assumptions)
+    return project.replace(assumptions=read.assumptions)
 
 
 def _refuse_unreadable_packaging_keys(config: Any, source: str) -> None:

@@ -7,52 +7,86 @@ which module-body statements cannot change what ``project/0`` returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from ...records import Record
 from .tokens import BINARY_OPS, WORD_OPS, Refusal, Tok, refuse
 
 
-@dataclass
-class Code:
+class Code(Record):
     """A slice of tokens to evaluate later, with what it may refer to."""
 
-    toks: list[Tok]
-    start: int
-    end: int
-    attrs: dict[str, Attr]
+    __slots__ = ("toks", "start", "end", "attrs")
+
+    def __init__(self, toks: list[Tok], start: int, end: int, attrs: dict[str, Attr]):
+        self.toks = toks
+        self.start = start
+        self.end = end
+        self.attrs = attrs
 
 
-@dataclass
-class Attr:
-    name: str
-    line: int
-    code: Code
-    state: str = "new"  # new, running, done, failed
-    value: Any = None
-    error: Refusal | None = None
+class Attr(Record):
+    __slots__ = ("name", "line", "code", "state", "value", "error")
+
+    def __init__(
+        self,
+        name: str,
+        line: int,
+        code: Code,
+        state: str = "new",  # new, running, done, failed
+        value: Any = None,
+        error: Refusal | None = None,
+    ):
+        self.name = name
+        self.line = line
+        self.code = code
+        self.state = state
+        self.value = value
+        self.error = error
 
 
-@dataclass
-class Fun:
-    name: str
-    line: int
-    code: Code | None  # None when no zero-arity clause exists
-    arities: set[int] = field(default_factory=set)
-    macro: bool = False
-    state: str = "new"
-    value: Any = None
-    error: Refusal | None = None
+class Fun(Record):
+    __slots__ = ("name", "line", "code", "arities", "macro", "state", "value", "error")
+
+    def __init__(
+        self,
+        name: str,
+        line: int,
+        code: Code | None,  # None when no zero-arity clause exists
+        arities: set[int] | None = None,
+        macro: bool = False,
+        state: str = "new",
+        value: Any = None,
+        error: Refusal | None = None,
+    ):
+        self.name = name
+        self.line = line
+        self.code = code
+        self.arities = set() if arities is None else arities
+        self.macro = macro
+        self.state = state
+        self.value = value
+        self.error = error
 
 
-@dataclass
-class Module:
-    name: str
-    funs: dict[str, Fun] = field(default_factory=dict)
-    aliases: dict[str, str] = field(default_factory=dict)
-    is_project: bool = False
-    blocked: list[Refusal] = field(default_factory=list)  # statements we cannot run
-    alias_error: Refusal | None = None  # an `alias` we cannot follow: aliases are then unknown
+class Module(Record):
+    __slots__ = ("name", "funs", "aliases", "is_project", "blocked", "alias_error")
+
+    def __init__(
+        self,
+        name: str,
+        funs: dict[str, Fun] | None = None,
+        aliases: dict[str, str] | None = None,
+        is_project: bool = False,
+        blocked: list[Refusal] | None = None,  # statements we cannot run
+        alias_error: Refusal | None = None,  # an `alias` we cannot follow: aliases are then unknown
+    ):
+        self.name = name
+        self.funs = {} if funs is None else funs
+        self.aliases = {} if aliases is None else aliases
+        self.is_project = is_project
+        self.blocked = [] if blocked is None else blocked
+        self.alias_error = alias_error
 
 
 _OPENERS = {"(": ")", "[": "]", "{": "}", "<<": ">>"}
@@ -165,14 +199,16 @@ def element_end(toks: list[Tok], i: int, limit: int) -> int:
     return i
 
 
-@dataclass(frozen=True)
-class IfForm:
+class IfForm(Record):
     """``if cond do ... else ... end`` or ``if cond, do: ..., else: ...`` as token ranges (start, end)."""
 
-    condition: tuple[int, int]
-    then: tuple[int, int]
-    otherwise: tuple[int, int]  # empty (start == end) without an else: the value is nil
-    end: int  # just past the whole expression
+    __slots__ = ("condition", "then", "otherwise", "end")
+
+    def __init__(self, condition: tuple[int, int], then: tuple[int, int], otherwise: tuple[int, int], end: int):
+        self.condition = condition
+        self.then = then
+        self.otherwise = otherwise  # empty (start == end) without an else: the value is nil
+        self.end = end  # just past the whole expression
 
 
 def if_form(toks: list[Tok], i: int, limit: int) -> IfForm | None:

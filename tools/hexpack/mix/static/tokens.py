@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from ...records import Record
 from ..terms import parse_integer
 
 
@@ -29,14 +29,24 @@ def refuse(line: int, thing: str) -> Refusal:
     return Refusal(line, f"cannot evaluate {thing} without Elixir")
 
 
-@dataclass
-class Tok:
-    kind: str  # int float str chars atom kw sigil ident alias attr op nl eof
-    value: Any
-    line: int
-    spaced: bool = True  # whitespace (or a line start) right before it
-    start: int = -1  # character offsets of the token in the text read (for editing a literal in place)
-    end: int = -1
+class Tok(Record):
+    __slots__ = ("kind", "value", "line", "spaced", "start", "end")
+
+    def __init__(
+        self,
+        kind: str,  # int float str chars atom kw sigil ident alias attr op nl eof
+        value: Any,
+        line: int,
+        spaced: bool = True,  # whitespace (or a line start) right before it
+        start: int = -1,  # character offsets of the token in the text read (for editing a literal in place)
+        end: int = -1,
+    ):
+        self.kind = kind
+        self.value = value
+        self.line = line
+        self.spaced = spaced
+        self.start = start
+        self.end = end
 
     def is_op(self, *ops: str) -> bool:
         return self.kind == "op" and self.value in ops
@@ -66,11 +76,13 @@ class Tok:
         return f"this {self.kind}"
 
 
-@dataclass
-class Sigil:
-    letter: str
-    parts: list[Any]  # raw text (escapes kept) and lists of tokens for #{...}
-    modifiers: str
+class Sigil(Record):
+    __slots__ = ("letter", "parts", "modifiers")
+
+    def __init__(self, letter: str, parts: list[Any], modifiers: str):
+        self.letter = letter
+        self.parts = parts  # raw text (escapes kept) and lists of tokens for #{...}
+        self.modifiers = modifiers
 
 
 _OPERATORS = sorted(

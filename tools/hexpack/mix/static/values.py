@@ -7,9 +7,9 @@ Elixir's conversions for the values whose result is certain.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ...records import Record
 from ..terms import Atom, Regex, atom
 from .tokens import Refusal, refuse
 
@@ -17,16 +17,18 @@ if TYPE_CHECKING:
     from .evaluation import Evaluator
 
 
-@dataclass(frozen=True)
-class Unreadable:
+class Unreadable(Record):
     """A top-level project/0 value the static reader cannot evaluate.
 
     Harmless while nothing reads it; ``read_statically`` refuses when it is
     one of ``PACKAGING_KEYS``.
     """
 
-    line: int
-    what: str
+    __slots__ = ("line", "what")
+
+    def __init__(self, line: int, what: str):
+        self.line = line
+        self.what = what
 
     def __repr__(self) -> str:
         return f"<unreadable without Elixir: line {self.line}>"

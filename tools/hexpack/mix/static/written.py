@@ -10,9 +10,9 @@ written anywhere and is left out: nothing would say which text to change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ...records import Record
 from ..terms import Atom
 from .syntax import Code, Module
 from .values import Binding
@@ -23,16 +23,18 @@ if TYPE_CHECKING:
 __all__ = ["Written", "written_literals"]
 
 
-@dataclass(frozen=True)
-class Written:
+class Written(Record):
     """Where a top-level ``project/0`` string is written in mix.exs as one plain literal (the static reader
     follows ``@attr``s, variables and zero-arity helpers to it), so it can be edited in place."""
 
-    value: str
-    start: int  # character offsets of the text between the quotes, in mix.exs as decoded from UTF-8
-    end: int
-    line: int
-    text: str  # the literal as it reads, for messages: '@version "1.4.0"' or 'version: "1.4.0"'
+    __slots__ = ("value", "start", "end", "line", "text")
+
+    def __init__(self, value: str, start: int, end: int, line: int, text: str):
+        self.value = value
+        self.start = start  # character offsets of the text between the quotes, in mix.exs as decoded from UTF-8
+        self.end = end
+        self.line = line
+        self.text = text  # the literal as it reads, for messages: '@version "1.4.0"' or 'version: "1.4.0"'
 
 
 _MAX_HOPS = 32  # @a -> @b -> helper -> ...: deeper is not a plain literal anyone edits by hand
