@@ -383,7 +383,8 @@ def format_config(pairs: list[tuple[str, object]]) -> bytes:
 # Reading
 # --------------------------------------------------------------------------
 
-_TOKEN = re.compile(
+# Compiled where a term is read (re caches it): compiling costs a build, which only writes terms, about 1 ms.
+_TOKEN = (
     r"""
     (?P<ws>\s+|%[^\n]*)
   | (?P<float>-?\d+\.\d+(?:[eE][+-]?\d+)?)
@@ -445,8 +446,9 @@ class _Parser:
     def __init__(self, text: str):
         self.tokens: list[tuple[str, str]] = []
         pos = 0
+        token = re.compile(*_TOKEN)
         while pos < len(text):
-            match = _TOKEN.match(text, pos)
+            match = token.match(text, pos)
             if not match:
                 raise ValueError(f"unexpected character {text[pos]!r} at offset {pos}")
             pos = match.end()

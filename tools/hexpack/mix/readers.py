@@ -10,15 +10,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import HexpackError
-from .elixir import ElixirReader
 from .project import MixProject, MixReader
 from .static import StaticReader
 
-__all__ = ["READERS", "read_project"]
+__all__ = ["engine", "read_project"]
 
-ELIXIR = ElixirReader()
 STATIC = StaticReader()
-READERS: dict[str, MixReader] = {ELIXIR.name: ELIXIR, STATIC.name: STATIC}
+
+
+def engine(name: str) -> MixReader:
+    """The reader called ``name`` ("elixir" or "static")."""
+    if name == STATIC.name:
+        return STATIC
+    if name == "elixir":
+        # lazy: start-up time (the Elixir engine brings proc and subprocess; a certain static read needs neither)
+        from .elixir import ElixirReader
+
+        return ElixirReader()
+    raise ValueError(f"unknown reader {name!r}")
 
 
 def read_project(root: str | Path, *, reader: str = "auto") -> MixProject:
@@ -36,20 +45,18 @@ def read_project(root: str | Path, *, reader: str = "auto") -> MixProject:
     root = Path(root)
     if reader == "auto":
         return _auto(root)
-    engine = READERS.get(reader)
-    if engine is None:
-        raise ValueError(f"unknown reader {reader!r}")
-    return engine.read(root)
+    return engine(reader).read(root)
 
 
 def _auto(root: Path) -> MixProject:
-    has_elixir = ELIXIR.available()
     try:
         project = STATIC.read(root)
     except HexpackError:
-        if not has_elixir:
+        elixir = engine("elixir")
+        if not elixir.available():
             raise
-    else:
-        if not (project.assumptions and has_elixir):
-            return project
-    return ELIXIR.read(root)
+        return elixir.read(root)
+    if not project.assumptions:  # certain: Elixir is neither looked for nor started
+        return project
+    elixir = engine("elixir")
+    return elixir.read(root) if elixir.available() else project

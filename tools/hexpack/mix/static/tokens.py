@@ -95,13 +95,18 @@ _OPERATORS = sorted(
     key=len,
     reverse=True,
 )  # fmt: skip
-# One alternation, longest first: the first operator that matches is the longest, as in Elixir's tokenizer.
-_OPERATOR = re.compile("|".join(map(re.escape, _OPERATORS)))
+# Longest first, as in Elixir's tokenizer: the operator read is the longest one the text starts with
+# (set lookups: compiling these as one regex cost every build about 1 ms).
+_OPERATORS_BY_LENGTH = [
+    (length, frozenset(op for op in _OPERATORS if len(op) == length))
+    for length in sorted({*map(len, _OPERATORS)})[::-1]
+]
 _BLANKS = re.compile(r"[ \t\r]+")
 _IDENT = re.compile(r"[^\W\d]\w*[?!]?")
 _ALIAS = re.compile(r"[A-Z]\w*")
 _ATOM_NAME = re.compile(r"[^\W\d][\w@]*[?!]?")
-_NUMBER = re.compile(
+# Compiled where used (re caches it): most mix.exs files hold no number outside a string.
+_NUMBER = (
     r"0x[0-9a-fA-F](?:_?[0-9a-fA-F])*|0o[0-7](?:_?[0-7])*|0b[01](?:_?[01])*"
     r"|(?P<int>[0-9](?:_?[0-9])*)(?P<frac>\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?)?"
 )
@@ -173,7 +178,7 @@ class Tokenizer:
     def _token(self, ch: str, previous: list[Tok]) -> Tok:  # noqa: PLR0911, PLR0912
         src, pos = self.src, self.pos
         if ch.isdigit():
-            m = _NUMBER.match(src, pos)
+            m = re.compile(_NUMBER).match(src, pos)
             assert m is not None
             self.pos = m.end()
             text = m.group(0).replace("_", "")
@@ -226,10 +231,10 @@ class Tokenizer:
             if _ALIAS.fullmatch(name):
                 return Tok("alias", name, self.line)
             return Tok("ident", name, self.line)
-        m = _OPERATOR.match(src, pos)
-        if m:
-            self.pos = m.end()
-            return Tok("op", m.group(0), self.line)
+        for length, operators in _OPERATORS_BY_LENGTH:
+            if src[pos : pos + length] in operators:
+                self.pos = pos + length
+                return Tok("op", src[pos : pos + length], self.line)
         raise Refusal(self.line, f"cannot read {src[pos]!r} without Elixir")
 
     def _keyword_colon(self) -> bool:
@@ -387,7 +392,8 @@ def unescape_part(part: Any, line: int) -> Any:
 
 _SIMPLE_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "d": "\x7f", "e": "\x1b", "f": "\f", "n": "\n", "r": "\r"}
 _SIMPLE_ESCAPES.update({"s": " ", "t": "\t", "v": "\v"})
-_ESCAPE = re.compile(
+# Compiled where used (re caches it): only a string holding a backslash needs it.
+_ESCAPE = (
     r"\\(?:(?P<nl>\r?\n)|x\{(?P<xb>[0-9a-fA-F]+)\}|x(?P<x>[0-9a-fA-F]{1,2})"
     r"|u\{(?P<ub>[0-9a-fA-F]+)\}|u(?P<u>[0-9a-fA-F]{4})|(?P<c>.))",
     re.DOTALL,
@@ -410,7 +416,7 @@ def unescape(raw: str, line: int) -> str:
         c = m.group("c")
         return _SIMPLE_ESCAPES.get(c, c)
 
-    return _ESCAPE.sub(one, raw) if "\\" in raw else raw
+    return re.compile(*_ESCAPE).sub(one, raw) if "\\" in raw else raw
 
 
 _REGEX_ESCAPES = {"f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "a": "\a"}
