@@ -44,3 +44,53 @@ def test_a_chosen_command_builds_only_its_own_parser_and_the_rest_still_list_all
     assert list(chosen._subparsers._group_actions[0].choices) == ["build"]
     for argv in (["-h", "build"], ["buld"], []):
         assert list(cli.build_parser(argv)._subparsers._group_actions[0].choices) == list(cli.COMMANDS)
+
+
+def _argparse_namespace(argv):
+    args, unknown = cli.build_parser(argv).parse_known_args(argv)
+    assert unknown == []
+    return vars(args)
+
+
+def test_the_quick_path_reads_a_plain_command_line_as_argparse_does(tmp_path):
+    """Every plain command line the quick path takes gives argparse's namespace, defaults and conversions
+    included; what it declines (help, abbreviations, --opt=value, bad values, positionals) goes to argparse."""
+    project = str(tmp_path)
+    taken = [
+        ["build"],
+        ["-v", "build", "--project", project, "-o", "x.tar"],
+        ["build", "--root", project, "--reader", "static", "--output", "y.tar", "--reader", "elixir"],
+        ["--verbose", "build", "--project", ""],
+        ["version", "--project", project, "--json"],
+        ["version"],
+    ]
+    for argv in taken:
+        quick = cli.quick_parse(argv)
+        assert quick is not None, argv
+        assert vars(quick) == _argparse_namespace(argv), argv
+    declined = [
+        [],
+        ["-h"],
+        ["build", "--help"],
+        ["build", "--proj", project],
+        ["build", "--project=" + project],
+        ["build", "--reader", "bogus"],
+        ["build", "-o"],
+        ["build", "-o", "-x"],
+        ["build", "extra"],
+        ["build", "-v"],
+        ["version", "--project", str(tmp_path / "missing")],
+        ["unpack", "file.tar"],
+        ["buld"],
+    ]
+    assert [argv for argv in declined if cli.quick_parse(argv) is not None] == []
+
+
+def test_a_plain_build_does_not_load_argparse(tmp_path):
+    code = (
+        "import sys; from hexpack import cli; "
+        "cli.main(['build', '--project', sys.argv[1]]); print('argparse' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
+    assert "no mix.exs here" in done.stderr

@@ -7,10 +7,10 @@ place a HexpackError becomes a one-line message and an exit code.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 from . import __version__
 from .errors import HexpackError, Problems, UsageError
@@ -34,14 +34,7 @@ COMMANDS = (
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing usage and exiting."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message, subject=self.prog, hint=f"see `{self.prog} --help`")
-
-
-def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None):
     """The parser; when ``argv`` names a command only that command's parser is built and its module imported.
 
     Importing every command pulls in the whole library (about half a second),
@@ -50,6 +43,17 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     command still see all. The top-level options take no value, so the first
     argument that is not an option is the command argparse will pick.
     """
+    # argparse with gettext, locale and shutil costs more than reading mix.exs; a plain command line
+    # takes quick_parse instead
+    # lazy: start-up time
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        """argparse that raises instead of printing usage and exiting."""
+
+        def error(self, message: str) -> None:  # type: ignore[override]
+            raise UsageError(message, subject=self.prog, hint=f"see `{self.prog} --help`")
+
     chosen = next((arg for arg in argv or () if not arg.startswith("-") or arg in ("-h", "--help")), None)
     if chosen not in COMMANDS:  # no command, an unknown one, or the top-level --help: every command is listed
         chosen = None
@@ -69,12 +73,107 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+class _Declared:
+    """Stands in for a command's parser in ``configure`` and records the options it declares.
+
+    The quick path reads a command line with it when every option is a plain flag (``store`` with one
+    value, optionally checked against ``choices`` or converted by ``type``, or ``store_true``); any other
+    declaration (a positional, ``nargs``, ``required``, a group) leaves the command to argparse.
+    """
+
+    def __init__(self) -> None:
+        self.options: dict[str, tuple[str, bool, Sequence[str] | None, object]] = {}  # flag -> dest, value?, ...
+        self.defaults: dict[str, object] = {}
+        self.plain = True
+
+    def add_argument(self, *flags: str, dest=None, default=None, action="store", choices=None, type=None, **rest):
+        rest.pop("help", None)
+        rest.pop("metavar", None)
+        if (
+            rest
+            or not flags
+            or not all(flag.startswith("-") for flag in flags)
+            or action not in ("store", "store_true")
+        ):
+            self.plain = False
+            return
+        long = next((flag for flag in flags if flag.startswith("--")), flags[0])
+        dest = dest or long.lstrip("-").replace("-", "_")
+        if action == "store_true":
+            default = False if default is None else default
+        elif isinstance(default, str) and type is not None:
+            try:
+                default = type(default)  # argparse converts a string default as it converts a value
+            except Exception:  # argparse words the error
+                self.plain = False
+                return
+        self.defaults[dest] = default
+        for flag in flags:
+            self.options[flag] = (dest, action == "store", choices, type)
+
+    def __getattr__(self, name: str):  # set_defaults, add_mutually_exclusive_group, ...: argparse's job
+        self.plain = False
+        return lambda *args, **kwargs: _Declared()
+
+
+def quick_parse(argv: Sequence[str]) -> SimpleNamespace | None:
+    """``argv`` read without argparse when it is plain, else None (and argparse reads it).
+
+    Plain: optional ``-v``/``--verbose``, a command, then only that command's options written out in
+    full, each value its own argument not starting with ``-``. The namespace is the one argparse
+    would make (``tests/test_cli.py`` holds the two equal); anything else, ``--help``, an abbreviation,
+    ``--opt=value``, an unknown or bad value included, goes to argparse, which also words the errors.
+    """
+    index = 0
+    verbose = False
+    while index < len(argv) and argv[index] in ("-v", "--verbose"):
+        verbose = True
+        index += 1
+    if index >= len(argv) or argv[index] not in COMMANDS:
+        return None
+    command = argv[index]
+    module = importlib.import_module(f"hexpack.commands.{command}")
+    declared = _Declared()
+    module.configure(declared)
+    if not declared.plain:
+        return None
+    values = dict(declared.defaults)
+    rest = argv[index + 1 :]
+    position = 0
+    while position < len(rest):
+        option = declared.options.get(rest[position])
+        if option is None:
+            return None
+        dest, takes_value, choices, convert = option
+        if not takes_value:
+            values[dest] = True
+            position += 1
+            continue
+        if position + 1 >= len(rest) or rest[position + 1].startswith("-"):
+            return None
+        value: object = rest[position + 1]
+        if convert is not None:
+            try:
+                value = convert(value)  # type: ignore[operator]
+            except Exception:  # argparse words the error
+                return None
+        if choices is not None and value not in choices:
+            return None
+        values[dest] = value
+        position += 2
+    return SimpleNamespace(command=command, verbose=verbose, _run=module.run, **values)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     out = Output()
     try:
         arguments = list(sys.argv[1:] if argv is None else argv)
-        parser = build_parser(arguments)
-        args, unknown = parser.parse_known_args(arguments)
+        args = quick_parse(arguments)
+        if args is None:
+            parser = build_parser(arguments)
+            args, unknown = parser.parse_known_args(arguments)
+        else:
+            parser, unknown = None, []
         if unknown:  # argparse would blame the top-level parser; name the command whose options these are not
             prog = f"hexpack {args.command}" if getattr(args, "command", None) else "hexpack"
             raise UsageError(f"unrecognized arguments: {' '.join(unknown)}", subject=prog, hint=f"see `{prog} --help`")
@@ -83,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             logging.basicConfig(level=logging.DEBUG, format="hexpack: %(message)s", stream=sys.stderr)
         if not getattr(args, "_run", None):
+            assert parser is not None  # the quick path always names a command
             parser.print_help(out.stream)
             return 2
         return int(args._run(args, out) or 0)

@@ -6,7 +6,6 @@ returns through ``Output``.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 
@@ -14,11 +13,13 @@ def existing_dir(text: str) -> Path:
     """argparse ``type=`` for ``--root DIR``: a missing directory or a file is a usage error, not a silent default."""
     path = Path(text)
     if not path.is_dir():
+        import argparse  # lazy: start-up time (the quick command-line path runs without argparse)
+
         raise argparse.ArgumentTypeError(f"{text}: {'not a directory' if path.exists() else 'directory not found'}")
     return path
 
 
-def add_project_option(parser: argparse.ArgumentParser) -> None:
+def add_project_option(parser) -> None:
     """``--project DIR`` (alias ``--root``), an existing directory, stored as ``args.root``."""
     parser.add_argument(
         "--project",
@@ -31,7 +32,7 @@ def add_project_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_reader_option(parser: argparse.ArgumentParser) -> None:
+def add_reader_option(parser) -> None:
     """``--reader``: how a project's mix.exs is read (build, and inspect/diff of a project directory)."""
     parser.add_argument(
         "--reader",
