@@ -22,8 +22,8 @@ import contextlib
 import hashlib
 import os
 import stat
-import threading
 import time
+from _thread import get_ident  # threading's own, without loading threading (start-up time)
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -207,7 +207,7 @@ _held: dict[tuple[Path, int], ProjectLock] = {}
 def project_lock(root: str | os.PathLike[str], command: str) -> Iterator[ProjectLock]:
     """Hold the project's lock for the block, after finishing any interrupted transaction."""
     directory = state_dir(root)
-    key = (directory, threading.get_ident())
+    key = (directory, get_ident())
     if key in _held:
         yield _held[key]
         return

@@ -33,7 +33,6 @@ import posixpath
 import re
 import signal
 import stat
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Union
@@ -538,21 +537,21 @@ def regex_time_limit(seconds: float = REGEX_TIME_LIMIT) -> Iterator[None]:
     an inner use inside an outer one does nothing.
     """
     global _limit_active
-    usable = (
-        not _limit_active
-        and hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-    )
-    if not usable:
-        yield
-        return
 
     def check(signum, frame) -> None:
         if _searching and time.monotonic() - _searching[2] > seconds:
             raise _RegexTimeout(_searching[0], _searching[1])
 
-    previous = signal.signal(signal.SIGALRM, check)
+    installed, previous = False, None
+    if not _limit_active and hasattr(signal, "setitimer") and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0):
+        try:
+            previous = signal.signal(signal.SIGALRM, check)
+            installed = True
+        except ValueError:  # not the main thread (only it handles signals); checked so, threading stays unloaded
+            pass
+    if not installed:
+        yield
+        return
     _limit_active = True
     tick = min(0.25, seconds / 4)
     signal.setitimer(signal.ITIMER_REAL, tick, tick)

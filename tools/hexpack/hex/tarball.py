@@ -27,7 +27,6 @@ import errno
 import hashlib
 import os
 import posixpath
-import shutil
 import stat
 import struct
 import zlib
@@ -1010,6 +1009,9 @@ def _remove_tree(top: str) -> None:
                     os.chmod(path, 0o700)
     except OSError:
         pass
+    # lazy: start-up time (shutil brings bz2 and lzma; only unpacking removes a tree)
+    import shutil
+
     shutil.rmtree(top, ignore_errors=True)
 
 
