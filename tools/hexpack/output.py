@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
 
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 _STYLES = {"pass": "32", "ok": "32", "warn": "33", "fail": "31", "error": "31", "bold": "1"}
 
 

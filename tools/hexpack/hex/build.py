@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 from ..errors import PackageError, Problems
 from ..mix.project import MixProject
@@ -23,6 +22,10 @@ from ..mix.readers import read_project
 from ..records import Record
 from . import erlterm, metadata, tarball
 from .unsafe_paths import unsafe_entries
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["BuildResult", "PackageRefused", "build_package", "build_project"]
 

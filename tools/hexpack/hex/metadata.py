@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 from ..errors import PackageError, ProjectError
 from ..mix.project import MixProject, package_map
@@ -34,6 +33,10 @@ from ..mix.terms import Atom, Regex, inspect, to_string
 from ..records import Record
 from . import rules as hex_rules
 from . import selection
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "BUILD_TOOLS",

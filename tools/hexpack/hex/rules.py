@@ -28,9 +28,12 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from ..mix.terms import to_string
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "HEX_VERSION",

@@ -35,11 +35,14 @@ import signal
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Union
 
 from ..errors import PackageError, ProjectError
 from ..mix.terms import Regex
 from ..records import Record
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from typing import Union
 
 __all__ = [
     "DEFAULT_FILES",
@@ -108,7 +111,8 @@ class _Alt(Record):
         self.alternatives = alternatives
 
 
-Token = Union[str, tuple, _OneOf, _Alt]  # noqa: UP007 (a runtime alias, kept valid on Python 3.10)
+if TYPE_CHECKING:  # an alias for annotations only
+    Token = Union[str, tuple, _OneOf, _Alt]  # noqa: UP007 (kept valid on Python 3.10)
 
 
 class _BadPattern(Exception):

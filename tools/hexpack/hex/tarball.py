@@ -31,11 +31,14 @@ import stat
 import struct
 import zlib
 from pathlib import Path
-from typing import Literal
 
 from ..errors import HexpackError, TarballError, UsageError
 from ..records import Record
 from . import erlterm
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from typing import Literal
 
 __all__ = [
     "LIMITS",

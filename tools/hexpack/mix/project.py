@@ -11,11 +11,14 @@ picks an engine. The engines import this module; it imports neither.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
 
 from ..errors import HexpackError, ProjectError, raise_together
 from ..records import Record
 from .terms import Atom, Regex, bounds_problem, inspect, is_keyword, keyword_get
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from typing import Any, Protocol
 
 
 class Dep(Record):
@@ -223,14 +226,16 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-class MixReader(Protocol):
-    """An engine that reads ``root/mix.exs``.
+if TYPE_CHECKING:  # an interface for the type checker: the engines share it by shape, not by a base class
 
-    ``name`` is what ``MixProject.reader`` records. ``read`` raises
-    ProjectError (one line, naming mix.exs) for a project it cannot read, and
-    CommandNotFound when the tool it needs is missing.
-    """
+    class MixReader(Protocol):
+        """An engine that reads ``root/mix.exs``.
 
-    name: str
+        ``name`` is what ``MixProject.reader`` records. ``read`` raises
+        ProjectError (one line, naming mix.exs) for a project it cannot read, and
+        CommandNotFound when the tool it needs is missing.
+        """
 
-    def read(self, root: Path) -> MixProject: ...
+        name: str
+
+        def read(self, root: Path) -> MixProject: ...

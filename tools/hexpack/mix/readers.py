@@ -10,8 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import HexpackError
-from .project import MixProject, MixReader
+from .project import MixProject
 from .static import StaticReader
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from .project import MixReader
 
 __all__ = ["engine", "read_project"]
 

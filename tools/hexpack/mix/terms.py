@@ -13,9 +13,12 @@ and ``to_string/1`` do (for messages and for the metadata Hex prints).
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from ..records import Record
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Fixed caps on untrusted terms (metadata.config, mix.exs values), so that every reader and
 #: printer works in bounded time and stack: no Hex metadata comes near either.

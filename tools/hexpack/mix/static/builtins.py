@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from ..terms import Atom, Regex
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["REMOTE", "Unsupported", "equal", "member", "truthy"]
 

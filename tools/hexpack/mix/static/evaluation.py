@@ -1,15 +1,13 @@
 """The static reader's third stage: evaluating token slices to Elixir values.
 
-``Evaluator`` evaluates one slice (a function body, an attribute, a keyword
-value) on demand: literals, variables, ``@attr``, zero-arity local calls, the
-operators in ``LEVELS`` and the remote calls ``builtins`` knows; anything else
-is a ``Refusal`` naming the line.
+``Evaluator`` evaluates one slice (a function body, an attribute, a keyword value) on demand: literals,
+variables, ``@attr``, zero-arity local calls, the operators in ``LEVELS`` and the remote calls ``builtins``
+knows; anything else is a ``Refusal`` naming the line.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
 
 from ..terms import Atom, atom
 from . import builtins as mix_builtins
@@ -32,7 +30,10 @@ from .syntax import (
 from .tokens import BINARY_OPS, WORD_OPS, Refusal, Sigil, Tok, refuse, unescape, unescape_regex
 from .values import Binding, Unreadable, has_unreadable, sigil_value, to_string
 
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .reader import Reader
 
 
@@ -482,8 +483,7 @@ class Evaluator:
         return Evaluator(self.reader, self.module, code, self.vars, in_attr=self.in_attr).block()
 
     def sigil(self, sigil: Sigil, line: int) -> Any:
-        letter, mods = sigil.letter, sigil.modifiers
-        lower = letter.islower()
+        letter, mods, lower = sigil.letter, sigil.modifiers, sigil.letter.islower()
         unescape_text = unescape_regex if letter == "r" else functools.partial(unescape, line=line)
         text = "".join(
             (unescape_text(p) if lower else p) if isinstance(p, str) else to_string(self.nested(p), line)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from . import builtins as mix_builtins
 from .tokens import Tok, refuse
 from .values import has_unreadable, is_str
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Binary operators the reader evaluates, by Elixir's precedence (higher binds tighter).
 LEVELS = {"||": 1, "or": 1, "&&": 2, "and": 2, "==": 3, "!=": 3, "===": 3, "!==": 3, "in": 4, "not in": 4}

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from ..project import map_key
 from ..terms import Atom, Regex
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def make_map(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ...errors import HexpackError, ProjectError, raise_together
 from ...records import Record
@@ -35,6 +34,10 @@ from .syntax import (
 from .tokens import Refusal, Tokenizer, refuse
 from .values import first_unreadable, has_unreadable
 from .written import Written, written_literals
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 HINT = "install elixir (apt-get install -y elixir)"
 

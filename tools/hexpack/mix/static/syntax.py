@@ -7,10 +7,12 @@ which module-body statements cannot change what ``project/0`` returns.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...records import Record
 from .tokens import BINARY_OPS, WORD_OPS, Refusal, Tok, refuse
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Code(Record):

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
 
 from ...records import Record
 from ..terms import parse_integer
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Refusal(Exception):

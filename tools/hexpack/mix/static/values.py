@@ -7,13 +7,15 @@ Elixir's conversions for the values whose result is certain.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ...records import Record
 from ..terms import Atom, Regex, atom
 from .tokens import Refusal, refuse
 
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from .evaluation import Evaluator
 
 

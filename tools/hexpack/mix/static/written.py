@@ -10,14 +10,16 @@ written anywhere and is left out: nothing would say which text to change.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ...records import Record
 from ..terms import Atom
 from .syntax import Code, Module
 from .values import Binding
 
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from .reader import Reader
 
 __all__ = ["Written", "written_literals"]
