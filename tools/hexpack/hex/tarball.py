@@ -174,7 +174,7 @@ class PlannedMember(Record):
         mode: int,
         size: int = 0,
         linkname: str = "",
-        source: Path | None = None,
+        source: str | None = None,
     ):
         self.path = path
         self.kind = kind
@@ -191,14 +191,14 @@ def plan_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[Plann
     symlinks stay symlinks (never followed), directories become members only
     when empty (their contents are listed separately in ``files``).
     """
-    base = Path(root)
+    base = os.fspath(root)
     planned: list[PlannedMember] = []
     for rel in files:
-        path = base / rel
+        path = os.path.join(base, rel)  # strings, not Path objects: a build plans every file of the package
         try:
-            info = path.lstat()
+            info = os.lstat(path)
         except OSError as exc:
-            raise TarballError(f"cannot read {rel}: {exc.strerror}", subject=str(base)) from None
+            raise TarballError(f"cannot read {rel}: {exc.strerror}", subject=base) from None
         perm = stat.S_IMODE(info.st_mode)
         if stat.S_ISLNK(info.st_mode):
             planned.append(PlannedMember(rel, "symlink", perm, linkname=os.readlink(path)))
@@ -212,7 +212,7 @@ def plan_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[Plann
         else:
             raise TarballError(
                 f"{rel} is not a regular file, directory or symlink",
-                subject=str(base),
+                subject=base,
                 hint="remove it from the package files",
             )
     return planned
@@ -242,7 +242,7 @@ class ContentsTooBig(TarballError):
         super().__init__(f"package files exceed {MAX_UNCOMPRESSED_SIZE} bytes", subject=rel)
 
 
-def _read_at_most(path: Path, room: int, rel: str, base: Path) -> bytes:
+def _read_at_most(path: str, room: int, rel: str, base: Path) -> bytes:
     """A regular file's bytes, never more than ``room`` (a file may grow after its size was read)."""
     try:
         with open(path, "rb") as handle:

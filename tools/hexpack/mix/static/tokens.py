@@ -104,6 +104,10 @@ _OPERATORS_BY_LENGTH = [
     (length, frozenset(op for op in _OPERATORS if len(op) == length))
     for length in sorted({*map(len, _OPERATORS)})[::-1]
 ]
+# First characters that only a name (ASCII letters, _) or only an operator can start: no digit, quote,
+# ``:``, ``?``, ``~`` or ``@``, which the rules before those two look at.
+_NAME_STARTS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_PLAIN_STARTS = _NAME_STARTS | {op[0] for op in _OPERATORS} - set("\"':?~@")
 _BLANKS = re.compile(r"[ \t\r]+")
 _IDENT = re.compile(r"[^\W\d]\w*[?!]?")
 _ALIAS = re.compile(r"[A-Z]\w*")
@@ -180,6 +184,8 @@ class Tokenizer:
 
     def _token(self, ch: str, previous: list[Tok]) -> Tok:  # noqa: PLR0911, PLR0912
         src, pos = self.src, self.pos
+        if ch in _PLAIN_STARTS:  # most tokens: an ASCII name or an operator no other rule below starts with
+            return self._name(src, pos) if ch in _NAME_STARTS else self._operator(src, pos)
         if ch.isdigit():
             m = re.compile(_NUMBER).match(src, pos)
             assert m is not None
@@ -225,15 +231,22 @@ class Tokenizer:
             assert m is not None
             self.pos = m.end()
             return Tok("attr", m.group(0), self.line)
+        if _IDENT.match(src, pos):
+            return self._name(src, pos)
+        return self._operator(src, pos)
+
+    def _name(self, src: str, pos: int) -> Tok:
         m = _IDENT.match(src, pos)
-        if m:
-            self.pos = m.end()
-            name = m.group(0)
-            if self._keyword_colon():
-                return Tok("kw", [name], self.line)
-            if _ALIAS.fullmatch(name):
-                return Tok("alias", name, self.line)
-            return Tok("ident", name, self.line)
+        assert m is not None
+        self.pos = m.end()
+        name = m.group(0)
+        if self._keyword_colon():
+            return Tok("kw", [name], self.line)
+        if _ALIAS.fullmatch(name):
+            return Tok("alias", name, self.line)
+        return Tok("ident", name, self.line)
+
+    def _operator(self, src: str, pos: int) -> Tok:
         for length, operators in _OPERATORS_BY_LENGTH:
             if src[pos : pos + length] in operators:
                 self.pos = pos + length
