@@ -112,7 +112,8 @@ _BLANKS = re.compile(r"[ \t\r]+")
 _IDENT = re.compile(r"[^\W\d]\w*[?!]?")
 _ALIAS = re.compile(r"[A-Z]\w*")
 _ATOM_NAME = re.compile(r"[^\W\d][\w@]*[?!]?")
-# Compiled where used (re caches it): most mix.exs files hold no number outside a string.
+_DIGITS = "0123456789"
+# Compiled where used (re caches it): most numbers in a mix.exs are plain integers, read without it.
 _NUMBER = (
     r"0x[0-9a-fA-F](?:_?[0-9a-fA-F])*|0o[0-7](?:_?[0-7])*|0b[01](?:_?[01])*"
     r"|(?P<int>[0-9](?:_?[0-9])*)(?P<frac>\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?)?"
@@ -187,6 +188,13 @@ class Tokenizer:
         if ch in _PLAIN_STARTS:  # most tokens: an ASCII name or an operator no other rule below starts with
             return self._name(src, pos) if ch in _NAME_STARTS else self._operator(src, pos)
         if ch.isdigit():
+            end = _plain_integer_end(src, pos)
+            if end:
+                self.pos = end
+                try:
+                    return Tok("int", parse_integer(src[pos:end]), self.line)
+                except ValueError as exc:
+                    raise Refusal(self.line, str(exc)) from None
             m = re.compile(_NUMBER).match(src, pos)
             assert m is not None
             self.pos = m.end()
@@ -387,6 +395,19 @@ class Tokenizer:
         sub = Tokenizer(body, first_line)
         parts = sub._quoted(None, interpol=interpol)
         return parts if raw else [unescape_part(p, first_line) for p in parts]
+
+
+def _plain_integer_end(src: str, pos: int) -> int:
+    """Where the number at ``pos`` ends when it is plain decimal digits (what ``_NUMBER`` reads then), else 0."""
+    end = pos
+    while end < len(src) and src[end] in _DIGITS:
+        end += 1
+    after, next_after = src[end : end + 1], src[end + 1 : end + 2]
+    if end == pos or after == "_" or (after == "." and next_after != "" and next_after in _DIGITS):
+        return 0  # not digits (a non-ASCII digit), digits with separators, or a float
+    if src[pos:end] == "0" and after in ("x", "o", "b"):
+        return 0  # perhaps 0x.., 0o.., 0b..
+    return end
 
 
 @functools.cache
