@@ -576,9 +576,10 @@ def regex_time_limit(seconds: float = REGEX_TIME_LIMIT) -> Iterator[None]:
 
 def is_excluded(path: str, exclude_patterns: Sequence[object]) -> bool:
     """True when Hex drops ``path``: any exclude pattern or the .DS_Store rule."""
-    return any(matches_exclude(pattern, path) for pattern in exclude_patterns) or matches_exclude(
-        DS_STORE_PATTERN, path
-    )
+    for pattern in exclude_patterns:  # a substring is tested here: every file meets every pattern
+        if pattern in path if isinstance(pattern, str) else matches_exclude(pattern, path):
+            return True
+    return ".DS_Store" in path and matches_exclude(DS_STORE_PATTERN, path)  # the rule's regex needs that text
 
 
 def select_files(
