@@ -103,11 +103,16 @@ def is_block_close(tok: Tok) -> bool:
     return tok.kind == "ident" and tok.value == "end"
 
 
+_OP_NESTING = {**dict.fromkeys(_OPENERS, 1), **dict.fromkeys(_CLOSERS, -1)}
+_IDENT_NESTING = {"do": 1, "fn": 1, "end": -1}  # is_block_open, is_block_close
+
+
 def nesting(tok: Tok) -> int:
     """+1 for a token that opens a nesting level (a bracket, `do`, `fn`), -1 for one that closes it, else 0."""
-    if tok.kind == "op":
-        return 1 if tok.value in _OPENERS else -1 if tok.value in _CLOSERS else 0
-    return 1 if is_block_open(tok) else -1 if is_block_close(tok) else 0
+    kind = tok.kind  # looked up, not tested in turn: every statement's end is found by calling this per token
+    if kind == "op":
+        return _OP_NESTING.get(tok.value, 0)
+    return _IDENT_NESTING.get(tok.value, 0) if kind == "ident" else 0
 
 
 def continues(toks: list[Tok], i: int) -> bool:
