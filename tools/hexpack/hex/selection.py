@@ -31,7 +31,6 @@ import contextlib
 import os
 import posixpath
 import re
-import signal
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -541,6 +540,9 @@ def regex_time_limit(seconds: float = REGEX_TIME_LIMIT) -> Iterator[None]:
     an inner use inside an outer one does nothing.
     """
     global _limit_active
+    # signal makes enums of its constants on import; a build whose excludes hold no regex of its own has no timer
+    # lazy: start-up time
+    import signal
 
     def check(signum, frame) -> None:
         if _searching and time.monotonic() - _searching[2] > seconds:
@@ -597,7 +599,11 @@ def select_files(
     """
     root_abs = posixpath.normpath(os.path.abspath(os.fspath(root)))
     patterns = DEFAULT_FILES if files is None else files
-    with regex_time_limit():
+    # the timer only for the project's own regexes: the .DS_Store rule's cannot backtrack
+    limited = (
+        regex_time_limit if any(isinstance(pattern, Regex) for pattern in exclude_patterns) else contextlib.nullcontext
+    )
+    with limited():
         for pattern in exclude_patterns:  # fail on a bad pattern even if nothing is selected
             matches_exclude(pattern, "")
     seen: set[str] = set()
@@ -621,7 +627,7 @@ def select_files(
                 if relative not in seen:
                     seen.add(relative)
                     selected.append(relative)
-    with regex_time_limit():
+    with limited():
         selected = [path for path in selected if not is_excluded(path, exclude_patterns)]
     undecodable = [path for path in selected if not _is_utf8(path)]
     if undecodable:  # os.listdir smuggles such bytes in as surrogates; nothing downstream can encode them

@@ -28,7 +28,6 @@ import hashlib
 import os
 import posixpath
 import stat
-import struct
 import zlib
 from pathlib import Path
 
@@ -365,11 +364,16 @@ def _tar(entries: list[bytes]) -> bytes:
     return b"".join(entries) + ZERO_BLOCK + ZERO_BLOCK
 
 
+def _gzip_trailer(crc: int, length: int) -> bytes:
+    """CRC-32 and length mod 2**32, little-endian (``struct.pack("<II", ...)`` without loading struct)."""
+    return (crc & 0xFFFFFFFF).to_bytes(4, "little") + (length & 0xFFFFFFFF).to_bytes(4, "little")
+
+
 def gzip_hex(data: bytes) -> bytes:
     """hex_tarball:gzip/1: raw deflate (level 6, 15-bit window, memLevel 8) behind a fixed header."""
     compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY)
     body = compressor.compress(data) + compressor.flush()
-    return GZIP_HEADER + body + struct.pack("<II", zlib.crc32(data) & 0xFFFFFFFF, len(data) & 0xFFFFFFFF)
+    return GZIP_HEADER + body + _gzip_trailer(zlib.crc32(data), len(data))
 
 
 def contents_tar(members: list[Member]) -> bytes:
@@ -484,7 +488,7 @@ def stream_contents_tar_gz(planned: list[PlannedMember], *, limit: int | None = 
     written += len(tail) + 8
     if limit is not None and written > limit:
         raise CompressedTooBig(f"contents.tar.gz passed {limit} bytes")
-    out.append(struct.pack("<II", crc & 0xFFFFFFFF, length & 0xFFFFFFFF))
+    out.append(_gzip_trailer(crc, length))
     return b"".join(out)
 
 
