@@ -17,37 +17,40 @@ Usage: ``MIX_ARCHIVES=/work/hex-archives python benchmarks/build_speed.py
 [--runs N] [--keep DIR] [--project DIR]``; ``--project`` times a copy of a real
 project (snakepit) instead of the generated one.
 
-Measured 2026-11-30 (2 shared cores, load average 3.0; Python 3.13, Hex 2.5.1;
+Measured 2026-11-30 (2 shared cores, load average 2; Python 3.13, Hex 2.5.1;
 median of 9; wall / CPU ratios):
 
 =================================  ====================  ==========================
 hexpack build                      / mix hex.build       / tar czf
 =================================  ====================  ==========================
-generated tree, with Elixir        0.18x / 0.18x (met)   1.51x / 1.57x (met)
-generated tree, without Elixir     0.18x / 0.18x (met)   1.54x / 1.56x (met)
-snakepit v0.13.0, with Elixir      0.17x / 0.14x (met)   2.47x / 2.35x (missed)
-snakepit v0.13.0, without Elixir   0.17x / 0.14x (met)   2.40x / 2.33x (missed)
+generated tree, with Elixir        0.24x / 0.19x (met)   1.58x / 1.54x (met)
+generated tree, without Elixir     0.23x / 0.18x (met)   1.50x / 1.47x (met)
+snakepit v0.13.0, with Elixir      0.17x / 0.13x (met)   2.38x / 2.25x (missed)
+snakepit v0.13.0, without Elixir   0.16x / 0.12x (met)   2.28x / 2.16x (missed)
 =================================  ====================  ==========================
 
 (the round before: 0.27x / 0.24x of ``mix hex.build``; 2.2x ``tar czf`` on
 the generated tree, 4.1-4.4x wall and 3.7x CPU on snakepit). A build no longer
 loads argparse (a plain command line is read without it), dataclasses with
-inspect (``hexpack.records``), typing, threading, shutil or the Elixir engine.
+inspect (``hexpack.records``), typing, threading, shutil, struct, signal
+(without regex excludes of the project's own) or the Elixir engine.
 
 Where snakepit's build still goes (callgrind, instructions; ``tar czf`` is
-212M, gzip's deflate 209M of it): 474M in all (was 691M) = the interpreter's
-start 51M + imports 97M (the standard library 62M: re with enum, functools and
+212M, gzip's deflate 209M of it): 469M in all (was 691M) = the interpreter's
+start 51M + imports 91M (the standard library 57M: re with enum, functools and
 collections about 27M, pathlib with glob and fnmatch 16M, hashlib with
-OpenSSL 12M; hexpack's own 35 modules 35M) + reading mix.exs statically 37M +
-selecting files 14M + Hex's checks 10M + the unsafe-path check 9M + metadata
-terms and the plan 12M + contents.tar.gz 218M (deflate 195M) + checksums and
-the outer tar 22M under valgrind (sha256 without SHA-NI; about 1 ms natively).
-In CPU time (medians of 21 runs): ``python -c pass`` 24 ms, the standard
-library the build needs 31 ms, hexpack's modules 18 ms, the build itself about
-105 ms of which deflate about 70 ms; ``tar czf`` 74 ms. Start, standard
-library and deflate alone are 125 ms, 1.7x the floor, before mix.exs is read:
-on text that compresses this fast, 2x is out of reach for a Python process
-that reads mix.exs, selects files as Hex does and checks them first.
+OpenSSL 12M; hexpack's own 33M) + reading mix.exs statically 37M + selecting
+files 14M + Hex's checks 10M + the unsafe-path check 9M + metadata terms and
+the plan 12M + contents.tar.gz 218M (deflate 195M) + checksums and the outer
+tar 22M under valgrind (sha256 without SHA-NI; about 1 ms natively) + output
+and the atomic write 3M. In CPU time (medians of 21 runs, load average 1.3):
+``python -c pass`` 22 ms, the standard library the build needs 26 ms,
+hexpack's modules 16 ms, the build itself about 100 ms, of which streaming the
+files through deflate about 70 ms; ``tar czf`` 73 ms. Start, standard library
+and deflate alone come to about 118 ms, 1.6x the floor, before mix.exs is
+read: on text that compresses this fast, 2x leaves about 30 ms for hexpack's
+modules, reading mix.exs, selecting the files as Hex does and checking them,
+which take about 45 ms today.
 """
 
 from __future__ import annotations
