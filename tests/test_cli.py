@@ -95,7 +95,18 @@ def test_a_build_loads_none_of_what_only_other_commands_need(tmp_path):
     reference = Path(__file__).parent / "fixtures" / "hex-reference" / "regex_excludes"
     project = tmp_path / "project"
     shutil.copytree(reference / "project", project, symlinks=True)
-    heavy = ["argparse", "dataclasses", "inspect", "typing", "shutil", "threading", "subprocess", "hexpack.mix.elixir"]
+    heavy = [
+        "argparse",
+        "dataclasses",
+        "inspect",
+        "typing",
+        "shutil",
+        "threading",
+        "subprocess",
+        "struct",
+        "unicodedata",
+    ]
+    heavy.append("hexpack.mix.elixir")
     code = (  # what the interpreter's own start-up (site, .pth files) loaded does not count
         "import sys; before = set(sys.modules); from hexpack import cli; "
         "status = cli.main(['build', '--project', sys.argv[1], '-o', sys.argv[2]]); "

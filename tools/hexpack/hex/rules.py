@@ -26,7 +26,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 
 from ..mix.terms import to_string
@@ -71,7 +70,8 @@ def trim(text: str) -> str:
 
 def description_too_long(description: str) -> bool:
     """Hex refuses a (trimmed) description longer than this."""
-    return description_length(description) > MAX_DESCRIPTION_LENGTH
+    # a grapheme holds at least one code point: a description this short is never counted (nor unicodedata loaded)
+    return len(description) > MAX_DESCRIPTION_LENGTH and description_length(description) > MAX_DESCRIPTION_LENGTH
 
 
 # ---------------------------------------------------------------- String.length/1
@@ -147,6 +147,8 @@ def _kind(char: str) -> str:
         return "T"
     if 0xAC00 <= code <= 0xD7A3:
         return "LV" if (code - 0xAC00) % 28 == 0 else "LVT"
+    import unicodedata  # lazy: start-up time (a shared library with large tables; most text never gets here)
+
     category = unicodedata.category(char)
     if category in ("Mn", "Me"):
         return "extend"
