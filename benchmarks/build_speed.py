@@ -32,8 +32,8 @@ snakepit v0.13.0, without Elixir   0.16x / 0.12x (met)   2.28x / 2.16x (missed)
 (the round before: 0.27x / 0.24x of ``mix hex.build``; 2.2x ``tar czf`` on
 the generated tree, 4.1-4.4x wall and 3.7x CPU on snakepit). A build no longer
 loads argparse (a plain command line is read without it), dataclasses with
-inspect (``hexpack.records``), typing, threading, shutil, struct, signal
-(without regex excludes of the project's own) or the Elixir engine.
+inspect (``hexpack.records``), typing, threading, shutil, struct, unicodedata,
+signal (without regex excludes of the project's own) or the Elixir engine.
 
 Where snakepit's build still goes (callgrind, instructions; ``tar czf`` is
 212M, gzip's deflate 209M of it): 469M in all (was 691M) = the interpreter's
