@@ -107,10 +107,13 @@ def pytest_args(python: Any, versions: Sequence[str], posargs: Sequence[str], ro
 
 def run_tests(session: Any, versions: Sequence[str], root: Path, *, newest_needs: Sequence[str] = ()) -> None:
     """Install hexpack with its test extra (and ``newest_needs`` on the newest version), then pytest."""
-    session.install("-e", ".[test]", *(newest_needs if str(session.python) == newest_python(versions) else ()))
     requirements = root / "priv_python" / "requirements.txt"
-    if requirements.is_file():
-        session.install("-r", str(requirements))
+    session.install(  # one resolution for all of it
+        "-e",
+        ".[test]",
+        *(newest_needs if str(session.python) == newest_python(versions) else ()),
+        *(("-r", str(requirements)) if requirements.is_file() else ()),
+    )
     args = pytest_args(session.python, versions, session.posargs, root)
     basetemp = None
     if not any(a.startswith("--basetemp") for a in args):
