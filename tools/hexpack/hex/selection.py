@@ -529,17 +529,18 @@ class _RegexTimeout(BaseException):  # BaseException: no `except Exception` on t
 
 
 @contextlib.contextmanager
-def regex_time_limit(seconds: float = REGEX_TIME_LIMIT) -> Iterator[None]:
+def regex_time_limit(seconds: float | None = None) -> Iterator[None]:
     """Stop an exclude regex that backtracks catastrophically with one ProjectError.
 
     Python's ``re`` has no step limit (PCRE, which Elixir uses, has one); its matching
     loop does check for signals, so a periodic SIGALRM looks at the search under way
-    and interrupts it once it has run ``seconds``. This works in the main thread of a
+    and interrupts it once it has run ``seconds`` (default ``REGEX_TIME_LIMIT``). This works in the main thread of a
     POSIX process (where hexpack's commands run); elsewhere, or when the process's
     real-time timer is already in use, searches run unbounded as before. Re-entrant:
     an inner use inside an outer one does nothing.
     """
     global _limit_active
+    seconds = REGEX_TIME_LIMIT if seconds is None else seconds  # read now: a test may shorten it
     # signal makes enums of its constants on import; a build whose excludes hold no regex of its own has no timer
     # lazy: start-up time
     import signal
