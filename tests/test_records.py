@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import pytest
 from hexpack.mix.project import Dep
 from hexpack.mix.static.syntax import Attr, Code
 from hexpack.mix.terms import Regex
 from hexpack.records import Record
-
-pytestmark = pytest.mark.interpreter_independent
 
 
 class _Point(Record):
