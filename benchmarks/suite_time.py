@@ -14,11 +14,15 @@ Both run as on a machine without Hex (MIX_ARCHIVES is an empty directory):
 the reference suite fails where Hex is installed (issue 12). It takes long,
 about half an hour on a busy 2-core machine (1239 s for the reference, 612 s
 for the current suite, ratio 0.49, at a load average around 10, at 985da93);
-on a quiet machine the serial reference is far faster and the ratio is worse:
-at 7fef0f1 (942 tests on the newest Python, 700 on the others), 413 s
-against 284 s, ratio 0.69, load average 3 (the newest Python's session is
-about 150 s of it, CPU-bound: 224 CPU-seconds in 136 s on 2 cores). It is a
-benchmark, not a test.
+on a quiet machine the serial reference is far faster and the ratio is worse.
+Measured 2026-11-30 at d74a9bc, quiet 2-core machine (load average 2 to 4),
+``PYTHONDONTWRITEBYTECODE`` set in the environment as on this machine:
+reference 389 s wall and 408 s CPU (2,588 tests in all), current 232 s wall
+and 374 s CPU (3,075 tests): ratio 0.60 wall, 0.92 CPU (at 7fef0f1 it was
+0.69). The current suite runs 487 more tests than the reference, on the
+older Pythons too, and about 8 s of each session is compiling what it imports
+into an empty ``.nox/_pycache`` (a fresh clone); a second run in the same
+checkout is about 10 s faster per session. It is a benchmark, not a test.
 
     python benchmarks/suite_time.py [--reference REV] [--current REV] [--rounds N] [--keep]
 """
