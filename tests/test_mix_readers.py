@@ -21,7 +21,7 @@ from hexpack.mix.elixir import Opaque, decode_etf, read_with_elixir
 from hexpack.mix.project import Dep
 from hexpack.mix.readers import read_project
 from hexpack.mix.static import PACKAGING_KEYS, Unreadable, evaluate_source, has_unreadable, read_statically
-from hexpack.mix.terms import Atom, Regex
+from hexpack.mix.terms import Atom, Regex, to_string
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -746,7 +746,7 @@ class _Renderer:
                 return f"{value // 1000}_{value % 1000:03d}"
             return str(value)
         if isinstance(value, float):
-            return _float_source(value)
+            return to_string(value)  # Elixir prints a float as it reads it back
         if isinstance(value, Regex):
             opener = self.choice([d for d in ("/", "{", "|", "(") if _CLOSERS.get(d, d) not in value.source])
             source = value.source.replace("/", "\\/") if opener == "/" else value.source
@@ -815,16 +815,6 @@ _CLOSERS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 def _escape(text: str, *, newlines: bool = True) -> str:
     text = text.replace("\\", "\\\\").replace('"', '\\"').replace("#{", "\\#{").replace("\t", "\\t")
     return text.replace("\n", "\\n") if newlines else text
-
-
-def _float_source(value: float) -> str:
-    text = repr(value)
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        if "." not in mantissa:
-            mantissa += ".0"
-        return f"{mantissa}e{int(exponent)}"
-    return text
 
 
 def _mix_exs(renderer: _Renderer, data: str) -> str:
