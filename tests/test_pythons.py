@@ -168,6 +168,30 @@ def test_the_cache_keeps_each_interpreters_answers(machine, tmp_path):
     assert {path: path.stat().st_mtime_ns for path in cache.rglob("*.json")} == stored
 
 
+def test_doctor_and_pythons_cache_in_nox_where_it_ran_else_in_the_users_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    project = tmp_path / "project"
+    project.mkdir()
+    assert pythons.discovery_cache(project) == tmp_path / "xdg" / "hexpack" / pythons.CACHE_NAME
+    (project / ".nox").mkdir()
+    assert pythons.discovery_cache(project) == project / ".nox" / "_hexpack_pythons" / pythons.CACHE_NAME
+
+
+@pytest.mark.interpreter_independent  # the cache's wiring; the interpreters probed are the machine's
+def test_hexpack_pythons_probes_each_interpreter_once_across_runs(tmp_path, monkeypatch):
+    """The second run answers from the user's cache: not one answer is written again."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[tool.hexpack]\npython = ["3.13"]\n')
+    cache = tmp_path / "xdg" / "hexpack" / pythons.CACHE_NAME
+    cli.main(["pythons", "--project", str(project)])
+    stored = {path: path.stat().st_mtime_ns for path in cache.rglob("*.json")}
+    assert stored
+    cli.main(["pythons", "--project", str(project)])
+    assert {path: path.stat().st_mtime_ns for path in cache.rglob("*.json")} == stored
+
+
 def test_locate_and_find_answer_per_version(machine):
     env, _, bin_dir = machine
     link(bin_dir / f"python{MINOR}")

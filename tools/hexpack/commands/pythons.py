@@ -11,7 +11,7 @@ HELP = "find an interpreter for each targeted Python (PATH, pyenv, uv, conda); e
 def configure(parser) -> None:
     add_project_option(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--no-cache", action="store_true", help="run every candidate, ignoring .nox's discovery cache")
+    parser.add_argument("--no-cache", action="store_true", help="run every candidate, ignoring the discovery cache")
     parser.add_argument(
         "--all", action="store_true", help="search for every interpreter, not only the targeted ones, and list them"
     )
@@ -24,7 +24,7 @@ def run(args, out) -> int:
         # python-discovery warns about each interpreter too old for it to query (a Python 2 that --all meets)
         logging.getLogger("python_discovery").setLevel(logging.ERROR)
     targeted = pythons.targeted(args.root)
-    cache = None if args.no_cache else pythons.project_cache(args.root)
+    cache = None if args.no_cache else pythons.discovery_cache(args.root)
     discovery = pythons.discover(only=None if args.all else targeted, cache=cache)
     chosen = {version: discovery.best(version) for version in targeted}
     missing = [v for v, found in chosen.items() if found is None]

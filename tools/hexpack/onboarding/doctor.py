@@ -72,7 +72,7 @@ def check_pythons(root: Path, env: Mapping[str, str]) -> list[Check]:
         targeted = pythons.targeted(root)
     except HexpackError as exc:
         return [Check("python", FAIL, exc.one_line(), "fix [tool.hexpack] python in pyproject.toml")]
-    discovery = pythons.discover(env=env, only=targeted, cache=pythons.project_cache(root))
+    discovery = pythons.discover(env=env, only=targeted, cache=pythons.discovery_cache(root))
     installer = "uv python install" if proc.which("uv") else "pyenv install"
     checks = []
     for version in targeted:

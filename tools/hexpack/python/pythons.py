@@ -302,10 +302,18 @@ def expose(
     return found
 
 
-def project_cache(root: str | os.PathLike[str]) -> Path | None:
-    """The discovery cache the noxfile keeps, when nox has run in ``root`` (else None: no cache)."""
+def discovery_cache(root: str | os.PathLike[str]) -> Path:
+    """Where interpreter answers are cached for ``root``: the noxfile's cache when nox has run there, else
+    the user's, ``$XDG_CACHE_HOME/hexpack/python-discovery``.
+
+    Probing every interpreter on the machine takes a second or two; python-discovery keys each answer
+    by the interpreter's path and checks its mtime, so a shared cache never answers for a changed one
+    and ``doctor`` or ``hexpack pythons`` in a project nox never ran in probe each interpreter once.
+    """
     nox_dir = Path(root) / ".nox"
-    return nox_dir / "_hexpack_pythons" / CACHE_NAME if nox_dir.is_dir() else None
+    if nox_dir.is_dir():
+        return nox_dir / "_hexpack_pythons" / CACHE_NAME
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hexpack" / CACHE_NAME
 
 
 class _Places:
@@ -417,10 +425,10 @@ __all__ = [
     "admitted",
     "default_versions",
     "discover",
+    "discovery_cache",
     "expose",
     "find",
     "locate",
-    "project_cache",
     "requires_python",
     "supported",
     "targeted",
