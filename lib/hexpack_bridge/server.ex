@@ -112,7 +112,11 @@ defmodule HexpackBridge.Server do
 
         case ready_port(line) do
           {:ok, tcp_port} ->
-            {:ok, %{state | tcp_port: tcp_port}}
+            # a READY first seen after the deadline (it waited in the mailbox while this process was
+            # not scheduled) is as late as none: the timeout holds however busy the machine is
+            if System.monotonic_time(:millisecond) > deadline,
+              do: timed_out(state, timeout),
+              else: {:ok, %{state | tcp_port: tcp_port}}
 
           :error ->
             await_ready(remember(state, line), deadline, timeout)
@@ -121,20 +125,23 @@ defmodule HexpackBridge.Server do
       {^port, {:exit_status, status}} ->
         {:stop, {:shutdown, exited_early(state, status)}}
     after
-      remaining ->
-        kill(state.os_pid, "KILL")
-        flush_port(port)
-
-        {:stop,
-         {:shutdown,
-          %Error{
-            reason: :timeout,
-            output: output(state),
-            message:
-              "the Python server (#{state.python} #{state.script}) did not print READY within " <>
-                "#{timeout} ms" <> last_line_suffix(state)
-          }}}
+      remaining -> timed_out(state, timeout)
     end
+  end
+
+  defp timed_out(state, timeout) do
+    kill(state.os_pid, "KILL")
+    flush_port(state.port)
+
+    {:stop,
+     {:shutdown,
+      %Error{
+        reason: :timeout,
+        output: output(state),
+        message:
+          "the Python server (#{state.python} #{state.script}) did not print READY within " <>
+            "#{timeout} ms" <> last_line_suffix(state)
+      }}}
   end
 
   defp ready_port("READY " <> digits) do
