@@ -178,18 +178,23 @@ def test_doctor_and_pythons_cache_in_nox_where_it_ran_else_in_the_users_cache(tm
 
 
 @pytest.mark.interpreter_independent  # the cache's wiring; the interpreters probed are the machine's
-def test_hexpack_pythons_probes_each_interpreter_once_across_runs(tmp_path, monkeypatch):
-    """The second run answers from the user's cache: not one answer is written again."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+def test_hexpack_pythons_probes_each_interpreter_once_across_runs(tmp_path):
+    """The second run (a new process: python-discovery also remembers answers in memory) answers from the
+    user's cache: not one answer is written again."""
     project = tmp_path / "project"
     project.mkdir()
     (project / "pyproject.toml").write_text('[tool.hexpack]\npython = ["3.13"]\n')
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
     cache = tmp_path / "xdg" / "hexpack" / pythons.CACHE_NAME
-    cli.main(["pythons", "--project", str(project)])
-    stored = {path: path.stat().st_mtime_ns for path in cache.rglob("*.json")}
+
+    def run() -> dict[Path, int]:
+        argv = [sys.executable, "-m", "hexpack", "pythons", "--project", str(project)]
+        subprocess.run(argv, env=env, capture_output=True, timeout=120, check=False)
+        return {path: path.stat().st_mtime_ns for path in cache.rglob("*.json")}
+
+    stored = run()
     assert stored
-    cli.main(["pythons", "--project", str(project)])
-    assert {path: path.stat().st_mtime_ns for path in cache.rglob("*.json")} == stored
+    assert run() == stored
 
 
 def test_locate_and_find_answer_per_version(machine):
