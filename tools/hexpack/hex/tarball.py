@@ -406,19 +406,23 @@ class CompressedTooBig(TarballError):
     """``contents.tar.gz`` grew past the size the caller allows (``limit``); raised as soon as it does."""
 
 
+def _planned_name(member: PlannedMember) -> str:
+    """The member's name in the tar: a directory's ends with ``/``."""
+    return member.path.rstrip("/") + "/" if member.kind == "dir" else member.path
+
+
 def _planned_head(member: PlannedMember) -> bytes:
     mode = _TYPE_BITS[member.kind] | (member.mode & 0o7777)
     if member.kind == "file":
         return _entry_head(member.path, mode, member.size, b"0")
     if member.kind == "dir":
-        return _entry_head(member.path.rstrip("/") + "/", mode, 0, b"5")
+        return _entry_head(_planned_name(member), mode, 0, b"5")
     return _entry_head(member.path, mode, 0, b"2", member.linkname)
 
 
 def _planned_head_size(member: PlannedMember) -> int:
     """``len(_planned_head(member))``, without writing the header when it is a single block."""
-    name = member.path.rstrip("/") + "/" if member.kind == "dir" else member.path
-    return BLOCK if _fits_ustar(name, member.linkname) else len(_planned_head(member))
+    return BLOCK if _fits_ustar(_planned_name(member), member.linkname) else len(_planned_head(member))
 
 
 def planned_tar_size(planned: list[PlannedMember]) -> int:
