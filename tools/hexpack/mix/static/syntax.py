@@ -93,18 +93,20 @@ class Module(Record):
 
 _OPENERS = {"(": ")", "[": "]", "{": "}", "<<": ">>"}
 _CLOSERS = {")", "]", "}", ">>"}
+_BLOCK_OPENERS = ("do", "fn")
+_BLOCK_CLOSER = "end"
 
 
 def is_block_open(tok: Tok) -> bool:
-    return tok.kind == "ident" and tok.value in ("do", "fn")
+    return tok.kind == "ident" and tok.value in _BLOCK_OPENERS
 
 
 def is_block_close(tok: Tok) -> bool:
-    return tok.kind == "ident" and tok.value == "end"
+    return tok.kind == "ident" and tok.value == _BLOCK_CLOSER
 
 
 _OP_NESTING = {**dict.fromkeys(_OPENERS, 1), **dict.fromkeys(_CLOSERS, -1)}
-_IDENT_NESTING = {"do": 1, "fn": 1, "end": -1}  # is_block_open, is_block_close
+_IDENT_NESTING = {**dict.fromkeys(_BLOCK_OPENERS, 1), _BLOCK_CLOSER: -1}
 
 
 def nesting(tok: Tok) -> int:
