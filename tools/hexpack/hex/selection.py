@@ -534,10 +534,10 @@ def regex_time_limit(seconds: float | None = None) -> Iterator[None]:
 
     Python's ``re`` has no step limit (PCRE, which Elixir uses, has one); its matching
     loop does check for signals, so a periodic SIGALRM looks at the search under way
-    and interrupts it once it has run ``seconds`` (default ``REGEX_TIME_LIMIT``). This works in the main thread of a
-    POSIX process (where hexpack's commands run); elsewhere, or when the process's
-    real-time timer is already in use, searches run unbounded as before. Re-entrant:
-    an inner use inside an outer one does nothing.
+    and interrupts it once it has run ``seconds`` (default ``REGEX_TIME_LIMIT``). This
+    works in the main thread of a POSIX process (where hexpack's commands run);
+    elsewhere, or when the process's real-time timer is already in use, searches run
+    unbounded as before. Re-entrant: an inner use inside an outer one does nothing.
     """
     global _limit_active
     seconds = REGEX_TIME_LIMIT if seconds is None else seconds  # read now: a test may shorten it
