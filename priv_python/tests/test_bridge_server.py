@@ -157,6 +157,30 @@ def test_signal_shuts_down_with_exit_0_within_5_seconds(fresh_server, sig):
     assert f"received {sig.name}" in fresh_server.stderr()
 
 
+def test_a_signal_landing_at_any_instant_of_the_wait_is_handed_over():
+    """Signals land at every point of the main thread's wait, on any thread; none is lost and none hangs it.
+
+    The server used to stop through ``threading.Event`` set by a Python handler: a SIGTERM landing while
+    the main thread held the Event's lock made the handler wait for that lock forever (this same loop,
+    written with an Event, hung within seconds).
+    """
+    script = """
+import os, signal, threading
+from hexpack_bridge.launcher import StopRequest
+stop = StopRequest((signal.SIGUSR1,))
+def pester():
+    while True:
+        os.kill(os.getpid(), signal.SIGUSR1)
+threading.Thread(target=pester, daemon=True).start()
+for _ in range(20000):
+    assert stop.wait() == signal.SIGUSR1
+print("handed over")
+"""
+    env = {**os.environ, "PYTHONPATH": str(PRIV_PYTHON)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "handed over\n"), done.stderr
+
+
 def test_sigterm_during_a_long_stream_still_exits_0_within_5_seconds(fresh_server):
     received: list[str] = []
     failure: list[grpc.RpcError] = []

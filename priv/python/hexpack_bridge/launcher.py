@@ -9,6 +9,7 @@ calls; everything else goes to stderr. Exit codes: 0 after a SIGTERM/SIGINT
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import logging
@@ -109,14 +110,7 @@ def main(argv: list[str] | None = None, *, requirements: Path | None = None) -> 
 
     from hexpack_bridge.server import ListenError, start_server
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        log.info("received %s, shutting down", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = StopRequest()
 
     try:
         running = start_server(args.host, args.port)
@@ -129,21 +123,55 @@ def main(argv: list[str] | None = None, *, requirements: Path | None = None) -> 
 
     sys.stdout.write(f"READY {running.port}\n")
     sys.stdout.flush()
-    while not stop.wait(0.5):
-        pass
+    reason = stop.wait()
+    log.info("%s, shutting down", f"received {signal.Signals(reason).name}" if reason else "stdin closed")
     running.stop(grace=max(0.0, min(args.grace, 3.5)))
     log.info("stopped")
     return EXIT_OK
 
 
-def _watch_stdin(stop: threading.Event) -> None:
+class StopRequest:
+    """Why the server should stop (a signal number, or 0 for stdin closed), handed to the main thread.
+
+    A Python signal handler runs in the main thread between two bytecodes, perhaps while that thread
+    holds a lock: ``threading.Event.set()`` there waited forever for the Event's own lock when SIGTERM
+    landed inside ``Event.wait``, and the server ignored SIGTERM until it was killed. So no Python code
+    runs for the signal: the interpreter's C handler writes the signal's number to a pipe
+    (``signal.set_wakeup_fd``), from whichever thread the kernel chose, and the main thread blocks
+    reading that pipe, which a signal to another thread would not interrupt.
+    """
+
+    def __init__(self, signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)) -> None:
+        self._signals = frozenset(signals)
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+        for signum in signals:
+            signal.signal(signum, _no_python_handler)
+
+    def request(self, reason: int = 0) -> None:
+        with contextlib.suppress(BlockingIOError):  # the pipe is full of earlier requests: one is enough
+            os.write(self._write, bytes([reason]))
+
+    def wait(self) -> int:
+        """Block until the first request; return its reason."""
+        while True:
+            reason = os.read(self._read, 1)[0]
+            if reason == 0 or reason in self._signals:  # other signals with Python handlers write here too
+                return reason
+
+
+def _no_python_handler(signum: int, frame: object) -> None:
+    """Installed so that the C handler, not the default action, takes the signal; StopRequest reads it."""
+
+
+def _watch_stdin(stop: StopRequest) -> None:
     try:
         while os.read(0, 4096):
             pass
     except OSError:
         pass
-    log.info("stdin closed, shutting down")
-    stop.set()
+    stop.request()
 
 
 def run() -> None:

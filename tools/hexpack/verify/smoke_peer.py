@@ -78,17 +78,22 @@ def main() -> int:
     server.add_generic_rpc_handlers((_handlers(grpc, service),))
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # No Python code runs for SIGTERM: a handler setting a threading.Event could land while the main
+    # thread held that Event's lock and wait for it forever. The C handler writes the signal's number to
+    # this pipe from whichever thread takes it; stdin's end writes a 0.
+    wakeup_read, wakeup_write = os.pipe()
+    os.set_blocking(wakeup_write, False)
+    signal.set_wakeup_fd(wakeup_write, warn_on_full_buffer=False)
+    signal.signal(signal.SIGTERM, lambda *_: None)
 
     def watch_stdin() -> None:
         while sys.stdin.read(4096):
             pass
-        stop.set()
+        os.write(wakeup_write, b"\0")
 
     threading.Thread(target=watch_stdin, daemon=True).start()
     print(f"READY {port}", flush=True)
-    while not stop.wait(0.2):
+    while os.read(wakeup_read, 1)[0] not in (0, signal.SIGTERM):
         pass
     server.stop(grace=1).wait()
     return 0
