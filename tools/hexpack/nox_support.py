@@ -132,12 +132,15 @@ def tests_env(root: Path, python: Any, versions: Sequence[str]) -> dict[str, str
     set) each one compiled hexpack, grpc and pytest from source again, about a
     third of a session's time. ``PYTHONPYCACHEPREFIX`` keeps that bytecode in
     nox's directory instead of beside the sources, so the checkout gets no
-    ``__pycache__`` either way. ``HEXPACK_TESTS_PYTHON`` tells the property tests
+    ``__pycache__`` either way. One directory serves every Python: bytecode files
+    are named by their interpreter (``cpython-310``), and each session's tests
+    start the other Pythons too (discovery, verify's smoke tests), whose standard
+    library an earlier session has then compiled already. ``HEXPACK_TESTS_PYTHON`` tells the property tests
     (tests/conftest.py) to draw a tenth of their cases on the older Pythons.
     """
     return {
         "PYTHONDONTWRITEBYTECODE": None,
-        "PYTHONPYCACHEPREFIX": str(root / PYCACHE_DIR / str(python)),
+        "PYTHONPYCACHEPREFIX": str(root / PYCACHE_DIR),
         "HEXPACK_TESTS_PYTHON": "newest" if str(python) == newest_python(versions) else "older",
     }
 
