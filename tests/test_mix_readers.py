@@ -418,6 +418,9 @@ end
         ('String.ends_with?("a", :a)', "`String.ends_with?/2` here"),
         ('"x" and true', "`and` on a value that is not a boolean"),
         ('if true, do: "1", else: "2"', "`if`"),
+        ('if(true) do\n      "1"\n    end', "`if`"),  # parenthesised, only if(c, do: a, else: b) is read
+        ('if(true, do: "1", else: "2", also: "3")', "`if`"),
+        ('unless(true, [do: "1"])', "`unless`"),
         ('case 1 do\n      _ -> "1"\n    end', "`case`"),
         ("version()", "`version/0`"),
         ("elixirc_paths(:test)", "`elixirc_paths/1`"),

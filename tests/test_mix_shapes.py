@@ -19,7 +19,7 @@ from test_build_reference import normalize_modes, reference_listdir
 from test_mix_readers import assert_same_project
 
 SHAPES = Path(__file__).parent / "fixtures" / "mix_shapes"
-CASES = ("phoenix_like", "snex_like", "explorer_like", "exla_like", "pythonx_like", "mix_env", "fn_if")
+CASES = ("phoenix_like", "snex_like", "explorer_like", "exla_like", "pythonx_like", "mix_env", "fn_if", "if_parens")
 
 
 @pytest.fixture

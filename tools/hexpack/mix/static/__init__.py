@@ -7,6 +7,7 @@ aliases, numbers, booleans and nil; the sigils ``~w ~W ~s ~S ~c ~C ~r ~R``
 with any delimiter; ``@attr`` module attributes; ``++`` and ``<>`` between
 literals; zero-arity ``def``/``defp`` functions returning such data (including
 ``project/0`` itself), plain variable bindings inside them, and ``if``/``unless``
+(with a ``do`` block, ``do:``/``else:`` keywords, or as a call ``if(c, do: a, else: b)``)
 whose condition it evaluates exactly (in the module body and in functions);
 ``Mix.env/0`` as ``mix hex.build`` sees it and the calls ``builtins`` lists.
 
