@@ -291,7 +291,7 @@ class Evaluator:
         nxt = self.peek()
         call = nxt.is_op("(") and not nxt.spaced
         if name in ("if", "unless"):
-            return self.conditional(tok, parenthesised=call)
+            return self.conditional(tok)
         if name in _REFUSED_WORDS or name in WORD_OPS:
             raise refuse(tok.line, f"`{name}`")
         if not call and name in self.vars:
@@ -313,26 +313,17 @@ class Evaluator:
             raise refuse(tok.line, describe(self.toks, self.i - 1) + " (a call)")
         raise refuse(tok.line, f"`{name}` (an unknown variable or function)")
 
-    def conditional(self, tok: Tok, *, parenthesised: bool = False) -> Any:
+    def conditional(self, tok: Tok) -> Any:
         """``if``/``unless`` on a condition evaluated exactly; only the chosen branch is evaluated, as in Elixir,
-        and what it binds stays inside it. Parenthesised, only ``if(c, do: a, else: b)``: the keywords are
-        then all inside the parentheses (``if(c) do ... end`` is refused)."""
-        if parenthesised:
-            close = close_paren(self.toks, self.i, self.limit)
-            form = if_form(self.toks, self.i + 1, close)
-            if form is not None and self.toks[form.then[0] - 1].kind != "kw":  # a do-block inside the parentheses
-                form = None
-            after = close + 1
-        else:
-            form = if_form(self.toks, self.i, self.limit)
-            after = form.end if form is not None else self.i
+        and what it binds stays inside it."""
+        form = if_form(self.toks, self.i, self.limit)
         if form is None:
             raise refuse(tok.line, f"`{tok.value}` in this form")
         condition = self._slice(*form.condition, self.vars).whole()
         if has_unreadable(condition):
             raise refuse(tok.line, f"`{tok.value}` on a value it cannot read")
         start, end = form.then if mix_builtins.truthy(condition) != (tok.value == "unless") else form.otherwise
-        self.i = after
+        self.i = form.end
         return self._slice(start, end, dict(self.vars)).block()
 
     def _slice(self, start: int, end: int, variables: dict[str, Any]) -> Evaluator:

@@ -221,7 +221,10 @@ class IfForm(Record):
 
 
 def if_form(toks: list[Tok], i: int, limit: int) -> IfForm | None:
-    """The parts of the ``if``/``unless`` whose condition starts at toks[i]; None for another form."""
+    """The parts of the ``if``/``unless`` whose condition starts at toks[i]; None for another form. An
+    unspaced ``(`` there is the call form, read only as ``if(c, do: a, else: b)``."""
+    if toks[i].is_op("(") and not toks[i].spaced:
+        return _if_call_form(toks, i, limit)
     depth = 0
     for j in range(i, limit):
         tok = toks[j]
@@ -251,6 +254,16 @@ def if_form(toks: list[Tok], i: int, limit: int) -> IfForm | None:
             return None
         depth += step
     return None
+
+
+def _if_call_form(toks: list[Tok], i: int, limit: int) -> IfForm | None:
+    """``if(c, do: a, else: b)``, toks[i] its ``(``: the parts, ending past the ``)``; None for another form
+    (``if(c) do ... end`` among them: a do block after the parentheses)."""
+    close = close_paren(toks, i, limit)
+    form = if_form(toks, i + 1, close)
+    if form is None or toks[form.then[0] - 1].kind != "kw":
+        return None
+    return form.replace(end=close + 1)
 
 
 def depth_zero(toks: list[Tok], start: int, j: int) -> bool:
