@@ -133,6 +133,47 @@ def test_a_killed_bump_is_finished_by_the_next_version_command_and_says_so(tmp_p
     assert leftovers(root) == []
 
 
+@pytest.fixture(scope="module")
+def changed_stubs_project(tmp_path_factory) -> Path:
+    """test_stubs' package layout, its stubs generated, then one proto changed: `hexpack stubs` rewrites all nine."""
+    from hexpack.python import stubs
+    from test_stubs import TYPES, package_layout, require_toolchain
+
+    require_toolchain()
+    root = package_layout(tmp_path_factory.mktemp("stubs") / "project")
+    assert not stubs.generate(root).skipped
+    (root / "priv_python/proto/demo/types.proto").write_text(TYPES.replace("LOUD = 1;", "LOUD = 1; QUIET = 2;"))
+    return root
+
+
+def test_stubs_killed_between_renames_are_finished_by_the_next_check_and_it_says_so(changed_stubs_project, tmp_path):
+    """A mix of old and new stubs would pass for neither; `stubs --check` first finishes the killed run's write.
+
+    (Every kill point of the journaled write itself is covered by the bump test above; this one proves
+    `hexpack stubs` writes through it and `stubs --check` reads only whole sets.)
+    """
+    from hexpack.python import stubs
+
+    root = Path(shutil.copytree(changed_stubs_project, tmp_path / "p"))
+    settings = stubs.load_settings(root)
+    new = stubs.fingerprint(settings, stubs.find_protos(settings))
+
+    def renewed() -> list[bool]:  # the proto's change is in every stub's fingerprint header
+        return [stubs.file_fingerprint(path) == new for path in stubs.owned_stubs(settings.out)]
+
+    assert renewed() == [False] * 9
+    # step 12: nine temporary files (2-10) between the journal's two saves (1, 11), then the first stub renamed
+    killed = hexpack("stubs", "--root", str(root), env=dict(os.environ, HEXPACK_TEST_KILL_AT="12"))
+    assert killed.returncode == -9, killed.stderr
+    assert sorted(renewed()) == [False] * 8 + [True]  # what a reader without the journal would judge
+    checked = hexpack("stubs", "--check", "--root", str(root))
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stderr.startswith("warning: finished the interrupted write of 9 file(s) (now fully new)")
+    assert renewed() == [True] * 9
+    assert "QUIET" in (root / "priv_python/demo/types_pb2.pyi").read_text()
+    assert leftovers(root) == []
+
+
 def test_two_bumps_at_once_run_one_after_the_other(tmp_path):
     root = snakepit_copy(tmp_path / "p")
     argv = [sys.executable, "-m", "hexpack", "bump", "--root", str(root), "--date", DATE]

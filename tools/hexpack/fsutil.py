@@ -392,12 +392,12 @@ class _JournalEntry(Record):
         return tmp_ok and self.tmp.name.endswith(TMP_SUFFIX) and root in self.target.parents
 
 
-def finish_interrupted_write(root: str | os.PathLike[str]) -> str | None:
+def finish_interrupted_write(root: str | os.PathLike[str], command: str = "hexpack version") -> str | None:
     """For reading commands: finish what a killed run left (taking the lock only then); what was done."""
     directory = state_dir(root)
     if not (directory / JOURNAL).exists() and not any(directory.glob(f".*{TMP_SUFFIX}")):
         return None
-    with project_lock(root, "hexpack version") as lock:
+    with project_lock(root, command) as lock:
         return lock.recovered
 
 

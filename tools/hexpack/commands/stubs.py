@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..fsutil import FileTransaction, finish_interrupted_write, project_lock
 from . import add_project_option
 
 HELP = (
@@ -28,6 +29,9 @@ def run(args, out) -> int:
     root = args.root.resolve()
     show = _shower(root)
     if args.check:
+        recovered = finish_interrupted_write(root, "hexpack stubs --check")  # judge whole stubs, not a killed run's
+        if recovered:
+            out.warn(recovered)
         result = stubs.check(root)
         for label, paths in (("stale", result.stale), ("missing", result.missing), ("extra", result.extra)):
             for path in paths:
@@ -44,7 +48,10 @@ def run(args, out) -> int:
             return 1
         out.line("stubs up to date")
         return 0
-    result = stubs.generate(root, force=args.force)
+    with project_lock(root, "hexpack stubs") as lock:  # journaled: a killed run leaves the stubs all old or all new
+        if lock.recovered:
+            out.warn(lock.recovered)
+        result = stubs.generate(root, force=args.force, transaction=FileTransaction(root=root))
     if result.skipped:
         out.line(f"stubs up to date (fingerprint {result.fingerprint}); nothing written; --force regenerates")
     else:

@@ -387,7 +387,7 @@ def is_fresh(settings: StubSettings, protos: list[Proto] | None = None) -> bool:
     fp = fingerprint(settings, protos)
     for proto in protos:
         for rel in proto.outputs():
-            if _file_fingerprint(settings.out / rel) != fp:
+            if file_fingerprint(settings.out / rel) != fp:
                 return False
     return True
 
@@ -455,7 +455,7 @@ def check(root: str | os.PathLike[str], toolchain: Toolchain | None = None) -> C
         if not target.is_file():
             result.missing.append(target)
         elif target.read_bytes() != data:
-            if _file_fingerprint(target) is None:
+            if file_fingerprint(target) is None:
                 result.foreign[target] = _same_protoc_output(target, rel, data, {p.module for p in protos})
             else:
                 result.stale.append(target)
@@ -519,12 +519,13 @@ def owned_stubs(out: Path) -> list[Path]:
         for name in sorted(filenames):
             if name.endswith(_SUFFIXES):
                 path = Path(dirpath) / name
-                if _file_fingerprint(path) is not None:
+                if file_fingerprint(path) is not None:
                     found.append(path)
     return found
 
 
-def _file_fingerprint(path: Path) -> str | None:
+def file_fingerprint(path: Path) -> str | None:
+    """The fingerprint in the header of a stub hexpack generated; None for any other file."""
     try:
         with path.open("rb") as handle:
             head = handle.read(600).decode("utf-8", errors="replace")
