@@ -365,8 +365,24 @@ def test_unpack_never_writes_through_an_existing_symlink(tmp_path):
     root.mkdir()
     os.symlink(outside, root / "A")
     with pytest.raises(TarballError, match="not a directory"):
-        T._make_dirs(root, ["A", "x"], "A/x/file")
+        T._make_dirs({"": root}, "A/x", "A/x/file")
     assert list(outside.iterdir()) == []
+
+
+def test_unpack_makes_each_directory_once_however_deep(tmp_path, monkeypatch):
+    """A chain of 500 directory members, each one level below the last, then a file in every one of them:
+    one mkdir per directory (each used to be made again from the top: 125,250 calls)."""
+    chain = ["/".join(["d"] * depth) for depth in range(1, 501)]
+    members = [(path, tarfile.DIRTYPE, b"", "", 0o755) for path in chain]
+    members += [(f"{path}/f", tarfile.REGTYPE, b"x", "", 0o644) for path in chain]
+    data = package_with(members)
+    calls: list[str] = []
+    real_mkdir = os.mkdir
+    monkeypatch.setattr(T.os, "mkdir", lambda path, *args: calls.append(path) or real_mkdir(path, *args))
+    T.unpack(data, tmp_path / "out", metadata_file=False)
+    inside = [str(path) for path in calls if ".hexpack-tmp/" in str(path)]  # not the staging directory itself
+    assert len(inside) == len(set(inside)) == 500
+    assert (tmp_path / "out" / chain[-1] / "f").read_bytes() == b"x"
 
 
 def test_unpack_keeps_directory_members(tmp_path):

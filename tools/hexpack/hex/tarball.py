@@ -963,10 +963,16 @@ def read_package(data: bytes, *, subject: str = "package", verify_checksum: bool
     )
 
 
-def _make_dirs(root: Path, parts: list[str], member: str) -> Path:
-    """Create ``root/parts...`` one level at a time, never through a symlink or a file."""
-    path = root
-    for part in parts:
+def _make_dirs(made: dict[str, Path], rel: str, member: str) -> Path:
+    """The directory ``rel``, creating each missing level below the deepest one already made, never
+    through a symlink or a file. Every level is recorded in ``made`` (``""`` is the root), so a chain
+    of directory members costs one ``mkdir`` each, not one per level of each (quadratic in depth)."""
+    missing: list[str] = []
+    while rel not in made:
+        rel, _, part = rel.rpartition("/")
+        missing.append(part)
+    path = made[rel]
+    for part in reversed(missing):
         path = path / part
         try:
             os.mkdir(path)
@@ -975,8 +981,10 @@ def _make_dirs(root: Path, parts: list[str], member: str) -> Path:
                 raise TarballError(
                     f"member {member!r} would be written through {part!r}, which is not a directory"
                     " (case-insensitive file system?)",
-                    subject=str(root),
+                    subject=str(made[""]),
                 ) from None
+        rel = f"{rel}/{part}" if rel else part
+        made[rel] = path
     return path
 
 
@@ -1070,17 +1078,13 @@ def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool =
         ) from None
     try:
         dir_modes: list[tuple[Path, int]] = []
-        made: dict[str, Path] = {}  # directories already created: many members share one deep directory
+        made: dict[str, Path] = {"": tmp}  # directories already created: many members share one deep directory
         for member in package.members:
-            parts = member.path.split("/")
-            parent_rel = member.path.rpartition("/")[0]
-            parent = made.get(parent_rel)
-            if parent is None:
-                parent = made[parent_rel] = _make_dirs(tmp, parts[:-1], member.path)
-            path = parent / parts[-1]
+            parent_rel, _, name = member.path.rpartition("/")
+            path = _make_dirs(made, parent_rel, member.path) / name
             try:
                 if member.kind == "dir":
-                    path = made[member.path] = _make_dirs(tmp, parts, member.path)
+                    path = _make_dirs(made, member.path, member.path)
                     dir_modes.append((path, (member.mode & 0o777) | 0o700))
                 elif member.kind == "symlink":
                     os.symlink(member.linkname, path)
