@@ -37,6 +37,7 @@ from . import erlterm
 
 TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
 if TYPE_CHECKING:
+    from collections.abc import Generator
     from typing import Literal
 
 __all__ = [
@@ -60,10 +61,12 @@ __all__ = [
     "unpack",
     # the streaming writer (build's path): planned from lstat, read while compressing
     "CompressedTooBig",
+    "Deflater",
     "PlannedMember",
     "plan_from_tree",
     "planned_tar_size",
     "stream_contents_tar_gz",
+    "tar_batches",
 ]
 
 MAX_OUTER_SIZE = 16 * 1024 * 1024
@@ -399,7 +402,7 @@ def contents_tar_gz(members: list[Member]) -> bytes:
 
 # --- streaming: memory bounded by the compressed size ---------------------
 
-READ_CHUNK = 1024 * 1024
+READ_CHUNK = 256 * 1024  # read from a file at once: a batch (below) holds at most two
 
 
 class CompressedTooBig(TarballError):
@@ -434,33 +437,22 @@ def planned_tar_size(planned: list[PlannedMember]) -> int:
     return total
 
 
-def stream_contents_tar_gz(planned: list[PlannedMember], *, limit: int | None = None) -> bytes:
-    """``contents.tar.gz`` of ``planned``, byte for byte ``contents_tar_gz`` of the same members.
+# Tar bytes gathered before each deflate call: a call per header or small file costs Python overhead,
+# and a thread compressing in the background takes the GIL back after each call.
+BATCH = READ_CHUNK
 
-    Files are read in chunks straight into the compressor, so memory stays
-    about the compressed size; ``limit`` stops the build (``CompressedTooBig``)
-    as soon as the compressed output passes it. A file whose size changed
-    since it was planned is refused: its header already holds the old size.
+
+def tar_batches(planned: list[PlannedMember]) -> Generator[bytes, None, None]:
+    """The inner tar of ``planned`` in pieces of about ``BATCH`` bytes, each file read as it is reached.
+
+    A file whose size changed since it was planned is refused: its header already holds the old size.
     """
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY)
-    out = [GZIP_HEADER]
-    written = len(GZIP_HEADER)
-    crc = 0
-    length = 0
-
-    def feed(data: bytes) -> None:
-        nonlocal crc, length, written
-        crc = zlib.crc32(data, crc)
-        length += len(data)
-        chunk = compressor.compress(data)
-        if chunk:
-            out.append(chunk)
-            written += len(chunk)
-            if limit is not None and written > limit:
-                raise CompressedTooBig(f"contents.tar.gz passed {limit} bytes")
-
+    pending: list[bytes] = []  # tar bytes not handed out yet
+    pending_size = 0
     for member in planned:
-        feed(_planned_head(member))
+        head = _planned_head(member)
+        pending.append(head)
+        pending_size += len(head)
         if member.source is None:
             continue
         seen = 0
@@ -472,7 +464,12 @@ def stream_contents_tar_gz(planned: list[PlannedMember], *, limit: int | None = 
                         break
                     seen += len(data)
                     if seen <= member.size:
-                        feed(data)
+                        pending.append(data)
+                        pending_size += len(data)
+                        if pending_size >= BATCH:
+                            yield b"".join(pending)
+                            pending.clear()
+                            pending_size = 0
         except OSError as exc:
             source = str(member.source)
             root = source[: -len(member.path) - 1] if source.endswith("/" + member.path) else source
@@ -485,15 +482,65 @@ def stream_contents_tar_gz(planned: list[PlannedMember], *, limit: int | None = 
             raise TarballError(
                 f"{member.path} changed while the package was being built", hint="build again once it is written"
             )
-        feed(_pad(member.size))
-    feed(ZERO_BLOCK + ZERO_BLOCK)
-    tail = compressor.flush()
-    out.append(tail)
-    written += len(tail) + 8
-    if limit is not None and written > limit:
-        raise CompressedTooBig(f"contents.tar.gz passed {limit} bytes")
-    out.append(_gzip_trailer(crc, length))
-    return b"".join(out)
+        pad = _pad(member.size)
+        pending.append(pad)
+        pending_size += len(pad)
+    pending.append(ZERO_BLOCK + ZERO_BLOCK)
+    yield b"".join(pending)
+
+
+class Deflater:
+    """``contents.tar.gz`` made from the inner tar's bytes as they come: Hex's gzip, byte for byte.
+
+    ``limit`` (which may be lowered while bytes are being added, from another thread) is the
+    largest ``contents.tar.gz`` allowed: ``add`` and ``finish`` raise ``CompressedTooBig`` as soon
+    as the output passes it. Memory is the compressed output.
+    """
+
+    __slots__ = ("limit", "_compressor", "_out", "_written", "_crc", "_length")
+
+    def __init__(self, limit: int | None = None):
+        self.limit = limit
+        self._compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY)
+        self._out = [GZIP_HEADER]
+        self._written = len(GZIP_HEADER)
+        self._crc = 0
+        self._length = 0
+
+    def _check(self) -> None:
+        limit = self.limit
+        if limit is not None and self._written > limit:
+            raise CompressedTooBig(f"contents.tar.gz passed {limit} bytes")
+
+    def add(self, data: bytes) -> None:
+        self._crc = zlib.crc32(data, self._crc)
+        self._length += len(data)
+        chunk = self._compressor.compress(data)
+        if chunk:
+            self._out.append(chunk)
+            self._written += len(chunk)
+            self._check()
+
+    def finish(self) -> bytes:
+        tail = self._compressor.flush()
+        self._out.append(tail)
+        self._written += len(tail) + 8
+        self._check()
+        self._out.append(_gzip_trailer(self._crc, self._length))
+        return b"".join(self._out)
+
+
+def stream_contents_tar_gz(planned: list[PlannedMember], *, limit: int | None = None) -> bytes:
+    """``contents.tar.gz`` of ``planned``, byte for byte ``contents_tar_gz`` of the same members.
+
+    Files are read in chunks straight into the compressor, so memory stays
+    about the compressed size; ``limit`` stops the build (``CompressedTooBig``)
+    as soon as the compressed output passes it.
+    """
+    deflater = Deflater(limit)
+    for batch in tar_batches(planned):
+        deflater.add(batch)
+    return deflater.finish()
 
 
 def inner_checksum(metadata_config: bytes, contents: bytes, version: bytes = VERSION) -> str:
