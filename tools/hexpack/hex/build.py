@@ -20,7 +20,7 @@ from ..errors import PackageError, Problems
 from ..mix.project import MixProject
 from ..mix.readers import read_project
 from ..records import Record
-from . import erlterm, metadata, tarball
+from . import erlterm, metadata, pipeline, tarball
 from .unsafe_paths import unsafe_entries
 
 TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
@@ -120,41 +120,48 @@ def build_project(
     """``build_package`` for an already-read project."""
     base = Path(project.root if root is None else root)
     pm = metadata.prepare(project, root=base, listdir=listdir)
-    lines = metadata.report_lines(pm)
-    errors, warnings = metadata.check(pm, base, listdir=listdir)
-    warnings = pm.warnings + warnings
-    if errors:
-        raise PackageRefused(errors, report_lines=lines, warnings=warnings)
     files = pm.files
-    if not files:
-        raise PackageRefused(
-            [PackageError("Creating tarball failed: File list was empty.")], report_lines=lines, warnings=warnings
-        )
-
-    unsafe = unsafe_entries(base, files)  # Hex's validate_create_files: nothing outside the project is packed
-    if unsafe:
-        raise PackageRefused(
-            [PackageError(f"Creating tarball failed: {problem}") for problem in unsafe],
-            report_lines=lines,
-            warnings=warnings,
-        )
-
-    pairs = metadata.metadata_pairs(pm.meta)
-    metadata_config = erlterm.format_config(pairs)
-    if len(metadata_config) > tarball.MAX_METADATA_SIZE:
-        raise _too_big("file too big: metadata.config", lines, warnings)
-    # Both of Hex's size limits are refused as early as they can be known: the uncompressed one
-    # from lstat sizes before any file is read, the compressed one as soon as the deflate output
-    # passes it. Files stream into the compressor, so memory stays about the compressed size.
-    members = tarball.plan_from_tree(base, files)
-    if tarball.planned_tar_size(members) > tarball.MAX_UNCOMPRESSED_SIZE:
-        size = _megabytes(tarball.MAX_UNCOMPRESSED_SIZE)
-        raise _too_big(f"package exceeds max uncompressed size {size} MB", lines, warnings)
-    too_big = f"package exceeds max compressed size {_megabytes(tarball.MAX_OUTER_SIZE)} MB"
+    # contents.tar.gz is made on a second core while the checks below run (see hexpack.hex.pipeline);
+    # until metadata.config is written the stream may only be refused at the package's own limit
+    job = pipeline.ContentsInBackground(base, files, limit=_contents_limit(b"")) if files else None
     try:
-        contents = tarball.stream_contents_tar_gz(members, limit=_contents_limit(metadata_config))
-    except tarball.CompressedTooBig:
-        raise _too_big(too_big, lines, warnings) from None
+        lines = metadata.report_lines(pm)
+        errors, warnings = metadata.check(pm, base, listdir=listdir)
+        warnings = pm.warnings + warnings
+        if errors:
+            raise PackageRefused(errors, report_lines=lines, warnings=warnings)
+        if job is None:
+            raise PackageRefused(
+                [PackageError("Creating tarball failed: File list was empty.")], report_lines=lines, warnings=warnings
+            )
+
+        unsafe = unsafe_entries(base, files)  # Hex's validate_create_files: nothing outside the project is packed
+        if unsafe:
+            raise PackageRefused(
+                [PackageError(f"Creating tarball failed: {problem}") for problem in unsafe],
+                report_lines=lines,
+                warnings=warnings,
+            )
+
+        pairs = metadata.metadata_pairs(pm.meta)
+        metadata_config = erlterm.format_config(pairs)
+        if len(metadata_config) > tarball.MAX_METADATA_SIZE:
+            raise _too_big("file too big: metadata.config", lines, warnings)
+        # Both of Hex's size limits are refused as early as they can be known: the uncompressed one
+        # from lstat sizes before any file is read, the compressed one as soon as the deflate output
+        # passes it. Files stream into the compressor, so memory stays about the compressed size.
+        job.set_limit(_contents_limit(metadata_config))
+        too_big = f"package exceeds max compressed size {_megabytes(tarball.MAX_OUTER_SIZE)} MB"
+        try:
+            members, contents = job.result()
+        except pipeline.UncompressedTooBig:
+            size = _megabytes(tarball.MAX_UNCOMPRESSED_SIZE)
+            raise _too_big(f"package exceeds max uncompressed size {size} MB", lines, warnings) from None
+        except tarball.CompressedTooBig:
+            raise _too_big(too_big, lines, warnings) from None
+    finally:
+        if job is not None:
+            job.cancel()  # a refusal above: stop the stream and wait for it (after result(): nothing to do)
     if _outer_size(metadata_config, contents) > tarball.MAX_OUTER_SIZE:
         raise _too_big(too_big, lines, warnings)
     inner = tarball.inner_checksum(metadata_config, contents)
