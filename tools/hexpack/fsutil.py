@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import stat
 import time
@@ -27,6 +26,7 @@ from _thread import get_ident  # threading's own, without loading threading (sta
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from .digest import sha256
 from .errors import HexpackError, ProjectError, raise_together
 from .records import Record
 
@@ -182,7 +182,7 @@ def state_dir(root: str | os.PathLike[str]) -> Path:
         if git_dir is not None and git_dir.is_dir():
             if directory == start:
                 return git_dir / "hexpack"
-            project = hashlib.sha256(start.relative_to(directory).as_posix().encode()).hexdigest()[:16]
+            project = sha256(start.relative_to(directory).as_posix().encode()).hexdigest()[:16]
             return git_dir / "hexpack" / "projects" / project
     return start / ".hexpack"
 
@@ -273,7 +273,7 @@ def _acquire(fcntl, fd: int, root: Path, command: str) -> None:
 
 
 def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return sha256(data).hexdigest()
 
 
 def _file_digest(path: Path) -> str | None:

@@ -24,13 +24,13 @@ all.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import posixpath
 import stat
 import zlib
 from pathlib import Path
 
+from ..digest import sha256
 from ..errors import HexpackError, TarballError, UsageError
 from ..records import Record
 from . import erlterm
@@ -545,7 +545,7 @@ def stream_contents_tar_gz(planned: list[PlannedMember], *, limit: int | None = 
 
 def inner_checksum(metadata_config: bytes, contents: bytes, version: bytes = VERSION) -> str:
     """The CHECKSUM member: upper-case hex SHA-256 of VERSION + metadata.config + contents.tar.gz."""
-    return hashlib.sha256(version + metadata_config + contents).hexdigest().upper()
+    return sha256(version + metadata_config + contents).hexdigest().upper()
 
 
 def outer_tarball(metadata_config: bytes, contents: bytes, *, checksum: str | None = None) -> bytes:
@@ -568,7 +568,7 @@ def outer_tarball(metadata_config: bytes, contents: bytes, *, checksum: str | No
 
 def outer_checksum(tarball: bytes) -> str:
     """What Hex prints as "Package checksum": lower-case hex SHA-256 of the whole file."""
-    return hashlib.sha256(tarball).hexdigest()
+    return sha256(tarball).hexdigest()
 
 
 # --------------------------------------------------------------------------
@@ -983,7 +983,7 @@ def read_package(data: bytes, *, subject: str = "package", verify_checksum: bool
     expected = _decode_checksum(files["CHECKSUM"])
     metadata_config = files["metadata.config"]
     contents = files["contents.tar.gz"]
-    actual = hashlib.sha256(version + metadata_config + contents).digest()
+    actual = sha256(version + metadata_config + contents).digest()
     if actual != expected and verify_checksum:
         raise TarballError(
             f"checksum mismatch: CHECKSUM says {expected.hex().upper()}, contents give {actual.hex().upper()}",
