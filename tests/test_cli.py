@@ -120,3 +120,50 @@ def test_a_build_loads_none_of_what_only_other_commands_need(tmp_path):
     )
     assert done.stdout.strip().splitlines()[-1] == "0 []", done.stderr
     assert (tmp_path / "built.tar").read_bytes() == (reference / "hex-2.5.1.tar").read_bytes()
+
+
+def _entry_point(tmp_path, before: str, *argv: str) -> subprocess.CompletedProcess:
+    """``hexpack ARGV`` through the process entry point, after running ``before`` in the same process.
+
+    ``before`` may leave something the interpreter's teardown would do: an object whose finalizer
+    writes ``teardown.txt``, an atexit callback, a thread still running."""
+    code = f"import sys\n{before}\nsys.argv[1:] = {list(argv)!r}\nfrom hexpack.cli import entry_point\nentry_point()\n"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+
+
+FINALIZER = (  # os bound early: the teardown may have cleared the builtins when it runs
+    "import os\n"
+    "class Finalized:\n"
+    "    def __del__(self, os=os):\n"
+    "        os.close(os.open('teardown.txt', os.O_CREAT | os.O_WRONLY))\n"
+    "finalized = Finalized()"
+)
+
+
+def test_a_build_ends_without_the_interpreters_teardown_its_output_whole(tmp_path):
+    """The teardown (7 ms of a snakepit build) is skipped: a finalizer left alive never runs, yet every
+    line the build printed arrives through the pipe and the exit status is the build's."""
+    reference = Path(__file__).parent / "fixtures" / "hex-reference" / "regex_excludes"
+    shutil.copytree(reference / "project", tmp_path / "project", symlinks=True)
+    built = _entry_point(tmp_path, FINALIZER, "build", "--project", "project", "-o", "built.tar")
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.splitlines()[0].startswith("Building ") and built.stdout.endswith("Saved to built.tar\n")
+    assert (tmp_path / "built.tar").read_bytes() == (reference / "hex-2.5.1.tar").read_bytes()
+    assert not (tmp_path / "teardown.txt").exists()
+    refused = _entry_point(tmp_path, FINALIZER, "build", "--project", "nowhere")
+    assert refused.returncode == 2 and refused.stderr.startswith("error: nowhere: no mix.exs here")
+
+
+def test_the_teardown_runs_when_something_is_left_for_it(tmp_path):
+    """An atexit callback or a thread still running (logging, subprocesses, verify's strands) keeps the
+    normal exit: the callback runs, the thread finishes, finalizers run."""
+    callback = f"{FINALIZER}\nimport atexit\natexit.register(print, 'atexit ran')"
+    done = _entry_point(tmp_path, callback, "build", "--project", "nowhere")
+    assert (done.returncode, done.stdout) == (2, "atexit ran\n")
+    assert (tmp_path / "teardown.txt").exists()
+    (tmp_path / "teardown.txt").unlink()
+    late = "lambda: (time.sleep(0.2), print('thread ran'))"
+    thread = f"{FINALIZER}\nimport threading, time\nthreading.Thread(target={late}).start()"
+    done = _entry_point(tmp_path, thread, "build", "--project", "nowhere")
+    assert (done.returncode, done.stdout) == (2, "thread ran\n")
+    assert (tmp_path / "teardown.txt").exists()

@@ -2,12 +2,15 @@
 
 Each subcommand lives in ``hexpack.commands.<name>`` and provides ``HELP``,
 ``configure(parser)`` and ``run(args, out) -> int``. This module is the only
-place a HexpackError becomes a one-line message and an exit code.
+place a HexpackError becomes a one-line message and an exit code;
+``entry_point`` is the process's (the ``hexpack`` script and ``python -m hexpack``).
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import SimpleNamespace
@@ -200,5 +203,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
 
 
+def entry_point() -> None:
+    """Run ``main`` on the process's arguments and exit with its status.
+
+    When nothing is left for the interpreter's teardown to do, the process ends with ``os._exit``
+    once stdout and stderr are flushed: freeing every module and object costs about 7 ms, 5% of
+    a snakepit build. Something is left when a thread could still run (``threading`` was loaded:
+    subprocesses, verify's strands) or an ``atexit`` callback is registered (logging, temporary
+    directories); files are closed by then (hexpack writes through ``with`` and atomic renames).
+    """
+    code = main()
+    ncallbacks = getattr(atexit, "_ncallbacks", None)  # CPython's; elsewhere the teardown runs
+    if "threading" not in sys.modules and ncallbacks is not None and ncallbacks() == 0:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):  # a closed or broken stream: the normal exit reports it
+            pass
+        else:
+            os._exit(code)
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    entry_point()
