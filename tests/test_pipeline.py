@@ -8,6 +8,7 @@ in the order a build without the thread gives them, and the bytes must be the se
 from __future__ import annotations
 
 import _thread
+import hashlib
 import random
 import time
 
@@ -69,15 +70,15 @@ def all_ended(threads) -> bool:
 def compressed(monkeypatch):
     """When each batch the thread compressed was done (time.monotonic())."""
     ends: list[float] = []
-    real = T.Deflater.add
+    real = T.Deflater.compress
 
-    def add(self, data):
+    def compress(self, data):
         try:
             real(self, data)
         finally:
             ends.append(time.monotonic())
 
-    monkeypatch.setattr(T.Deflater, "add", add)
+    monkeypatch.setattr(T.Deflater, "compress", compress)
     return ends
 
 
@@ -110,9 +111,10 @@ def test_the_background_contents_are_the_serial_writers(tmp_path, threads):
     files = ["lib"] + [f"lib/blob{index:02d}.bin" for index in range(FILES)]
     serial = T.stream_contents_tar_gz(T.plan_from_tree(root, files))
     job = pipeline.ContentsInBackground(root, files)
-    members, contents = job.result()
+    members, contents, digest = job.result(hashed_after=b"3metadata")
     job.cancel()  # after result(): nothing to do
     assert contents == serial
+    assert digest == hashlib.sha256(b"3metadata" + serial).hexdigest()
     assert members == T.plan_from_tree(root, files)
     assert len(threads) == 1 and all_ended(threads)
 
@@ -126,8 +128,9 @@ def test_without_a_thread_the_build_compresses_on_its_own(tmp_path, monkeypatch)
         raise RuntimeError("can't start new thread")
 
     monkeypatch.setattr(pipeline._thread, "start_new_thread", refused)
-    _, contents = pipeline.ContentsInBackground(root, files).result()
+    _, contents, digest = pipeline.ContentsInBackground(root, files).result()
     assert contents == T.stream_contents_tar_gz(T.plan_from_tree(root, files))
+    assert digest == hashlib.sha256(contents).hexdigest()
 
 
 def test_a_refused_check_stops_the_thread_and_writes_nothing(tmp_path, capsys, threads, compressed, opened):

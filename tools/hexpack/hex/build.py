@@ -20,8 +20,7 @@ from ..errors import PackageError, Problems
 from ..mix.project import MixProject
 from ..mix.readers import read_project
 from ..records import Record
-from . import erlterm, metadata, pipeline, tarball
-from .unsafe_paths import unsafe_entries
+from . import metadata, pipeline, tarball
 
 TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
 if TYPE_CHECKING:
@@ -125,6 +124,10 @@ def build_project(
     # until metadata.config is written the stream may only be refused at the package's own limit
     job = pipeline.ContentsInBackground(base, files, limit=_contents_limit(b"")) if files else None
     try:
+        # lazy: imported now, while the thread compresses, not at start-up, when nothing else can run
+        from . import erlterm
+        from .unsafe_paths import unsafe_entries
+
         lines = metadata.report_lines(pm)
         errors, warnings = metadata.check(pm, base, listdir=listdir)
         warnings = pm.warnings + warnings
@@ -153,7 +156,8 @@ def build_project(
         job.set_limit(_contents_limit(metadata_config))
         too_big = f"package exceeds max compressed size {_megabytes(tarball.MAX_OUTER_SIZE)} MB"
         try:
-            members, contents = job.result()
+            # the CHECKSUM (tarball.inner_checksum) is hashed while the thread compresses
+            members, contents, inner = job.result(hashed_after=tarball.VERSION + metadata_config)
         except pipeline.UncompressedTooBig:
             size = _megabytes(tarball.MAX_UNCOMPRESSED_SIZE)
             raise _too_big(f"package exceeds max uncompressed size {size} MB", lines, warnings) from None
@@ -164,7 +168,7 @@ def build_project(
             job.cancel()  # a refusal above: stop the stream and wait for it (after result(): nothing to do)
     if _outer_size(metadata_config, contents) > tarball.MAX_OUTER_SIZE:
         raise _too_big(too_big, lines, warnings)
-    inner = tarball.inner_checksum(metadata_config, contents)
+    inner = inner.upper()
     package = tarball.outer_tarball(metadata_config, contents, checksum=inner)
     outer = tarball.outer_checksum(package)
     return BuildResult(
@@ -189,6 +193,8 @@ def _too_big(reason: str, lines: list[str], warnings: list[str]) -> PackageRefus
 
 def _megabytes(size: int) -> str:
     """hex_core's ``format_byte_size/1`` (``Size / 1000000`` written with ``~w``)."""
+    from . import erlterm  # lazy: see build_project
+
     return erlterm.format_term(size / 1_000_000)
 
 

@@ -23,11 +23,13 @@ import _thread
 import os
 from _queue import Empty, SimpleQueue
 
+from ..digest import sha256
 from . import tarball
 
 TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
 if TYPE_CHECKING:
     from collections.abc import Generator
+    from typing import Any
 
 __all__ = ["QUEUED", "ContentsInBackground", "UncompressedTooBig"]
 
@@ -55,6 +57,7 @@ class ContentsInBackground:
         self._cancelled = False
         self._running = False
         self._all_queued = False
+        self._ended = False  # set by the thread as it stops
         self._batches: Generator[bytes, None, None] | None = None
         try:
             self._members = tarball.plan_from_tree(root, files)
@@ -88,12 +91,13 @@ class ContentsInBackground:
                 batch = self._todo.get()
                 if batch is None or self._cancelled:
                     break
-                self._deflater.add(batch)
-                self._credits.put(True)
+                self._deflater.compress(batch)
+                self._credits.put(True)  # room for one more batch; new output to hash
         except BaseException as exc:  # handed to the build's thread, which raises it
             self._error = exc
-            self._credits.put(True)  # a reader waiting for room wakes up and sees the error
         finally:
+            self._ended = True
+            self._credits.put(True)  # the build's thread, if it waits, wakes up and sees why
             self._done.release()
 
     def _read_ahead(self) -> None:
@@ -112,6 +116,8 @@ class ContentsInBackground:
     def _queue_next(self) -> None:
         """Read the next batch and queue it, or queue the end."""
         batch = next(self._batches, None)
+        if batch is not None:
+            self._deflater.count(batch)  # the gzip trailer's CRC-32 here: the thread only compresses
         self._todo.put(batch)
         self._all_queued = batch is None
 
@@ -124,13 +130,18 @@ class ContentsInBackground:
             self._done.acquire()
             self._running = False
 
-    def result(self) -> tuple[list[tarball.PlannedMember], bytes]:
-        """Read the files not read yet, wait for the thread, and return the members and ``contents.tar.gz``."""
+    def result(self, *, hashed_after: bytes = b"") -> tuple[list[tarball.PlannedMember], bytes, str]:
+        """Read the files not read yet, wait for the thread, and return the members, ``contents.tar.gz``
+        and the SHA-256 (hex) of ``hashed_after`` followed by it, hashed as the thread's output comes
+        (a build's CHECKSUM hashes ``VERSION`` and ``metadata.config`` before ``contents.tar.gz``)."""
+        hasher = sha256(hashed_after)
+        hashed = 0  # output chunks hashed so far
         if self._held is None:
             try:
-                while self._running and self._error is None and not self._all_queued:
-                    self._credits.get()  # room for one more batch (or the thread stopped on an error)
-                    if self._error is None:
+                while self._running and self._error is None and not (self._all_queued and self._ended):
+                    self._credits.get()  # a batch compressed (or the thread stopped): room for one more
+                    hashed = self._hash(hasher, hashed)
+                    if self._error is None and not self._all_queued:
                         self._queue_next()
                 if not self._running and self._batches is not None:  # no thread was started
                     for batch in self._batches:
@@ -143,7 +154,17 @@ class ContentsInBackground:
         if error is not None:
             self._held = self._error = None  # raised once
             raise error
-        return self._members, self._deflater.finish()
+        contents = self._deflater.finish()
+        self._hash(hasher, hashed)
+        return self._members, contents, hasher.hexdigest()
+
+    def _hash(self, hasher: Any, start: int) -> int:
+        """Hash the output chunks from ``start`` on; the number hashed."""
+        chunks = self._deflater.chunks
+        end = len(chunks)  # the thread only appends
+        for chunk in chunks[start:end]:
+            hasher.update(chunk)
+        return end
 
     def cancel(self) -> None:
         """Stop the thread after its current batch and wait for it; what it made or found is dropped."""

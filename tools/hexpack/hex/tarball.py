@@ -33,7 +33,6 @@ from pathlib import Path
 from ..digest import sha256
 from ..errors import HexpackError, TarballError, UsageError
 from ..records import Record
-from . import erlterm
 
 TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
 if TYPE_CHECKING:
@@ -492,17 +491,19 @@ def tar_batches(planned: list[PlannedMember]) -> Generator[bytes, None, None]:
 class Deflater:
     """``contents.tar.gz`` made from the inner tar's bytes as they come: Hex's gzip, byte for byte.
 
-    ``limit`` (which may be lowered while bytes are being added, from another thread) is the
-    largest ``contents.tar.gz`` allowed: ``add`` and ``finish`` raise ``CompressedTooBig`` as soon
-    as the output passes it. Memory is the compressed output.
+    ``add`` is ``count`` (the CRC-32 and length of the gzip trailer) and ``compress``, which two
+    threads may split between them. ``limit`` (which may be lowered while bytes are being added,
+    from another thread) is the largest ``contents.tar.gz`` allowed: ``compress`` and ``finish``
+    raise ``CompressedTooBig`` as soon as the output passes it. ``chunks`` is the output so far, in
+    pieces, only ever appended to; memory is the compressed output.
     """
 
-    __slots__ = ("limit", "_compressor", "_out", "_written", "_crc", "_length")
+    __slots__ = ("limit", "chunks", "_compressor", "_written", "_crc", "_length")
 
     def __init__(self, limit: int | None = None):
         self.limit = limit
+        self.chunks = [GZIP_HEADER]
         self._compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY)
-        self._out = [GZIP_HEADER]
         self._written = len(GZIP_HEADER)
         self._crc = 0
         self._length = 0
@@ -513,21 +514,28 @@ class Deflater:
             raise CompressedTooBig(f"contents.tar.gz passed {limit} bytes")
 
     def add(self, data: bytes) -> None:
+        self.count(data)
+        self.compress(data)
+
+    def count(self, data: bytes) -> None:
         self._crc = zlib.crc32(data, self._crc)
         self._length += len(data)
+
+    def compress(self, data: bytes) -> None:
         chunk = self._compressor.compress(data)
         if chunk:
-            self._out.append(chunk)
+            self.chunks.append(chunk)
             self._written += len(chunk)
             self._check()
 
     def finish(self) -> bytes:
+        """The whole ``contents.tar.gz``, once every byte was counted and compressed."""
         tail = self._compressor.flush()
-        self._out.append(tail)
+        self.chunks.append(tail)
         self._written += len(tail) + 8
         self._check()
-        self._out.append(_gzip_trailer(self._crc, self._length))
-        return b"".join(self._out)
+        self.chunks.append(_gzip_trailer(self._crc, self._length))
+        return b"".join(self.chunks)
 
 
 def stream_contents_tar_gz(planned: list[PlannedMember], *, limit: int | None = None) -> bytes:
@@ -994,6 +1002,8 @@ def read_package(data: bytes, *, subject: str = "package", verify_checksum: bool
         raise TarballError(
             f"metadata.config is {len(metadata_config)} bytes, over the limit of {MAX_METADATA_SIZE}", subject=subject
         )
+    from . import erlterm  # lazy: a build imports it while contents.tar.gz is being compressed (hex.build)
+
     metadata = erlterm.parse_config(metadata_config)
     raw = _read_tar(_gunzip(contents, MAX_UNCOMPRESSED_SIZE), "contents.tar.gz", limit=MAX_UNCOMPRESSED_SIZE)
     members = _check_members(raw)
