@@ -90,9 +90,9 @@ def test_the_quick_path_reads_a_plain_command_line_as_argparse_does(tmp_path):
 
 def test_a_build_loads_none_of_what_only_other_commands_need(tmp_path):
     """hexpack build's start-up is most of its time on a small package: argparse (with gettext, locale and
-    shutil), dataclasses (with inspect), typing, hashlib (with OpenSSL) and the Elixir engine (with
-    subprocess) stay unloaded when the static read is certain, and the package is still Hex's, byte for
-    byte."""
+    shutil), dataclasses (with inspect), typing, hashlib (with OpenSSL), pathlib (with glob) and the
+    Elixir engine (with subprocess) stay unloaded when the static read is certain, and the package is
+    still Hex's, byte for byte."""
     reference = Path(__file__).parent / "fixtures" / "hex-reference" / "regex_excludes"
     project = tmp_path / "project"
     shutil.copytree(reference / "project", project, symlinks=True)
@@ -108,6 +108,9 @@ def test_a_build_loads_none_of_what_only_other_commands_need(tmp_path):
         "unicodedata",
         "hashlib",  # with OpenSSL (hexpack.digest)
         "_hashlib",
+        "pathlib",  # with glob, fnmatch, ntpath, pwd and grp (hexpack.paths)
+        "glob",
+        "fnmatch",
     ]
     heavy.append("hexpack.mix.elixir")
     code = (  # what the interpreter's own start-up (site, .pth files) loaded does not count

@@ -63,7 +63,7 @@ def test_transaction_turns_a_failed_write_into_one_line_and_restores(tmp_path, m
     real = fsutil._write_new_file
 
     def full_disk(path, data, mode):
-        if path.name.startswith(".second."):
+        if os.path.basename(path).startswith(".second."):
             raise OSError(28, "No space left on device")
         real(path, data, mode)
 

@@ -24,11 +24,14 @@ import stat
 import time
 from _thread import get_ident  # threading's own, without loading threading (start-up time)
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 
 from .digest import sha256
 from .errors import HexpackError, ProjectError, raise_together
 from .records import Record
+
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "FileTransaction",
@@ -69,7 +72,7 @@ def fault_point() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _write_new_file(path: Path, data: bytes, mode: int) -> None:
+def _write_new_file(path: str | os.PathLike[str], data: bytes, mode: int) -> None:
     """Create ``path`` (which must not exist) holding ``data``, flushed to disk."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -84,13 +87,14 @@ def _write_new_file(path: Path, data: bytes, mode: int) -> None:
         raise
 
 
-def _temp_beside(target: Path) -> Path:
-    return target.parent / f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}{TMP_SUFFIX}"
+def _temp_beside(target: str | os.PathLike[str]) -> str:
+    parent, name = os.path.split(os.fspath(target))
+    return os.path.join(parent, f".{name}.{os.getpid()}-{os.urandom(4).hex()}{TMP_SUFFIX}")
 
 
-def _mode_of(target: Path, default: int = 0o644) -> int:
+def _mode_of(target: str | os.PathLike[str], default: int = 0o644) -> int:
     try:
-        return stat.S_IMODE(target.stat().st_mode)
+        return stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
         return default
 
@@ -101,7 +105,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int |
     The file keeps its existing permission bits unless ``mode`` is given. A
     symbolic link is written through (its target changes, the link stays).
     """
-    target = Path(os.path.realpath(path))
+    target = os.path.realpath(path)
     tmp = _temp_beside(target)
     _write_new_file(tmp, data, _mode_of(target) if mode is None else mode)
     try:
@@ -168,6 +172,8 @@ def state_dir(root: str | os.PathLike[str]) -> Path:
     for a project in a subdirectory of one (each project of a monorepo has its
     own lock), else ``<root>/.hexpack``.
     """
+    from pathlib import Path  # lazy: start-up time (hexpack build only writes with atomic_write_bytes)
+
     start = Path(os.path.realpath(root))
     for directory in (start, *start.parents):
         dot_git = directory / ".git"
@@ -206,6 +212,8 @@ _held: dict[tuple[Path, int], ProjectLock] = {}
 @contextlib.contextmanager
 def project_lock(root: str | os.PathLike[str], command: str) -> Iterator[ProjectLock]:
     """Hold the project's lock for the block, after finishing any interrupted transaction."""
+    from pathlib import Path  # lazy: start-up time (hexpack build only writes with atomic_write_bytes)
+
     directory = state_dir(root)
     key = (directory, get_ident())
     if key in _held:
@@ -371,6 +379,7 @@ class _JournalEntry(Record):
     @classmethod
     def load(cls, entry: dict[str, str | None]) -> _JournalEntry:
         import base64  # lazy: start-up time (only a transaction's journal needs it)
+        from pathlib import Path  # lazy: start-up time (hexpack build only writes with atomic_write_bytes)
 
         target = Path(str(entry["target"]))
         old = entry["old"]
@@ -426,10 +435,14 @@ class FileTransaction:
     def __init__(
         self, *, root: str | os.PathLike[str] | None = None, before_write: Callable[[Path, int], None] | None = None
     ):
+        from pathlib import Path  # lazy: start-up time (hexpack build only writes with atomic_write_bytes)
+
         self._root = None if root is None else Path(os.path.realpath(root))
         self._before_write = before_write
 
     def apply(self, plan: Mapping[Path, bytes]) -> None:
+        from pathlib import Path  # lazy: start-up time (hexpack build only writes with atomic_write_bytes)
+
         real = {path: Path(os.path.realpath(path)) for path in plan}
         self._check(real)
         if self._root is None:
@@ -471,7 +484,7 @@ class FileTransaction:
         import base64  # lazy: start-up time (only a transaction's journal needs it)
 
         originals = {path: (real[path].read_bytes() if real[path].exists() else None) for path in plan}
-        temps = {path: _temp_beside(real[path]) for path in plan}
+        temps = {path: real[path].parent / os.path.basename(_temp_beside(real[path])) for path in plan}
         entries = [
             {
                 "target": str(real[path]),

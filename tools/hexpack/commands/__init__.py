@@ -6,11 +6,15 @@ returns through ``Output``.
 
 from __future__ import annotations
 
-from pathlib import Path
+TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def existing_dir(text: str) -> Path:
     """argparse ``type=`` for ``--root DIR``: a missing directory or a file is a usage error, not a silent default."""
+    from pathlib import Path  # lazy: start-up time (hexpack build takes no --root; see hexpack.paths)
+
     path = Path(text)
     if not path.is_dir():
         import argparse  # lazy: start-up time (the quick command-line path runs without argparse)
@@ -26,7 +30,7 @@ def add_project_option(parser) -> None:
         "--root",
         dest="root",
         type=existing_dir,
-        default=Path("."),
+        default=".",  # converted by existing_dir, as argparse converts a string default
         metavar="DIR",
         help="project root (default: current directory)",
     )

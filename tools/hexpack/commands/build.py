@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from ..errors import HexpackError, UsageError
 from ..fsutil import atomic_write_bytes
 from ..hex.build import PackageRefused, build_package
+from ..paths import joined, name_of, parent_of
 from . import add_reader_option
 
 HELP = "build the Hex package tarball exactly as `mix hex.build` does (no Hex needed)"
@@ -22,11 +22,11 @@ def configure(parser) -> None:
 
 
 def run(args, out) -> int:
-    project = Path(args.project)
-    if not (project / "mix.exs").is_file():
-        raise UsageError("no mix.exs here", subject=str(project), hint="pass --project DIR of a mix project")
+    project = name_of(args.project)  # paths as text: pathlib is start-up time (see hexpack.paths)
+    if not os.path.isfile(joined(project, "mix.exs")):
+        raise UsageError("no mix.exs here", subject=project, hint="pass --project DIR of a mix project")
     if args.output is not None:
-        _check_output(Path(args.output))  # before building: a wrong -o must not cost a whole build first
+        _check_output(name_of(args.output))  # before building: a wrong -o must not cost a whole build first
     try:
         result = build_package(project, reader=args.reader)
     except PackageRefused as refused:
@@ -42,25 +42,25 @@ def run(args, out) -> int:
     out.line(result.report_lines[-1])
     if args.output is not None:
         shown = args.output
-        target = Path(args.output)
+        target = name_of(args.output)
     else:
-        target = project / result.default_filename
+        target = joined(project, result.default_filename)
         shown = result.default_filename if args.project == "." else os.path.join(args.project, result.default_filename)
     _check_output(target)
     try:
         atomic_write_bytes(target, result.tarball, mode=0o644)
     except OSError as exc:
         raise HexpackError(
-            f"cannot write the package: {exc.strerror or exc}", subject=str(target), hint="choose another -o"
+            f"cannot write the package: {exc.strerror or exc}", subject=target, hint="choose another -o"
         ) from None
     out.line(f"Saved to {shown}")
     return 0
 
 
-def _check_output(target: Path) -> None:
-    if target.is_dir():
-        raise UsageError("is a directory", subject=str(target), hint="give -o a file name")
-    parent = target.parent
-    if not parent.is_dir():
-        what = "is not a directory" if parent.exists() else "directory does not exist"
-        raise UsageError(what, subject=str(parent), hint="create it or choose another -o")
+def _check_output(target: str) -> None:
+    if os.path.isdir(target):
+        raise UsageError("is a directory", subject=target, hint="give -o a file name")
+    parent = parent_of(target)
+    if not os.path.isdir(parent):
+        what = "is not a directory" if os.path.exists(parent) else "directory does not exist"
+        raise UsageError(what, subject=parent, hint="create it or choose another -o")

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from ..errors import PackageError, Problems
 from ..mix.project import MixProject
 from ..mix.readers import read_project
+from ..paths import name_of
 from ..records import Record
 from . import metadata, pipeline, tarball
 
@@ -117,7 +117,7 @@ def build_project(
     listdir: Callable[[str], Iterable[str]] = os.listdir,
 ) -> BuildResult:
     """``build_package`` for an already-read project."""
-    base = Path(project.root if root is None else root)
+    base = name_of(project.root if root is None else root)  # as pathlib writes it, in every message
     pm = metadata.prepare(project, root=base, listdir=listdir)
     files = pm.files
     # contents.tar.gz is made on a second core while the checks below run (see hexpack.hex.pipeline);

@@ -28,15 +28,16 @@ import os
 import posixpath
 import stat
 import zlib
-from pathlib import Path
 
 from ..digest import sha256
 from ..errors import HexpackError, TarballError, UsageError
+from ..paths import name_of
 from ..records import Record
 
 TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
 if TYPE_CHECKING:
     from collections.abc import Generator
+    from pathlib import Path
     from typing import Literal
 
 __all__ = [
@@ -221,7 +222,7 @@ def plan_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[Plann
 
 def contents_from_tree(root: str | os.PathLike[str], files: list[str]) -> list[Member]:
     """``plan_from_tree`` with every file's data read into memory, never past Hex's uncompressed limit."""
-    base = Path(root)
+    base = name_of(root)
     members: list[Member] = []
     room = MAX_UNCOMPRESSED_SIZE  # contents still allowed: nothing is read past Hex's limit
     for planned in plan_from_tree(base, files):
@@ -243,7 +244,7 @@ class ContentsTooBig(TarballError):
         super().__init__(f"package files exceed {MAX_UNCOMPRESSED_SIZE} bytes", subject=rel)
 
 
-def _read_at_most(path: str, room: int, rel: str, base: Path) -> bytes:
+def _read_at_most(path: str, room: int, rel: str, base: str) -> bytes:
     """A regular file's bytes, never more than ``room`` (a file may grow after its size was read)."""
     try:
         with open(path, "rb") as handle:
@@ -1111,6 +1112,8 @@ def unpack(data: bytes, target: str | os.PathLike[str], *, metadata_file: bool =
     leaves nothing behind. Like Hex, the metadata is also written as
     ``hex_metadata.config`` unless ``metadata_file`` is false.
     """
+    from pathlib import Path  # lazy: start-up time (a build never unpacks)
+
     package = read_package(data)
     dest = Path(target)
     if dest.is_symlink() or (dest.exists() and (not dest.is_dir() or any(dest.iterdir()))):

@@ -51,7 +51,7 @@ class ElixirReader:
         """True when ``elixir`` is on PATH."""
         return proc.which("elixir") is not None
 
-    def read(self, root: Path) -> MixProject:
+    def read(self, root: str | Path) -> MixProject:
         return read_with_elixir(root)
 
 

@@ -10,9 +10,10 @@ picks an engine. The engines import this module; it imports neither.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from ..errors import HexpackError, ProjectError, raise_together
+from ..paths import name_of
 from ..records import Record
 from .terms import Atom, Regex, bounds_problem, inspect, is_keyword, keyword_get
 
@@ -61,7 +62,7 @@ class MixProject(Record):
 
     def __init__(
         self,
-        root: Path,
+        root: str,  # as pathlib writes it (hexpack.paths.name_of); pathlib itself is start-up time
         app: str,
         version: str,
         elixir: str | None,
@@ -107,7 +108,9 @@ def map_key(key: Any) -> Any:
     return key
 
 
-def project_from_config(root: str | Path, config: Any, *, reader: str, source: str = "mix.exs") -> MixProject:
+def project_from_config(
+    root: str | os.PathLike[str], config: Any, *, reader: str, source: str = "mix.exs"
+) -> MixProject:
     """Build a MixProject from the keyword list ``project/0`` returned.
 
     Both readers end here, so they agree on every conversion. A missing
@@ -141,7 +144,7 @@ def project_from_config(root: str | Path, config: Any, *, reader: str, source: s
     # every wrong type at once, so one edit of mix.exs fixes them all
     raise_together(problems, summary=f"problems in {source}")
     return MixProject(
-        root=Path(root),
+        root=name_of(root),
         app=str.__str__(app),
         version=version,
         elixir=elixir,
@@ -238,4 +241,4 @@ if TYPE_CHECKING:  # an interface for the type checker: the engines share it by 
 
         name: str
 
-        def read(self, root: Path) -> MixProject: ...
+        def read(self, root: str | os.PathLike[str]) -> MixProject: ...

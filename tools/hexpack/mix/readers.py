@@ -7,9 +7,10 @@ so nothing below it imports it back.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from ..errors import HexpackError
+from ..paths import name_of
 from .project import MixProject
 from .static import StaticReader
 
@@ -34,7 +35,7 @@ def engine(name: str) -> MixReader:
     raise ValueError(f"unknown reader {name!r}")
 
 
-def read_project(root: str | Path, *, reader: str = "auto") -> MixProject:
+def read_project(root: str | os.PathLike[str], *, reader: str = "auto") -> MixProject:
     """Read ``root/mix.exs``.
 
     ``reader`` is ``"elixir"``, ``"static"`` or ``"auto"``. ``auto`` reads
@@ -46,13 +47,13 @@ def read_project(root: str | Path, *, reader: str = "auto") -> MixProject:
     shape the static reader accepts (tests/test_mix_shapes.py, the Hex
     reference projects, and random literal data).
     """
-    root = Path(root)
+    root = name_of(root)  # text, as pathlib writes it: the engines take either
     if reader == "auto":
         return _auto(root)
     return engine(reader).read(root)
 
 
-def _auto(root: Path) -> MixProject:
+def _auto(root: str) -> MixProject:
     try:
         project = STATIC.read(root)
     except HexpackError:

@@ -7,10 +7,11 @@ evaluates ``project/0`` (``evaluation``) in the env ``mix hex.build`` uses.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from ...errors import HexpackError, ProjectError, raise_together
+from ...paths import joined
 from ...records import Record
 from ..project import MixProject, project_from_config
 from ..terms import Atom, is_keyword, keyword_get
@@ -360,7 +361,7 @@ def _read_source(
 
 
 def read_config(
-    mix_exs: Path,
+    mix_exs: str | os.PathLike[str],
     *,
     source: str | None = None,
     environ: Mapping[str, str] | None = None,
@@ -372,7 +373,8 @@ def read_config(
     that defines ``project/0`` when none calls ``use Mix.Project`` (what ``hexpack version`` needs is there).
     """
     try:
-        src = mix_exs.read_bytes().decode("utf-8")  # no newline translation: Elixir keeps CRLF in strings
+        with open(mix_exs, "rb") as handle:
+            src = handle.read().decode("utf-8")  # no newline translation: Elixir keeps CRLF in strings
     except FileNotFoundError:
         raise ProjectError(
             "no such file", subject=str(mix_exs), hint="run hexpack inside a mix project or pass --project"
@@ -393,18 +395,17 @@ class StaticReader:
     def __init__(self, environ: Mapping[str, str] | None = None):
         self.environ = environ
 
-    def read(self, root: Path) -> MixProject:
+    def read(self, root: str | os.PathLike[str]) -> MixProject:
         return read_statically(root, environ=self.environ)
 
 
-def read_statically(root: str | Path, *, environ: Mapping[str, str] | None = None) -> MixProject:
+def read_statically(root: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> MixProject:
     """Read ``root/mix.exs`` without Elixir; refuse what is not plain data.
 
     ``MixProject.assumptions`` lists the guards (code that can only raise)
     the read assumed to pass.
     """
-    root = Path(root)
-    mix_exs = root / "mix.exs"
+    mix_exs = joined(root, "mix.exs")  # as pathlib writes it (its import is start-up time: hexpack.paths)
     read = read_config(mix_exs, environ=environ)
     _refuse_unreadable_packaging_keys(read.config, str(mix_exs))
     project = project_from_config(root, read.config, reader="static", source=str(mix_exs))
