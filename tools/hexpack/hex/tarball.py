@@ -564,9 +564,12 @@ def outer_tarball(metadata_config: bytes, contents: bytes, *, checksum: str | No
     more than writing the outer tar).
     """
     stored = (checksum or inner_checksum(metadata_config, contents)).encode("ascii")
-    files = [(b"VERSION", VERSION), (b"CHECKSUM", stored), (b"metadata.config", metadata_config),
-             (b"contents.tar.gz", contents)]  # fmt: skip
-    tarball = _tar([_entry(name.decode(), 0o100644, data, b"0") for name, data in files])
+    files = [("VERSION", VERSION), ("CHECKSUM", stored), ("metadata.config", metadata_config),
+             ("contents.tar.gz", contents)]  # fmt: skip
+    parts: list[bytes] = []  # joined once: contents.tar.gz is copied into the package and nowhere else
+    for name, data in files:
+        parts += (_entry_head(name, 0o100644, len(data), b"0"), data, _pad(len(data)))
+    tarball = b"".join(parts + [ZERO_BLOCK, ZERO_BLOCK])
     if len(tarball) > MAX_OUTER_SIZE:
         raise TarballError(
             f"package is {len(tarball)} bytes, over Hex's limit of {MAX_OUTER_SIZE} bytes",
