@@ -150,7 +150,7 @@ def test_a_refused_check_stops_the_thread_and_writes_nothing(tmp_path, capsys, t
 def test_an_error_in_the_compressing_thread_is_the_usual_one_line(
     tmp_path, capsys, monkeypatch, threads, compressed, opened
 ):
-    monkeypatch.setattr(T, "MAX_OUTER_SIZE", 50_000)  # passed by the first batch of random bytes
+    monkeypatch.setattr(T, "MAX_OUTER_SIZE", 50_000)
     root = project(tmp_path)
     out = tmp_path / "out" / "p.tar"
     out.parent.mkdir()
@@ -159,7 +159,8 @@ def test_an_error_in_the_compressing_thread_is_the_usual_one_line(
     assert line == "error: Creating tarball failed: package exceeds max compressed size 0.05 MB"
     assert list(out.parent.iterdir()) == []
     assert len(threads) == 1 and all_ended(threads)
-    assert len(compressed) == 1 and compressed[0] <= returned  # stopped at the first batch over the limit
+    # random bytes do not compress: the 80 KiB of the first two batches pass the limit, and the thread stops there
+    assert len(compressed) == 2 and all(end <= returned for end in compressed)
     assert len([name for name in opened if name.startswith("blob")]) < FILES  # reading stopped with the thread
 
 

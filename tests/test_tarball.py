@@ -509,3 +509,10 @@ def test_memory_stays_about_the_compressed_size(tmp_path):
         tracemalloc.stop()
     assert len(result.tarball) < 1024 * 1024
     assert peak < 8 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a {len(result.tarball)} B package"
+
+
+def test_the_first_batches_are_small_so_the_compressing_thread_starts_at_once(tmp_path):
+    (tmp_path / "big.bin").write_bytes(bytes(T.BATCH * 3))
+    sizes = [len(batch) for batch in T.tar_batches(T.plan_from_tree(tmp_path, ["big.bin"]))]
+    assert sizes[:3] == [T.BLOCK + T.FIRST_BATCH, 4 * T.FIRST_BATCH, 16 * T.FIRST_BATCH]
+    assert max(sizes) <= 2 * T.BATCH and sum(sizes) == T.BLOCK + 3 * T.BATCH + 2 * T.BLOCK

@@ -438,17 +438,22 @@ def planned_tar_size(planned: list[PlannedMember]) -> int:
 
 
 # Tar bytes gathered before each deflate call: a call per header or small file costs Python overhead,
-# and a thread compressing in the background takes the GIL back after each call.
+# and a thread compressing in the background takes the GIL back after each call. The first batches
+# are smaller (16 KiB, then 4 times more each), so that thread starts at once and each batch is read
+# while it compresses the one before.
 BATCH = READ_CHUNK
+FIRST_BATCH = 16 * 1024
 
 
 def tar_batches(planned: list[PlannedMember]) -> Generator[bytes, None, None]:
-    """The inner tar of ``planned`` in pieces of about ``BATCH`` bytes, each file read as it is reached.
+    """The inner tar of ``planned`` in pieces of about ``BATCH`` bytes (the first ones smaller), each file
+    read as it is reached.
 
     A file whose size changed since it was planned is refused: its header already holds the old size.
     """
     pending: list[bytes] = []  # tar bytes not handed out yet
     pending_size = 0
+    batch = FIRST_BATCH
     for member in planned:
         head = _planned_head(member)
         pending.append(head)
@@ -459,17 +464,18 @@ def tar_batches(planned: list[PlannedMember]) -> Generator[bytes, None, None]:
         try:
             with open(member.source, "rb") as handle:
                 while seen <= member.size:
-                    data = handle.read(min(READ_CHUNK, member.size + 1 - seen))
+                    data = handle.read(min(batch, member.size + 1 - seen))
                     if not data:
                         break
                     seen += len(data)
                     if seen <= member.size:
                         pending.append(data)
                         pending_size += len(data)
-                        if pending_size >= BATCH:
+                        if pending_size >= batch:
                             yield b"".join(pending)
                             pending.clear()
                             pending_size = 0
+                            batch = min(4 * batch, BATCH)
         except OSError as exc:
             source = str(member.source)
             root = source[: -len(member.path) - 1] if source.endswith("/" + member.path) else source
