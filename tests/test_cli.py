@@ -170,3 +170,27 @@ def test_the_teardown_runs_when_something_is_left_for_it(tmp_path):
     done = _entry_point(tmp_path, thread, "build", "--project", "nowhere")
     assert (done.returncode, done.stdout) == (2, "thread ran\n")
     assert (tmp_path / "teardown.txt").exists()
+
+
+def test_lines_are_written_in_one_write_as_line_writes_them():
+    import io
+
+    from hexpack.output import Output
+
+    class Writes(io.StringIO):
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+
+        def write(self, text):
+            self.calls += 1
+            return super().write(text)
+
+    one, each = Writes(), Writes()
+    texts = ["Building p 1.0.0", "  Files:", "    lib/p.ex", ""]
+    Output(one).lines(texts)
+    for text in texts:
+        Output(each).line(text)
+    assert one.getvalue() == each.getvalue() and one.calls == 1
+    Output(one).lines([])
+    assert one.calls == 1

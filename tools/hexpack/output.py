@@ -49,6 +49,11 @@ class Output:
         """Print ``text`` as it is: pass untrusted parts through :func:`shown` first."""
         print(text, file=self.stream)
 
+    def lines(self, texts: Sequence[str]) -> None:
+        """``line`` for each of ``texts``, in one write (a build's file list is hundreds of lines)."""
+        if texts:
+            self.stream.write("".join(f"{text}\n" for text in texts))
+
     def warn(self, text: str) -> None:
         print(f"{self.style('warning', 'warn')}: {shown(text)}", file=self.err)
 

@@ -30,13 +30,11 @@ def run(args, out) -> int:
     try:
         result = build_package(project, reader=args.reader)
     except PackageRefused as refused:
-        for line in refused.report_lines:
-            out.line(line)
+        out.lines(refused.report_lines)
         for warning in refused.warnings:
             out.warn(warning)
         raise
-    for line in result.report_lines[:-1]:
-        out.line(line)
+    out.lines(result.report_lines[:-1])
     for warning in result.warnings:
         out.warn(warning)
     out.line(result.report_lines[-1])
