@@ -17,40 +17,53 @@ Usage: ``MIX_ARCHIVES=/work/hex-archives python benchmarks/build_speed.py
 [--runs N] [--keep DIR] [--project DIR]``; ``--project`` times a copy of a real
 project (snakepit) instead of the generated one.
 
-Measured 2026-11-30 (2 shared cores, load average 2; Python 3.13, Hex 2.5.1;
-median of 9; wall / CPU ratios):
+Measured 2026-11-30, third round (2 cores shared with the integrator's test
+runs; Python 3.13, Hex 2.5.1; median of 9; wall / CPU ratios; load average
+0.7 for snakepit, 0.8 for the generated tree):
 
 =================================  ====================  ==========================
 hexpack build                      / mix hex.build       / tar czf
 =================================  ====================  ==========================
-generated tree, with Elixir        0.24x / 0.19x (met)   1.58x / 1.54x (met)
-generated tree, without Elixir     0.23x / 0.18x (met)   1.50x / 1.47x (met)
-snakepit v0.13.0, with Elixir      0.17x / 0.13x (met)   2.38x / 2.25x (missed)
-snakepit v0.13.0, without Elixir   0.16x / 0.12x (met)   2.28x / 2.16x (missed)
+generated tree, with Elixir        0.19x / 0.17x (met)   1.41x / 1.55x (met)
+generated tree, without Elixir     0.19x / 0.16x (met)   1.36x / 1.44x (met)
+snakepit v0.13.0, with Elixir      0.14x / 0.12x (met)   1.87x / 2.03x (met)
+snakepit v0.13.0, without Elixir   0.14x / 0.12x (met)   1.88x / 2.05x (met)
 =================================  ====================  ==========================
 
-(the round before: 0.27x / 0.24x of ``mix hex.build``; 2.2x ``tar czf`` on
-the generated tree, 4.1-4.4x wall and 3.7x CPU on snakepit). A build no longer
-loads argparse (a plain command line is read without it), dataclasses with
-inspect (``hexpack.records``), typing, threading, shutil, struct, unicodedata,
-signal (without regex excludes of the project's own) or the Elixir engine.
+The build now compresses on the second core (``hexpack.hex.pipeline``), so its
+wall time depends on that core being free, which the shared machine does not
+always give: five snakepit runs between load averages 0.7 and 1.0 gave 1.86x
+to 2.19x wall. The same
+commands at real-time priority (``chrt -f 10``: both cores to themselves, as
+on an idle machine; medians of 31) gave snakepit 137 ms against ``tar czf``'s
+71, 1.92x (175 ms, 2.45x, before this round). The CPU ratio counts both
+threads, so it is above the wall ratio now. (Second round: 2.38x / 2.28x wall,
+2.25x / 2.16x CPU of ``tar czf`` on snakepit; first round 4.1-4.4x.)
 
-Where snakepit's build still goes (callgrind, instructions; ``tar czf`` is
-212M, gzip's deflate 209M of it): 469M in all (was 691M) = the interpreter's
-start 51M + imports 91M (the standard library 57M: re with enum, functools and
-collections about 27M, pathlib with glob and fnmatch 16M, hashlib with
-OpenSSL 12M; hexpack's own 33M) + reading mix.exs statically 37M + selecting
-files 14M + Hex's checks 10M + the unsafe-path check 9M + metadata terms and
-the plan 12M + contents.tar.gz 218M (deflate 195M) + checksums and the outer
-tar 22M under valgrind (sha256 without SHA-NI; about 1 ms natively) + output
-and the atomic write 3M. In CPU time (medians of 21 runs, load average 1.3):
-``python -c pass`` 22 ms, the standard library the build needs 26 ms,
-hexpack's modules 16 ms, the build itself about 100 ms, of which streaming the
-files through deflate about 70 ms; ``tar czf`` 73 ms. Start, standard library
-and deflate alone come to about 118 ms, 1.6x the floor, before mix.exs is
-read: on text that compresses this fast, 2x leaves about 30 ms for hexpack's
-modules, reading mix.exs, selecting the files as Hex does and checking them,
-which take about 45 ms today.
+Where snakepit's build goes (callgrind, instructions, both threads; ``tar czf``
+is 212M, gzip's deflate 209M of it): 449M in all (was 469M) = the
+interpreter's start 43M (its teardown, 7 ms, is skipped: ``cli.entry_point``)
++ imports 59M (the standard library 30M: re with enum, functools and
+collections most of it; hexpack's own 29M; pathlib with glob and fnmatch and
+hashlib with OpenSSL are no longer loaded, erlterm and unsafe_paths load while
+the thread compresses) + reading mix.exs statically 37M + selecting files 14M
++ planning the members from lstat 4M + Hex's checks 12M (erlterm's and
+unsafe_paths' imports included) + the unsafe-path check 9M + metadata.config
+9M + reading, tarring and compressing the files with the CHECKSUM hashed as
+the output comes 237M (deflate 195M) + the outer tar and its checksum 21M
+(CPython's own SHA-256 under valgrind; 2 ms natively) + the report and the
+atomic write 2M.
+
+In wall time with both cores free (``time.perf_counter`` marks, snakepit): the
+interpreter starts in 24 ms, imports take 29, reading mix.exs 12, selecting
+the files 5.5, planning them 1.8; the compressing thread then starts on a
+16 KiB first batch and compresses for about 62 ms (deflate alone: 59) while
+the main thread reads the later batches, runs Hex's checks, the unsafe-path
+check and metadata.config and hashes the CHECKSUM; the outer tar, its
+checksum, the report and the fsynced write take the last 5 ms: about 140 ms,
+against ``tar czf``'s 71. Start, imports, mix.exs and selection (about 70 ms)
+come before the first byte can be compressed and are most of what is left
+above the floor.
 """
 
 from __future__ import annotations
