@@ -155,6 +155,14 @@ def test_a_build_ends_without_the_interpreters_teardown_its_output_whole(tmp_pat
     assert not (tmp_path / "teardown.txt").exists()
     refused = _entry_point(tmp_path, FINALIZER, "build", "--project", "nowhere")
     assert refused.returncode == 2 and refused.stderr.startswith("error: nowhere: no mix.exs here")
+    # started with stdout closed (sys.stdout is None): the report goes nowhere, the package is written
+    (tmp_path / "built.tar").unlink()
+    closed = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m hexpack build --project project -o built.tar >&-', sys.executable],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert (closed.returncode, closed.stderr) == (0, "")
+    assert (tmp_path / "built.tar").read_bytes() == (reference / "hex-2.5.1.tar").read_bytes()
 
 
 def test_the_teardown_runs_when_something_is_left_for_it(tmp_path):

@@ -216,8 +216,9 @@ def entry_point() -> None:
     ncallbacks = getattr(atexit, "_ncallbacks", None)  # CPython's; elsewhere the teardown runs
     if "threading" not in sys.modules and ncallbacks is not None and ncallbacks() == 0:
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:  # None: started with it closed (``>&-``)
+                    stream.flush()
         except (OSError, ValueError):  # a closed or broken stream: the normal exit reports it
             pass
         else:

@@ -51,7 +51,7 @@ class Output:
 
     def lines(self, texts: Sequence[str]) -> None:
         """``line`` for each of ``texts``, in one write (a build's file list is hundreds of lines)."""
-        if texts:
+        if texts and self.stream is not None:  # None: started with stdout closed (``>&-``), as print skips it
             self.stream.write("".join(f"{text}\n" for text in texts))
 
     def warn(self, text: str) -> None:
