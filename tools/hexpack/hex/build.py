@@ -150,9 +150,10 @@ def build_project(
         metadata_config = erlterm.format_config(pairs)
         if len(metadata_config) > tarball.MAX_METADATA_SIZE:
             raise _too_big("file too big: metadata.config", lines, warnings)
-        # Both of Hex's size limits are refused as early as they can be known: the uncompressed one
-        # from lstat sizes before any file is read, the compressed one as soon as the deflate output
-        # passes it. Files stream into the compressor, so memory stays about the compressed size.
+        # Both of Hex's size limits are found as early as they can be known, and reported here, once
+        # the checks above have passed: the uncompressed one from lstat sizes before any file is read,
+        # the compressed one as soon as the deflate output passes it (the package's own limit until
+        # now, this one from here on). Memory stays about the compressed size.
         job.set_limit(_contents_limit(metadata_config))
         too_big = f"package exceeds max compressed size {_megabytes(tarball.MAX_OUTER_SIZE)} MB"
         try:

@@ -134,7 +134,7 @@ class ContentsInBackground:
         """Read the files not read yet, wait for the thread, and return the members, ``contents.tar.gz``
         and the SHA-256 (hex) of ``hashed_after`` followed by it, hashed as the thread's output comes
         (a build's CHECKSUM hashes ``VERSION`` and ``metadata.config`` before ``contents.tar.gz``)."""
-        hasher = sha256(hashed_after)
+        hasher = sha256(hashed_after)  # CPython's own SHA-256 whatever the size: it hashes while the thread works
         hashed = 0  # output chunks hashed so far
         if self._held is None:
             try:
