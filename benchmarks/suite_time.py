@@ -22,10 +22,10 @@ and 374 s CPU (3,075 tests): ratio 0.60 wall, 0.92 CPU (at 7fef0f1 it was
 0.69). The current suite runs 487 more tests than the reference, on the
 older Pythons too, and about 8 s of each session is compiling what it imports
 into an empty ``.nox/_pycache`` (a fresh clone); a second run in the same
-checkout is about 10 s faster per session. Measured again at c829537 (load
-average 2 to 3): reference 399 s wall and 416 s CPU, current 245 s wall and
-403 s CPU (3,298 tests: 761 on each older Python, 1,015 on the newest): ratio
-0.61 wall, 0.97 CPU; the suite grew by 223 tests since d74a9bc (the build's
+checkout is about 10 s faster per session. Measured again at 83ea005 (load
+average 1 to 3): reference 402 s wall and 425 s CPU, current 232 s wall and
+381 s CPU (3,298 tests: 761 on each older Python, 1,015 on the newest): ratio
+0.58 wall, 0.90 CPU; the suite grew by 223 tests since d74a9bc (the build's
 compressing thread, its entry point, journaled stubs, SIGTERM delivery). It is
 a benchmark, not a test.
 
