@@ -59,7 +59,7 @@ __all__ = [
     "read_file",
     "read_package",
     "unpack",
-    # the streaming writer (build's path): planned from lstat, read while compressing
+    # the streaming writer: planned from lstat, read while compressing (the build runs it through hex.pipeline)
     "CompressedTooBig",
     "Deflater",
     "PlannedMember",
@@ -323,7 +323,12 @@ def _split_ustar_path(path: str) -> tuple[str, str] | None:
 
 def _entry(name: str, mode: int, data: bytes, typeflag: bytes, linkname: str = "") -> bytes:
     """One tar entry as hex_erl_tar's build_header/2 writes it (with a PAX header when needed)."""
-    return _entry_head(name, mode, len(data), typeflag, linkname) + data + _pad(len(data))
+    return b"".join(_entry_parts(name, mode, data, typeflag, linkname))
+
+
+def _entry_parts(name: str, mode: int, data: bytes, typeflag: bytes, linkname: str = "") -> tuple[bytes, ...]:
+    """``_entry`` in its three pieces (header, data, padding), for a caller that joins a whole tar once."""
+    return _entry_head(name, mode, len(data), typeflag, linkname), data, _pad(len(data))
 
 
 def _entry_head(name: str, mode: int, size: int, typeflag: bytes, linkname: str = "") -> bytes:
@@ -364,7 +369,8 @@ def _fits_ustar(name: str, linkname: str) -> bool:
 
 
 def _tar(entries: list[bytes]) -> bytes:
-    return b"".join(entries) + ZERO_BLOCK + ZERO_BLOCK
+    """The entries (or their pieces) and the end-of-archive blocks, joined once."""
+    return b"".join([*entries, ZERO_BLOCK, ZERO_BLOCK])
 
 
 def _gzip_trailer(crc: int, length: int) -> bytes:
@@ -572,10 +578,8 @@ def outer_tarball(metadata_config: bytes, contents: bytes, *, checksum: str | No
     stored = (checksum or inner_checksum(metadata_config, contents)).encode("ascii")
     files = [("VERSION", VERSION), ("CHECKSUM", stored), ("metadata.config", metadata_config),
              ("contents.tar.gz", contents)]  # fmt: skip
-    parts: list[bytes] = []  # joined once: contents.tar.gz is copied into the package and nowhere else
-    for name, data in files:
-        parts += (_entry_head(name, 0o100644, len(data), b"0"), data, _pad(len(data)))
-    tarball = b"".join(parts + [ZERO_BLOCK, ZERO_BLOCK])
+    # joined once, from the pieces: contents.tar.gz is copied into the package and nowhere else
+    tarball = _tar([part for name, data in files for part in _entry_parts(name, 0o100644, data, b"0")])
     if len(tarball) > MAX_OUTER_SIZE:
         raise TarballError(
             f"package is {len(tarball)} bytes, over Hex's limit of {MAX_OUTER_SIZE} bytes",
