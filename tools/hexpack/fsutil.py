@@ -484,11 +484,11 @@ class FileTransaction:
         import base64  # lazy: start-up time (only a transaction's journal needs it)
 
         originals = {path: (real[path].read_bytes() if real[path].exists() else None) for path in plan}
-        temps = {path: real[path].parent / os.path.basename(_temp_beside(real[path])) for path in plan}
+        temps = {path: _temp_beside(real[path]) for path in plan}
         entries = [
             {
                 "target": str(real[path]),
-                "tmp": str(temps[path]),
+                "tmp": temps[path],
                 "old": None if originals[path] is None else base64.b64encode(originals[path]).decode("ascii"),
                 "new": _digest(data),
             }
