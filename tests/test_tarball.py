@@ -481,7 +481,7 @@ def test_a_big_tree_is_refused_before_any_file_is_read(tmp_path, monkeypatch):
     def no_reading(*args, **kwargs):
         raise AssertionError("a file was read before the size refusal")
 
-    monkeypatch.setattr(B.tarball, "stream_contents_tar_gz", no_reading)
+    monkeypatch.setattr(B.tarball, "tar_batches", no_reading)  # what reads the files, on the build's thread or not
     with pytest.raises(PackageRefused) as refused:
         build_project(project)
     assert refused.value.lines() == ["Creating tarball failed: package exceeds max uncompressed size 134.217728 MB"]
