@@ -135,8 +135,9 @@ def tests_env(root: Path, python: Any, versions: Sequence[str]) -> dict[str, str
     ``__pycache__`` either way. One directory serves every Python: bytecode files
     are named by their interpreter (``cpython-310``), and each session's tests
     start the other Pythons too (discovery, verify's smoke tests), whose standard
-    library an earlier session has then compiled already. ``HEXPACK_TESTS_PYTHON`` tells the property tests
-    (tests/conftest.py) to draw a tenth of their cases on the older Pythons.
+    library an earlier session has then compiled already. ``HEXPACK_TESTS_PYTHON``
+    tells the property tests (tests/conftest.py) to draw a tenth of their cases on
+    the older Pythons.
     """
     return {
         "PYTHONDONTWRITEBYTECODE": None,
