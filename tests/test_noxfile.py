@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,100 @@ def test_the_suite_keeps_its_bytecode_in_nox_even_under_pythondontwritebytecode(
     assert list(source.iterdir()) == [source / "imported_here.py"]
     cached = list((tmp_path / nox_support.PYCACHE_DIR).rglob("imported_here.*.pyc"))
     assert len(cached) == 1
+
+
+def _subprocess_env(overrides: dict[str, str | None]) -> dict[str, str]:
+    env = {**os.environ, **overrides}  # as nox merges a session.run env: None removes the variable
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def test_each_interpreters_compiled_standard_library_is_read_through_the_prefix(tmp_path):
+    """A fresh checkout reads the bytecode the interpreter's installation holds, not a new compile of its own."""
+    prefix = tmp_path / nox_support.PYCACHE_DIR
+    env = _subprocess_env(nox_support.tests_env(tmp_path, "3.13", TARGETED))
+    where = "import importlib.util\nspec = importlib.util.find_spec('json')\nprint(spec.cached)\nprint(spec.origin)"
+    read_at, origin = subprocess.run(  # where that Python reads json's bytecode, without importing json
+        [sys.executable, "-c", where], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    installed = Path(origin).parent / "__pycache__" / Path(read_at).name
+    assert read_at.startswith(str(prefix)) and installed.is_file()
+    assert not Path(read_at).exists()
+
+    linked = nox_support.seed_stdlib_bytecode(prefix, [Path(sys.executable)])
+    assert linked > 100  # the whole standard library, but its tests and GUI
+    assert Path(read_at).samefile(installed)
+    seeded_stdlib = Path(f"{prefix}{sysconfig.get_path('stdlib')}")
+    assert (seeded_stdlib / "json").is_dir()
+    assert not (seeded_stdlib / "idlelib").exists() and not (seeded_stdlib / "site-packages").exists()
+    assert nox_support.seed_stdlib_bytecode(prefix, [Path(sys.executable)]) == 0  # once per interpreter
+
+    # Python takes it as valid: importing json under the prefix writes nothing new
+    subprocess.run([sys.executable, "-c", "import json"], env=env, check=True)
+    assert Path(read_at).samefile(installed)
+
+
+def test_an_interpreter_that_cannot_answer_is_left_to_compile_its_own(tmp_path):
+    broken = tmp_path / "python3.99"
+    broken.write_text("#!/bin/sh\nexit 3\n")
+    broken.chmod(0o755)
+    assert nox_support.seed_stdlib_bytecode(tmp_path / "prefix", [broken, tmp_path / "missing"]) == 0
+    assert not (tmp_path / "prefix").exists()
+
+
+def test_the_session_names_its_pytest_plugins_instead_of_loading_every_installed_one(tmp_path):
+    """xdist and hypothesis still load (``-n`` and hypothesis's options parse); hypothesis's own modules are
+    no longer rewritten by pytest's assert rewriting, which only modules of autoloaded plugins get."""
+    (tmp_path / "test_one.py").write_text(
+        "import sys\n\ndef test_one():\n    assert 'hypothesis.core' in sys.modules or True\n\n"
+        "def test_not_rewritten():\n"
+        "    import hypothesis\n"
+        "    assert not hypothesis.__spec__.loader.__class__.__name__.startswith('Assertion')\n"
+    )
+    env = _subprocess_env(nox_support.tests_env(tmp_path, "3.13", TARGETED))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--hypothesis-seed", "1", "."],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
+    autoloaded = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "."],
+        cwd=tmp_path,
+        env={k: v for k, v in env.items() if not k.startswith("PYTEST_")},
+        capture_output=True,
+        text=True,
+    )
+    assert "test_not_rewritten" in autoloaded.stdout and autoloaded.returncode == 1  # what the names avoid
+
+
+def test_older_sessions_do_not_import_modules_whose_every_test_is_newest_only(tmp_path):
+    from conftest import pytest_ignore_collect
+
+    class Config:
+        def __init__(self, markexpr: str):
+            self.markexpr = markexpr
+
+        def getoption(self, name: str) -> str:
+            assert name == "markexpr"
+            return self.markexpr
+
+    older = " and ".join(f"not {marker}" for marker in nox_support.NEWEST_ONLY)
+    newest_only = tmp_path / "test_newest_only.py"
+    newest_only.write_text("import pytest\n\npytestmark = pytest.mark.interpreter_independent  # why\n")
+    mixed = tmp_path / "test_mixed.py"
+    mixed.write_text("import pytest\n\n@pytest.mark.slow\ndef test_a():\n    pass\n")
+    listed = tmp_path / "test_listed.py"
+    listed.write_text("import pytest\n\npytestmark = [pytest.mark.slow]\n")
+    assert pytest_ignore_collect(newest_only, Config(older)) is True
+    assert pytest_ignore_collect(mixed, Config(older)) is None
+    assert pytest_ignore_collect(listed, Config(older)) is None  # not recognised: collected, then deselected
+    assert pytest_ignore_collect(newest_only, Config("")) is None  # the newest Python runs everything
+    assert pytest_ignore_collect(newest_only, Config("slow")) is None
+    assert pytest_ignore_collect(newest_only, Config("not slow")) is None
+    assert pytest_ignore_collect(newest_only, Config("not slow or not interpreter_independent")) is None
 
 
 # --------------------------------------------------------------------------- workflows

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import proc
 from .errors import HexpackError
 from .python import pythons
 from .versioning.versions import numeric_key
@@ -81,6 +82,8 @@ def targeted_pythons(root: Path) -> list[str]:
 # Tests whose subject does not change with the Python running them (Elixir, erl, protoc, Hex, nox, venvs and
 # dists, this repository's files) run on the newest targeted Python only; markers declared in pyproject.toml.
 NEWEST_ONLY = ("slow", "interpreter_independent")
+# The pytest plugins the tests session loads (hexpack's test extra installs them).
+PYTEST_PLUGINS = ("xdist.plugin", "_hypothesis_pytestplugin")
 
 
 def newest_python(versions: Sequence[str]) -> str:
@@ -115,6 +118,7 @@ def run_tests(session: Any, versions: Sequence[str], root: Path, *, newest_needs
         *(("-r", str(requirements)) if requirements.is_file() else ()),
     )
     args = pytest_args(session.python, versions, session.posargs, root)
+    seed_stdlib_bytecode(root / PYCACHE_DIR, sorted((root / SHIM_DIR).glob("python3.*")))
     basetemp = None
     if not any(a.startswith("--basetemp") for a in args):
         basetemp = _pytest_basetemp(root, session.python)
@@ -143,7 +147,79 @@ def tests_env(root: Path, python: Any, versions: Sequence[str]) -> dict[str, str
         "PYTHONDONTWRITEBYTECODE": None,
         "PYTHONPYCACHEPREFIX": str(root / PYCACHE_DIR),
         "HEXPACK_TESTS_PYTHON": "newest" if str(python) == newest_python(versions) else "older",
+        # Named, not found through entry points: pytest rewrites the asserts of every module of a
+        # distribution it autoloads a plugin from, so all of hypothesis, about a second per worker
+        # in a fresh checkout. Only these two are installed in the session anyway.
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "PYTEST_PLUGINS": ",".join(PYTEST_PLUGINS),
     }
+
+
+def seed_stdlib_bytecode(prefix: Path, interpreters: Sequence[Path]) -> int:
+    """Link each interpreter's own standard-library bytecode into the ``PYTHONPYCACHEPREFIX`` tree.
+
+    Under a prefix, Python reads bytecode only there, so a fresh checkout compiled again
+    the standard library that the interpreter's installation already holds compiled, in
+    every session and for every Python its tests start: about three seconds of each
+    session. The links are read-only for Python (it replaces a stale ``.pyc`` by renaming
+    a new file over it), so the installation's files are never written. Once per
+    interpreter and prefix (a marker file); returns the number of files linked.
+    """
+    linked = 0
+    for interpreter in interpreters:
+        try:
+            probe = proc.run(
+                [
+                    str(interpreter),
+                    "-S",
+                    "-c",
+                    "import sys, sysconfig; print(sys.implementation.cache_tag)\nprint(sysconfig.get_path('stdlib'))",
+                ],
+                check=False,
+                timeout=30,
+            )
+        except HexpackError:  # gone or hung: it compiles its own, as before
+            continue
+        lines = probe.stdout.split("\n")
+        if probe.returncode != 0 or len(lines) < 2 or not lines[0] or not os.path.isabs(lines[1]):
+            continue  # an interpreter that cannot answer compiles its own, as before
+        tag, stdlib = lines[0], lines[1]
+        marker = prefix / f".stdlib-{tag}-{hashlib.sha256(stdlib.encode()).hexdigest()[:12]}"
+        if marker.exists():
+            continue
+        linked += _link_compiled(stdlib, tag, prefix)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    return linked
+
+
+# parts of the standard library no test imports: not worth their links
+_STDLIB_SKIP = {"site-packages", "dist-packages", "test", "idlelib", "tkinter", "turtledemo", "lib2to3", "ensurepip"}
+
+
+def _link_compiled(stdlib: str, tag: str, prefix: Path) -> int:
+    """Link ``<dir>/__pycache__/<name>.<tag>.pyc`` to ``<prefix><dir>/<name>.<tag>.pyc`` for each module under
+    ``stdlib``, as Python names bytecode under a prefix; optimized (``.opt-1``) files are not read here."""
+    suffix = f".{tag}.pyc"
+    linked = 0
+    for directory, subdirs, files in os.walk(stdlib):
+        subdirs[:] = [d for d in subdirs if d not in _STDLIB_SKIP and not d.startswith("config-")]
+        if os.path.basename(directory) != "__pycache__":
+            continue
+        compiled = [f for f in files if f.endswith(suffix) and f.count(".") == 2]
+        if not compiled:
+            continue
+        target = f"{prefix}{os.path.dirname(directory)}"
+        os.makedirs(target, exist_ok=True)
+        for name in compiled:
+            try:
+                os.link(os.path.join(directory, name), os.path.join(target, name))
+            except FileExistsError:
+                continue  # compiled already, or linked by a run beside this one
+            except OSError:
+                return linked  # another filesystem: Python compiles what it needs, as without the links
+            linked += 1
+    return linked
 
 
 def _pytest_basetemp(root: Path, python: Any) -> Path:
