@@ -26,8 +26,15 @@ checkout is about 10 s faster per session. Measured again at 83ea005 (load
 average 1 to 3): reference 402 s wall and 425 s CPU, current 232 s wall and
 381 s CPU (3,298 tests: 761 on each older Python, 1,015 on the newest): ratio
 0.58 wall, 0.90 CPU; the suite grew by 223 tests since d74a9bc (the build's
-compressing thread, its entry point, journaled stubs, SIGTERM delivery). It is
-a benchmark, not a test.
+compressing thread, its entry point, journaled stubs, SIGTERM delivery).
+At d070945 with ``--rounds 2`` (the second current run is in the same checkout,
+so its bytecode is warm; the reference writes none under
+``PYTHONDONTWRITEBYTECODE``): reference 358 and 355 s wall (373-380 s CPU),
+current 212 s cold (348 s CPU) and 188 s warm (307 s CPU): ratio 0.59 for a
+fresh clone, 0.53 for a maintainer's next run, 0.56 averaged. The same four
+pytest runs started at once instead (older Pythons on one worker each, the
+newest on two) took 163 s warm: one session at a time leaves about a tenth of
+the two cores idle. It is a benchmark, not a test.
 
     python benchmarks/suite_time.py [--reference REV] [--current REV] [--rounds N] [--keep]
 """
