@@ -33,8 +33,9 @@ so its bytecode is warm; the reference writes none under
 current 212 s cold (348 s CPU) and 188 s warm (307 s CPU): ratio 0.59 for a
 fresh clone, 0.53 for a maintainer's next run, 0.56 averaged. The same four
 pytest runs started at once instead (older Pythons on one worker each, the
-newest on two) took 163 s warm: one session at a time leaves about a tenth of
-the two cores idle. It is a benchmark, not a test.
+newest on two) took 163 s warm, and 169 s with the older ones at ``nice 10``:
+one session at a time leaves only about a tenth of the two cores idle, so the
+suite's CPU, not its order, sets its time. It is a benchmark, not a test.
 
     python benchmarks/suite_time.py [--reference REV] [--current REV] [--rounds N] [--keep]
 """
