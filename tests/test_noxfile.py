@@ -188,6 +188,20 @@ def test_an_interpreter_that_cannot_answer_is_left_to_compile_its_own(tmp_path):
     assert not (tmp_path / "prefix").exists()
 
 
+def test_where_links_are_refused_python_compiles_as_before(tmp_path, monkeypatch):
+    """Another filesystem (EXDEV) or another owner's files under fs.protected_hardlinks (EPERM): no link, no
+    error, and the interpreter is not tried again on the next session."""
+
+    def refuse(source, target):
+        raise PermissionError(1, "Operation not permitted", source)
+
+    monkeypatch.setattr(nox_support.os, "link", refuse)
+    prefix = tmp_path / "prefix"
+    assert nox_support.seed_stdlib_bytecode(prefix, [Path(sys.executable)]) == 0
+    assert not list(prefix.rglob("*.pyc"))
+    assert len(list(prefix.glob(".stdlib-*"))) == 1
+
+
 def test_the_session_names_its_pytest_plugins_instead_of_loading_every_installed_one(tmp_path):
     """xdist and hypothesis still load (``-n`` and hypothesis's options parse); hypothesis's own modules are
     no longer rewritten by pytest's assert rewriting, which only modules of autoloaded plugins get."""
