@@ -101,9 +101,38 @@ def _built_in_engine_unless_engine_choice(request, _no_mix_archives, monkeypatch
         monkeypatch.setenv("MIX_ARCHIVES", str(_no_mix_archives))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def elixir() -> str:
     return require_program("elixir")
+
+
+class ElixirReads:
+    """Projects read up front by one ``elixir`` process (``read_several_with_elixir``), for the tests that
+    compare the static reader with Elixir: a BEAM start, about 0.7 s of CPU, per test module instead of per
+    project. ``requests`` maps a key to ``(root, variables)``; ``use`` gives a test the root with the same
+    variables set in its own process, so both readers see one environment."""
+
+    def __init__(self, requests: dict[object, tuple[Path, dict[str, str | None]]]):
+        from hexpack.mix.elixir import read_several_with_elixir
+
+        self._requests = requests
+        self._results = dict(zip(requests, read_several_with_elixir(list(requests.values())), strict=True))
+
+    def use(self, key: object, monkeypatch: pytest.MonkeyPatch) -> Path:
+        root, variables = self._requests[key]
+        for name, value in variables.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        return root
+
+    def read(self, key: object):
+        """What Elixir read for ``key``; its ProjectError is raised here, in the test that asks."""
+        result = self._results[key]
+        if isinstance(result, Exception):
+            raise result
+        return result
 
 
 @pytest.fixture

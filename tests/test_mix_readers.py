@@ -1,7 +1,8 @@
 """The two mix.exs readers: the real ``elixir`` (truth) and the static one.
 
 Every test that runs elixir spawns it once (about 0.7 s each), never per
-assertion. The ``elixir`` fixture fails these tests in CI when elixir is
+assertion, and the agreement tests share one for all their projects
+(``by_elixir``). The ``elixir`` fixture fails these tests in CI when elixir is
 missing and skips them elsewhere.
 """
 
@@ -10,15 +11,16 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REFERENCE_CASES, examples
+from conftest import HEX_REFERENCE, REFERENCE_CASES, ElixirReads, examples, require_program
 from hexpack.errors import Problems, ProjectError
-from hexpack.mix.elixir import Opaque, decode_etf, read_with_elixir
-from hexpack.mix.project import Dep
+from hexpack.mix.elixir import Opaque, decode_etf, read_several_with_elixir, read_with_elixir
+from hexpack.mix.project import Dep, MixProject
 from hexpack.mix.readers import read_project
 from hexpack.mix.static import PACKAGING_KEYS, Unreadable, evaluate_source, has_unreadable, read_statically
 from hexpack.mix.terms import Atom, Regex, to_string
@@ -88,6 +90,7 @@ def assert_same_project(static, elixir_read) -> None:
 
 
 def write_project(tmp_path: Path, source: str) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "mix.exs").write_text(textwrap.dedent(source), encoding="utf-8")
     return tmp_path
 
@@ -97,12 +100,30 @@ def write_project(tmp_path: Path, source: str) -> Path:
 # --------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def by_elixir(tmp_path_factory) -> tuple[ElixirReads, dict[str, dict[str, tuple[int, int]]]]:
+    """The projects the agreement tests below compare, read by one elixir process, and each tree before."""
+    require_program("elixir")
+    base = tmp_path_factory.mktemp("by_elixir")
+    requests: dict[object, tuple[Path, dict[str, str | None]]] = {}
+    for case in REFERENCE_CASES:
+        root = base / case
+        shutil.copytree(HEX_REFERENCE / case / "project", root, symlinks=True)
+        requests[case] = (root, {})
+    requests["snakepit_like"] = (write_project(base / "snakepit_like", SNAKEPIT_LIKE), {"MIX_ENV": None})
+    (base / "tricky").mkdir()
+    (base / "tricky" / "mix.exs").write_bytes(TRICKY.replace("\n", "\r\n").encode())
+    requests["tricky"] = (base / "tricky", {})
+    before = {key: tree(root) for key, (root, _) in requests.items()}
+    return ElixirReads(requests), before
+
+
 @pytest.mark.parametrize("case", REFERENCE_CASES)
-def test_readers_agree_on_reference_project_and_leave_it_untouched(case, elixir, reference_project):
-    root = reference_project(case)
-    before = tree(root)
-    from_elixir = read_with_elixir(root)
-    assert tree(root) == before, "reading with elixir must not create _build, deps or any other file"
+def test_readers_agree_on_reference_project_and_leave_it_untouched(case, elixir, by_elixir, monkeypatch):
+    reads, before = by_elixir
+    root = reads.use(case, monkeypatch)
+    from_elixir = reads.read(case)
+    assert tree(root) == before[case], "reading with elixir must not create _build, deps or any other file"
     assert not (root / "_build").exists() and not (root / "deps").exists()
     assert_same_project(read_statically(root), from_elixir)
 
@@ -259,11 +280,11 @@ SNAKEPIT_LIKE = '''\
 '''
 
 
-def test_snakepit_like_project(tmp_path, elixir):
+def test_snakepit_like_project(elixir, by_elixir, monkeypatch):
     """snakepit's shape: Mix.env() and captures in keys packaging never reads don't stop the static reader."""
-    root = write_project(tmp_path, SNAKEPIT_LIKE)
-    static = read_statically(root)
-    assert_same_project(static, read_with_elixir(root))
+    reads, _ = by_elixir
+    static = read_statically(reads.use("snakepit_like", monkeypatch))
+    assert_same_project(static, reads.read("snakepit_like"))
     config = dict(static.config)
     assert config["start_permanent"] is False  # Mix.env() is :dev, as for `mix hex.build` without MIX_ENV
     assert config["elixirc_paths"] == Unreadable(13, "cannot evaluate `elixirc_paths/1` without Elixir")
@@ -376,11 +397,12 @@ end
 '''
 
 
-def test_readers_agree_on_tricky_syntax_with_crlf_line_endings(tmp_path, elixir):
+def test_readers_agree_on_tricky_syntax_with_crlf_line_endings(elixir, by_elixir, monkeypatch):
     """Sigils with every delimiter, heredocs, interpolation, escapes, aliases and CRLF."""
-    (tmp_path / "mix.exs").write_bytes(TRICKY.replace("\n", "\r\n").encode())
-    static = read_statically(tmp_path)
-    assert_same_project(static, read_with_elixir(tmp_path))
+    reads, _ = by_elixir
+    static = read_statically(reads.use("tricky", monkeypatch))
+    assert b"\r\n" in (reads.use("tricky", monkeypatch) / "mix.exs").read_bytes()
+    assert_same_project(static, reads.read("tricky"))
     config = dict(static.config)
     assert config["h1"] == '  indented X\r\n    a X b joined "quotes" #{not}\r\n'
     assert canon(config["atoms"][5]) == canon(Atom("Elixir.Tricky.Sub"))
@@ -612,6 +634,71 @@ def test_elixir_reader_runs_one_elixir_process_per_read(tmp_path, elixir, refere
     assert read_with_elixir(root).package_name == "regex_excludes_pkg"
     calls = log.read_text().splitlines()
     assert len(calls) == 1 and calls[0].endswith("read_project.exs")
+
+
+SEVERAL = """\
+defmodule Same.MixProject do
+  use Mix.Project
+  @compiled_in Mix.env()
+  def project, do: [app: :same, version: "{version}", description: "#{{@compiled_in}} #{{shape()}}"]
+  defp shape, do: System.get_env("SEVERAL_SHAPE", "unset")
+end
+"""
+
+
+def test_several_reads_share_one_elixir_and_each_sees_only_its_own_variables(tmp_path, elixir, monkeypatch):
+    """Same module name in every project: each read pops the last project and purges its module."""
+    wrapper_dir = tmp_path / "bin"
+    wrapper_dir.mkdir()
+    log = tmp_path / "calls.log"
+    (wrapper_dir / "elixir").write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{elixir}" "$@"\n')
+    (wrapper_dir / "elixir").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("MIX_ENV", raising=False)
+    monkeypatch.setenv("SEVERAL_SHAPE", "outer")
+    roots = [write_project(tmp_path / f"p{i}", SEVERAL.format(version=f"1.0.{i}")) for i in range(4)]
+    broken = write_project(tmp_path / "broken", "defmodule Broken do\n")
+    results = read_several_with_elixir(
+        [
+            (roots[0], {"MIX_ENV": "prod", "SEVERAL_SHAPE": "first"}),
+            (roots[1], {}),
+            (broken, {}),
+            (roots[2], {"SEVERAL_SHAPE": None}),
+            (roots[3], {"MIX_ENV": "test"}),
+        ]
+    )
+    assert [r.description if isinstance(r, MixProject) else type(r) for r in results] == [
+        "prod first",
+        "dev outer",  # the first read's variables and env were put back
+        ProjectError,
+        "dev unset",
+        "test outer",
+    ]
+    assert [r.version for r in results if isinstance(r, MixProject)] == ["1.0.0", "1.0.1", "1.0.2", "1.0.3"]
+    assert str(results[2]).startswith(f"{broken / 'mix.exs'}: Elixir cannot evaluate it: ")
+    assert [line.split()[-1] for line in log.read_text().splitlines()] == ["--several"]
+
+
+def test_several_reads_agree_with_single_reads_and_name_every_missing_mix_exs(tmp_path, elixir):
+    root = write_project(tmp_path / "one", SEVERAL.format(version="2.0.0"))
+    (several,) = read_several_with_elixir([(root, {})])
+    alone = read_with_elixir(root)
+    assert (several.config, several.root, several.reader) == (alone.config, alone.root, alone.reader)
+    with pytest.raises(ProjectError) as info:
+        read_several_with_elixir([(tmp_path / "a", {}), (root, {}), (tmp_path / "b", {})])
+    assert str(info.value).startswith(f"{tmp_path / 'a' / 'mix.exs'}, {tmp_path / 'b' / 'mix.exs'}: no such file")
+
+
+def test_a_mix_exs_that_halts_elixir_fails_its_read_and_every_later_one(tmp_path, elixir):
+    first = write_project(tmp_path / "first", SEVERAL.format(version="1.0.0"))
+    halts = write_project(tmp_path / "halts", "System.halt(3)\n")
+    later = write_project(tmp_path / "later", SEVERAL.format(version="1.0.1"))
+    results = read_several_with_elixir([(first, {}), (halts, {}), (later, {})])
+    assert isinstance(results[0], MixProject) and results[0].version == "1.0.0"
+    assert [str(r) for r in results[1:]] == [
+        f"{halts / 'mix.exs'}: Elixir cannot evaluate it: elixir exited with status 3",
+        f"{later / 'mix.exs'}: Elixir cannot evaluate it: elixir exited with status 3",
+    ]
 
 
 def _etf(*chunks: bytes) -> bytes:

@@ -9,10 +9,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import ElixirReads, require_program
 from hexpack.errors import ProjectError
 from hexpack.hex.build import build_project
 from hexpack.hex.tarball import read_package
-from hexpack.mix.elixir import read_with_elixir
 from hexpack.mix.static import PACKAGING_KEYS, has_unreadable, read_statically
 from hexpack.mix.terms import Atom
 from test_build_reference import normalize_modes, reference_listdir
@@ -22,28 +22,57 @@ SHAPES = Path(__file__).parent / "fixtures" / "mix_shapes"
 CASES = ("phoenix_like", "snex_like", "explorer_like", "exla_like", "pythonx_like", "mix_env", "fn_if", "if_parens")
 
 
+def copy_shape(case: str, target: Path) -> Path:
+    shutil.copytree(SHAPES / case / "project", target)
+    # git keeps no empty directory, and Hex packed the shape's empty ones (pythonx_like's priv/)
+    recorded = read_package((SHAPES / case / "hex-2.5.1.tar").read_bytes())
+    for member in recorded.members:
+        if member.kind == "dir":
+            (target / member.path).mkdir(parents=True, exist_ok=True)
+    return target
+
+
 @pytest.fixture
 def shape(tmp_path):
-    def copy(case: str) -> Path:
-        target = tmp_path / case
-        shutil.copytree(SHAPES / case / "project", target)
-        # git keeps no empty directory, and Hex packed the shape's empty ones (pythonx_like's priv/)
-        recorded = read_package((SHAPES / case / "hex-2.5.1.tar").read_bytes())
-        for member in recorded.members:
-            if member.kind == "dir":
-                (target / member.path).mkdir(parents=True, exist_ok=True)
-        return target
+    return lambda case: copy_shape(case, tmp_path / case)
 
-    return copy
+
+# (MIX_ENV, what project/0 prefers, the description and dep Mix.env() chose)
+ENV_CASES = [
+    (None, "start_permanent: false", "run in dev, compiled in dev", "other"),
+    ("prod", "start_permanent: false", "run in prod, compiled in prod", "prod_only"),
+    # Mix.CLI compiles mix.exs in :dev, then switches env and calls project/0 again
+    (None, 'preferred_cli_env: ["hex.build": :prod]', "run in prod, compiled in dev", "other"),
+    (None, "preferred_cli_env: %{docs: :docs}", "run in dev, compiled in dev", "other"),
+    ("test", 'preferred_cli_env: ["hex.build": :prod]', "run in test, compiled in test", "other"),
+]
+
+
+@pytest.fixture(scope="module")
+def by_elixir(tmp_path_factory) -> ElixirReads:
+    """Every project the agreement tests below compare, read by one elixir process."""
+    require_program("elixir")
+    base = tmp_path_factory.mktemp("by_elixir")
+    requests = {case: (copy_shape(case, base / case), {"MIX_ENV": None}) for case in CASES}
+    requests["explorer_like built"] = (
+        copy_shape("explorer_like", base / "explorer_like_built"),
+        {"MIX_ENV": None, "EXPLORER_LIKE_BUILD": "true"},  # System.get_env is read at build time, here
+    )
+    requests["fn_if prod without links"] = (
+        copy_shape("fn_if", base / "fn_if_prod"),
+        {"MIX_ENV": "prod", "FN_IF_SHAPE_NO_LINKS": "1"},
+    )
+    for index, (mix_env, preferred, _, _) in enumerate(ENV_CASES):
+        requests[(mix_env, preferred)] = (write_env_project(base / f"env{index}", preferred), {"MIX_ENV": mix_env})
+    return ElixirReads(requests)
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_static_reader_agrees_with_elixir(case, shape, elixir, monkeypatch):
-    monkeypatch.delenv("MIX_ENV", raising=False)
-    root = shape(case)
+def test_static_reader_agrees_with_elixir(case, by_elixir, elixir, monkeypatch):
+    root = by_elixir.use(case, monkeypatch)
     static = read_statically(root)
     assert not any(has_unreadable(value) for key, value in static.config if key in PACKAGING_KEYS)
-    assert_same_project(static, read_with_elixir(root))
+    assert_same_project(static, by_elixir.read(case))
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -61,16 +90,15 @@ def test_static_read_builds_what_hex_built(case, shape, monkeypatch):
     assert result.report_lines == log[:-1]
 
 
-def test_explorer_like_options_follow_the_environment(shape, elixir, monkeypatch):
-    root = shape("explorer_like")
-    monkeypatch.delenv("MIX_ENV", raising=False)
+def test_explorer_like_options_follow_the_environment(by_elixir, elixir, monkeypatch):
     monkeypatch.delenv("EXPLORER_LIKE_BUILD", raising=False)
-    rustler = next(dep for dep in read_statically(root).deps if dep.name == "rustler")
+    rustler = next(
+        dep for dep in read_statically(by_elixir.use("explorer_like", monkeypatch)).deps if dep.name == "rustler"
+    )
     assert rustler.opt("optional") is True
-    monkeypatch.setenv("EXPLORER_LIKE_BUILD", "true")  # System.get_env is read at build time, here
-    static = read_statically(root)
+    static = read_statically(by_elixir.use("explorer_like built", monkeypatch))
     assert next(dep for dep in static.deps if dep.name == "rustler").opt("optional") is False
-    assert_same_project(static, read_with_elixir(root))
+    assert_same_project(static, by_elixir.read("explorer_like built"))
 
 
 def test_a_guard_before_the_module_is_an_assumption(shape):
@@ -110,27 +138,12 @@ def write_env_project(root: Path, preferred: str = "start_permanent: false", cli
     return root
 
 
-@pytest.mark.parametrize(
-    ("mix_env", "preferred", "description", "dep"),
-    [
-        (None, "start_permanent: false", "run in dev, compiled in dev", "other"),
-        ("prod", "start_permanent: false", "run in prod, compiled in prod", "prod_only"),
-        # Mix.CLI compiles mix.exs in :dev, then switches env and calls project/0 again
-        (None, 'preferred_cli_env: ["hex.build": :prod]', "run in prod, compiled in dev", "other"),
-        (None, "preferred_cli_env: %{docs: :docs}", "run in dev, compiled in dev", "other"),
-        ("test", 'preferred_cli_env: ["hex.build": :prod]', "run in test, compiled in test", "other"),
-    ],
-)
-def test_mix_env_is_the_env_mix_hex_build_runs_in(tmp_path, elixir, monkeypatch, mix_env, preferred, description, dep):
-    if mix_env is None:
-        monkeypatch.delenv("MIX_ENV", raising=False)
-    else:
-        monkeypatch.setenv("MIX_ENV", mix_env)
-    root = write_env_project(tmp_path / "env", preferred)
-    static = read_statically(root)
+@pytest.mark.parametrize(("mix_env", "preferred", "description", "dep"), ENV_CASES)
+def test_mix_env_is_the_env_mix_hex_build_runs_in(by_elixir, elixir, monkeypatch, mix_env, preferred, description, dep):
+    static = read_statically(by_elixir.use((mix_env, preferred), monkeypatch))
     assert static.description == description
     assert [d.name for d in static.deps] == [dep]
-    assert_same_project(static, read_with_elixir(root))
+    assert_same_project(static, by_elixir.read((mix_env, preferred)))
 
 
 def test_a_cli_preference_for_hex_build_depends_on_the_elixir_version(tmp_path, monkeypatch):
@@ -147,15 +160,12 @@ def test_a_cli_preference_for_hex_build_depends_on_the_elixir_version(tmp_path, 
     assert read_statically(other).description == "run in dev, compiled in dev"
 
 
-def test_fn_if_follows_the_env_and_the_environment(shape, elixir, monkeypatch):
+def test_fn_if_follows_the_env_and_the_environment(by_elixir, elixir, monkeypatch):
     """fn_if's `if`/`unless` in function bodies, decided for each env and environment as Elixir decides them."""
-    root = shape("fn_if")
-    monkeypatch.setenv("MIX_ENV", "prod")
-    monkeypatch.setenv("FN_IF_SHAPE_NO_LINKS", "1")
-    static = read_statically(root)
+    static = read_statically(by_elixir.use("fn_if prod without links", monkeypatch))
     assert [dep.name for dep in static.deps] == ["jason"]
     assert "links" not in static.package
-    assert_same_project(static, read_with_elixir(root))
+    assert_same_project(static, by_elixir.read("fn_if prod without links"))
 
 
 IF_IN_A_FUNCTION = """\

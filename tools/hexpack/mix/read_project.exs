@@ -1,6 +1,6 @@
 # Loads ./mix.exs the way Mix does and prints its project/0 config for hexpack.
 #
-# Run by hexpack.mix_eval as `elixir read_project.exs` with the project
+# Run by hexpack.mix.elixir as `elixir read_project.exs` with the project
 # directory as the working directory. Nothing is compiled to disk and no
 # dependency is fetched or loaded: Mix is started, mix.exs is compiled in
 # memory (which pushes the project, as `use Mix.Project` asks), and the
@@ -9,6 +9,14 @@
 # regexes, functions, pids, ports and references were turned into tagged
 # tuples Python can decode. A failure prints "HEXPACK-ERROR:" + Base64 of a
 # one-line message and exits with status 1.
+#
+# `elixir read_project.exs --several` reads one project per line of standard
+# input instead (its directory, then NAME=VALUE to set or NAME to unset for
+# that read, each field Base64, separated by spaces) and prints one result
+# line per project, in order, exiting 0. Between two reads the project is
+# popped, the modules its mix.exs defined are purged, the variables and the
+# working directory are restored and Mix.env follows MIX_ENV again: one BEAM
+# start for many trusted projects.
 
 defmodule :hexpack_read_project do
   @moduledoc false
@@ -19,28 +27,86 @@ defmodule :hexpack_read_project do
     # make mix.exs fail to compile.
     Code.put_compiler_option(:no_warn_undefined, :all)
 
-    result =
-      try do
-        Code.compile_file("mix.exs")
+    case System.argv() do
+      ["--several"] ->
+        :stdio |> IO.stream(:line) |> Enum.each(&read_requested/1)
 
-        case Mix.Project.get() do
-          nil -> {:error, "mix.exs defines no module that calls `use Mix.Project`"}
-          module -> {:ok, walk(project_as_hex_build_sees_it(module))}
-        end
+      _ ->
+        {result, _modules} = read_here()
+        report(result)
+        if match?({:error, _}, result), do: System.halt(1)
+    end
+  end
+
+  defp read_here do
+    try do
+      modules = Code.compile_file("mix.exs")
+
+      case Mix.Project.get() do
+        nil -> {{:error, "mix.exs defines no module that calls `use Mix.Project`"}, modules}
+        module -> {{:ok, walk(project_as_hex_build_sees_it(module))}, modules}
+      end
+    rescue
+      e -> {{:error, "(#{inspect(e.__struct__)}) " <> Exception.message(e)}, []}
+    catch
+      kind, value -> {{:error, "(#{kind}) " <> inspect(value)}, []}
+    end
+  end
+
+  defp report({:ok, config}),
+    do: IO.puts("HEXPACK-TERM:" <> Base.encode64(:erlang.term_to_binary(config)))
+
+  defp report({:error, message}), do: IO.puts("HEXPACK-ERROR:" <> Base.encode64(message))
+
+  defp read_requested(line) do
+    [dir | assignments] =
+      line |> String.trim_trailing() |> String.split(" ") |> Enum.map(&Base.decode64!/1)
+
+    names = Enum.map(assignments, &(&1 |> String.split("=", parts: 2) |> hd()))
+    saved = Enum.map(names, &{&1, System.get_env(&1)})
+    Enum.each(assignments, &assign/1)
+    Mix.env(mix_env())
+
+    {result, modules} =
+      try do
+        File.cd!(dir, &read_here/0)
       rescue
-        e -> {:error, "(#{inspect(e.__struct__)}) " <> Exception.message(e)}
-      catch
-        kind, value -> {:error, "(#{kind}) " <> inspect(value)}
+        e in File.Error -> {{:error, Exception.message(e)}, []}
       end
 
-    case result do
-      {:ok, config} ->
-        IO.puts("HEXPACK-TERM:" <> Base.encode64(:erlang.term_to_binary(config)))
+    report(result)
 
-      {:error, message} ->
-        IO.puts("HEXPACK-ERROR:" <> Base.encode64(message))
-        System.halt(1)
+    forget_projects()
+    Enum.each(modules, fn {module, _binary} -> purge(module) end)
+    Enum.each(saved, fn {name, value} -> restore(name, value) end)
+  end
+
+  defp assign(assignment) do
+    case String.split(assignment, "=", parts: 2) do
+      [name, value] -> System.put_env(name, value)
+      [name] -> System.delete_env(name)
     end
+  end
+
+  defp restore(name, nil), do: System.delete_env(name)
+  defp restore(name, value), do: System.put_env(name, value)
+
+  defp mix_env do
+    case System.get_env("MIX_ENV") do
+      nil -> :dev
+      "" -> :dev
+      env -> String.to_atom(env)
+    end
+  end
+
+  defp forget_projects do
+    if Mix.Project.pop(), do: forget_projects()
+  end
+
+  defp purge(module) do
+    :code.purge(module)
+    :code.delete(module)
+    :code.purge(module)
   end
 
   # Mix.CLI compiles mix.exs in MIX_ENV (else :dev), then, when MIX_ENV is unset and the
