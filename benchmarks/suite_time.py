@@ -43,6 +43,7 @@ suite's CPU, not its order, sets its time. It is a benchmark, not a test.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
@@ -71,8 +72,8 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_suite(tree: Path, nox: str, no_archives: Path) -> tuple[float, float, list[tuple[str, str]]]:
-    """Wall and CPU seconds of `nox -s tests` in ``tree``, and (session, pytest summary) for each session.
+def run_nox(tree: Path, nox: str, sessions: list[str], no_archives: Path) -> tuple[float, float, list[tuple[str, str]]]:
+    """Wall and CPU seconds of `nox -s SESSIONS` in ``tree``, and (session, pytest summary) for each session.
 
     The CPU seconds are those of every process the run waited for (nox, its sessions, pytest's workers and
     what they ran): a figure the machine's other load changes far less than the wall time.
@@ -80,15 +81,21 @@ def run_suite(tree: Path, nox: str, no_archives: Path) -> tuple[float, float, li
     env = {**os.environ, "MIX_ARCHIVES": str(no_archives)}  # Mix without Hex
     start, cpu_before = time.perf_counter(), children_cpu()
     done = subprocess.run(
-        [nox, "-s", "tests"], cwd=tree, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
+        [nox, "-s", *sessions], cwd=tree, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
     )
     elapsed, cpu = time.perf_counter() - start, children_cpu() - cpu_before
     output = done.stdout + done.stderr
     if done.returncode != 0:
-        raise SystemExit(f"nox -s tests failed in {tree} ({done.returncode}):\n{output[-4000:]}")
-    sessions = _SESSION.findall(output)
+        raise SystemExit(f"nox -s {' '.join(sessions)} failed in {tree} ({done.returncode}):\n{output[-4000:]}")
+    found = _SESSION.findall(output)
     summaries = [m["summary"] for m in _RESULT.finditer(output)]
-    return elapsed, cpu, list(zip(sessions, summaries, strict=False))
+    return elapsed, cpu, list(zip(found, summaries, strict=False))
+
+
+def tests_sessions(tree: Path, nox: str) -> list[str]:
+    """The `tests` sessions of ``tree``'s noxfile, one per targeted Python (`nox -l --json`)."""
+    listed = subprocess.run([nox, "-l", "--json"], cwd=tree, capture_output=True, text=True, check=True)
+    return [entry["session"] for entry in json.loads(listed.stdout) if entry["name"] == "tests"]
 
 
 def main() -> int:
@@ -96,6 +103,9 @@ def main() -> int:
     parser.add_argument("--reference", default=REFERENCE, help=f"the suite as it was (default {REFERENCE})")
     parser.add_argument("--current", default="HEAD", help="the suite to measure (default HEAD)")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each, in alternating order (default 1)")
+    parser.add_argument(
+        "--whole", action="store_true", help="run `nox -s tests` whole in each tree instead of session by session"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the clones (printed) instead of deleting them")
     args = parser.parse_args()
     nox = shutil.which("nox")
@@ -109,24 +119,33 @@ def main() -> int:
             "reference": clone(args.reference, scratch / "reference"),
             "current": clone(args.current, scratch / "current"),
         }
-        times: dict[str, list[float]] = {"reference": [], "current": []}
-        cpus: dict[str, list[float]] = {"reference": [], "current": []}
+        revs = {"reference": args.reference, "current": args.current}
+        steps = [["tests"]] if args.whole else [[s] for s in tests_sessions(trees["current"], nox)]
+        if not args.whole and [[s] for s in tests_sessions(trees["reference"], nox)] != steps:
+            raise SystemExit("the two trees target different Pythons: compare them with --whole")
+        times = {"reference": [0.0] * args.rounds, "current": [0.0] * args.rounds}
+        cpus = {"reference": [0.0] * args.rounds, "current": [0.0] * args.rounds}
         bytecode = "set" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "not set"
         print(f"PYTHONDONTWRITEBYTECODE is {bytecode}; load average {os.getloadavg()[0]:.1f}", flush=True)
         for round_ in range(args.rounds):
-            order = ("reference", "current") if round_ % 2 == 0 else ("current", "reference")
-            for name in order:
-                print(
-                    f"{name} ({args.reference if name == 'reference' else args.current}): nox -s tests ...", flush=True
-                )
-                elapsed, cpu, sessions = run_suite(trees[name], nox, no_archives)
-                times[name].append(elapsed)
-                cpus[name].append(cpu)
-                print(f"  {elapsed:.0f} s wall, {cpu:.0f} s CPU", flush=True)
-                for session, summary in sessions:
-                    print(f"    {session}: {summary}", flush=True)
-        reference = sum(times["reference"]) / len(times["reference"])
-        current = sum(times["current"]) / len(times["current"])
+            print(f"round {round_ + 1}{' (fresh clones)' if round_ == 0 else ''}:", flush=True)
+            for index, sessions in enumerate(steps):
+                # reference first, then current, and the other way at the next step: slow drifts in the
+                # machine's speed fall on both alike
+                order = ("reference", "current") if (round_ + index) % 2 == 0 else ("current", "reference")
+                for name in order:
+                    elapsed, cpu, ran = run_nox(trees[name], nox, sessions, no_archives)
+                    times[name][round_] += elapsed
+                    cpus[name][round_] += cpu
+                    tests = "; ".join(f"{session}: {summary}" for session, summary in ran)
+                    print(f"  {name:9} ({revs[name]}) {elapsed:4.0f} s wall {cpu:4.0f} s CPU  {tests}", flush=True)
+            ratio = times["current"][round_] / times["reference"][round_]
+            print(
+                f"  round {round_ + 1}: reference {times['reference'][round_]:.0f} s, "
+                f"current {times['current'][round_]:.0f} s: ratio {ratio:.2f}",
+                flush=True,
+            )
+        reference, current = sum(times["reference"]), sum(times["current"])
         ratio = current / reference
         cpu_ratio = sum(cpus["current"]) / sum(cpus["reference"])
         load = os.getloadavg()[0]
