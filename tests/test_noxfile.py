@@ -235,6 +235,26 @@ def test_the_session_names_its_pytest_plugins_instead_of_loading_every_installed
     assert "test_not_rewritten" in autoloaded.stdout and autoloaded.returncode == 1  # what the names avoid
 
 
+def test_the_temporary_tree_is_moved_aside_at_once_and_deleted_by_a_detached_process(tmp_path):
+    import time
+
+    basetemp = tmp_path / "hexpack-pytest-0-abc-3.13"
+    (basetemp / "venv" / "lib").mkdir(parents=True)
+    for i in range(200):
+        (basetemp / "venv" / "lib" / f"m{i}.py").write_text("x = 1\n")
+    interrupted = tmp_path / "hexpack-pytest-0-abc-3.13.deleting-1"  # a deletion killed part-way
+    (interrupted / "left").mkdir(parents=True)
+    unrelated = tmp_path / "hexpack-pytest-0-abc-3.12"
+    unrelated.mkdir()
+    nox_support.remove_in_background(basetemp)
+    assert not basetemp.exists()  # free for the next run at once
+    deadline = time.monotonic() + 60
+    while any(tmp_path.glob("*.deleting-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [unrelated.name]
+    nox_support.remove_in_background(tmp_path / "gone")  # nothing to remove: nothing raised
+
+
 def test_older_sessions_do_not_import_modules_whose_every_test_is_newest_only(tmp_path):
     from conftest import pytest_ignore_collect
 

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -125,7 +126,30 @@ def run_tests(session: Any, versions: Sequence[str], root: Path, *, newest_needs
         args.append(f"--basetemp={basetemp}")
     session.run("pytest", *args, env=tests_env(root, session.python, versions))
     if basetemp is not None:  # kept when a test fails, to look into
-        shutil.rmtree(basetemp, ignore_errors=True)
+        remove_in_background(basetemp)
+
+
+def remove_in_background(directory: Path) -> None:
+    """Move ``directory`` aside at once and delete it in a detached process.
+
+    The newest Python's temporary tree holds tens of thousands of files (venvs the tests
+    build); deleting them took about 3 s after its tests, which the next session, or the
+    shell prompt, need not wait for. The name is free again at once, so the next run can
+    use it whether or not the deletion has finished; leftovers of an interrupted deletion
+    go with the next one.
+    """
+    trash = directory.with_name(f"{directory.name}.deleting-{os.getpid()}")
+    try:
+        directory.rename(trash)
+    except OSError:  # gone already, or not ours to move: delete in place, as before
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    doomed = [str(path) for path in directory.parent.glob(f"{directory.name}.deleting-*")]
+    script = "import shutil, sys\nfor d in sys.argv[1:]: shutil.rmtree(d, ignore_errors=True)"
+    try:
+        proc.detach([sys.executable, "-c", script, *doomed])
+    except HexpackError:
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 def tests_env(root: Path, python: Any, versions: Sequence[str]) -> dict[str, str | None]:

@@ -177,6 +177,32 @@ def _redacted_argv(argv: list[str], secrets: Sequence[str]) -> list[str]:
     return [_redacted(a, secrets) for a in argv]
 
 
+def detach(argv: Sequence[str | os.PathLike[str]]) -> None:
+    """Start ``argv`` on its own and forget it: no pipes, its own session (a Ctrl-C in the
+    terminal does not reach it), never waited for. For clean-up that must outlive this process.
+
+    A shell starts it in the background and exits at once, so it is the init process's
+    child, never this one's zombie.
+    """
+    import subprocess  # lazy: start-up time
+
+    args = [os.fspath(a) for a in argv]
+    args[0] = resolve(args[0])
+    _debug("detach: %s", " ".join(args))
+    try:
+        subprocess.run(
+            ["/bin/sh", "-c", '"$@" </dev/null >/dev/null 2>&1 &', "sh", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            check=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise CommandNotFound(f"cannot start it in the background: {exc}", subject=args[0]) from None
+
+
 def start(
     argv: Sequence[str | os.PathLike[str]],
     *,
