@@ -3,12 +3,17 @@
 Clones this repository twice into a temporary directory, at the reference
 commit (default 6e61d3b, the suite before it ran in parallel and ran the
 interpreter-independent tests once) and at HEAD (commit what you want
-measured), then runs `nox -s tests` in each, one after the other, and prints
-both wall times and their ratio. Both runs share the machine's uv cache and
-the same environment, so the ratio compares like with like on a busy machine,
-except for load that changes during the run: `--rounds 2` alternates the order
-(reference, current, current, reference) to even that out. It also prints the tests each session ran,
-so a faster suite that dropped tests shows.
+measured), then runs the `tests` sessions in both, session by session: the
+reference's `tests-3.10`, then the current one's, then the current
+`tests-3.11` before the reference's, and so on, so a drift in the machine's
+speed (on a shared machine the same run varies by 15% from one quarter of an
+hour to the next) falls on both alike. It prints each run, each round's totals
+and the ratio. The first round runs in fresh clones (venvs built, nothing
+compiled yet), the second as a maintainer's next run in the same checkout
+(`--rounds 2`). Each session is its own `nox` run, so nox's start (about a
+second) counts four times in both. `--whole` runs `nox -s tests` whole instead.
+Both share the machine's uv cache and the same environment. It also prints the
+tests each session ran, so a faster suite that dropped tests shows.
 
 Both run as on a machine without Hex (MIX_ARCHIVES is an empty directory):
 the reference suite fails where Hex is installed (issue 12). It takes long,
@@ -35,9 +40,15 @@ fresh clone, 0.53 for a maintainer's next run, 0.56 averaged. The same four
 pytest runs started at once instead (older Pythons on one worker each, the
 newest on two) took 163 s warm, and 169 s with the older ones at ``nice 10``:
 one session at a time leaves only about a tenth of the two cores idle, so the
-suite's CPU, not its order, sets its time. It is a benchmark, not a test.
+suite's CPU, not its order, sets its time. Session by session at 65de19b
+(``--rounds 2``, load average 2 to 4): fresh clones reference 407 s, current
+212 s (ratio 0.52); the next run in the same checkouts reference 384 s,
+current 178 s (0.46); in all 791 s against 390 s, ratio 0.49, CPU ratio 0.77.
+The newest Python's session is now the whole reference session's length
+(98-111 s against 119-131 s); each older one is a third of it. It is a
+benchmark, not a test.
 
-    python benchmarks/suite_time.py [--reference REV] [--current REV] [--rounds N] [--keep]
+    python benchmarks/suite_time.py [--reference REV] [--current REV] [--rounds N] [--whole] [--keep]
 """
 
 from __future__ import annotations
