@@ -45,8 +45,9 @@ suite's CPU, not its order, sets its time. Session by session at 65de19b
 212 s (ratio 0.52); the next run in the same checkouts reference 384 s,
 current 178 s (0.46); in all 791 s against 390 s, ratio 0.49, CPU ratio 0.77.
 The newest Python's session is now the whole reference session's length
-(98-111 s against 119-131 s); each older one is a third of it. It is a
-benchmark, not a test.
+(98-111 s against 119-131 s); each older one is a third of it. Again at
+9928824: fresh 424 s against 217 s (0.51), next run 381 s against 182 s
+(0.48), in all 0.50 (CPU 0.78). It is a benchmark, not a test.
 
     python benchmarks/suite_time.py [--reference REV] [--current REV] [--rounds N] [--whole] [--keep]
 """
