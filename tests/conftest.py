@@ -135,13 +135,13 @@ class ElixirReads:
         return result
 
 
+def copy_reference(case: str, target: Path) -> Path:
+    """Copy ``hex-reference/<case>/project`` to ``target``, symlinks kept."""
+    shutil.copytree(HEX_REFERENCE / case / "project", target, symlinks=True)
+    return target
+
+
 @pytest.fixture
 def reference_project(tmp_path):
     """Factory: copy ``hex-reference/<case>/project`` into tmp_path, symlinks kept."""
-
-    def copy(case: str) -> Path:
-        target = tmp_path / case
-        shutil.copytree(HEX_REFERENCE / case / "project", target, symlinks=True)
-        return target
-
-    return copy
+    return lambda case: copy_reference(case, tmp_path / case)

@@ -16,7 +16,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import HEX_REFERENCE
+from conftest import HEX_REFERENCE, copy_reference
 from hexpack import cli
 from hexpack.hex.build import PackageRefused, build_project
 from hexpack.hex.tarball import read_package
@@ -102,8 +102,7 @@ def projects(tmp_path_factory):
 
     def project(case: str) -> MixProject:
         if case not in cache:
-            copy = tmp_path_factory.mktemp("read") / case
-            shutil.copytree(HEX_REFERENCE / case / "project", copy, symlinks=True)
+            copy = copy_reference(case, tmp_path_factory.mktemp("read") / case)
             cache[case] = read_project(copy, reader="elixir")
         return cache[case]
 
@@ -117,8 +116,7 @@ def built(projects, tmp_path_factory):
 
     def build(case: str):
         if case not in cache:
-            root = tmp_path_factory.mktemp("build") / case
-            shutil.copytree(HEX_REFERENCE / case / "project", root, symlinks=True)
+            root = copy_reference(case, tmp_path_factory.mktemp("build") / case)
             normalize_modes(root)
             ref = reference(case)
             listdir = reference_listdir(root, ref.meta("files"))

@@ -11,13 +11,12 @@ from __future__ import annotations
 import os
 import random
 import re
-import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HEX_REFERENCE, REFERENCE_CASES, ElixirReads, examples, require_program
+from conftest import REFERENCE_CASES, ElixirReads, copy_reference, examples, require_program
 from hexpack.errors import Problems, ProjectError
 from hexpack.mix.elixir import Opaque, decode_etf, read_several_with_elixir, read_with_elixir
 from hexpack.mix.project import Dep, MixProject
@@ -107,9 +106,7 @@ def by_elixir(tmp_path_factory) -> tuple[ElixirReads, dict[str, dict[str, tuple[
     base = tmp_path_factory.mktemp("by_elixir")
     requests: dict[object, tuple[Path, dict[str, str | None]]] = {}
     for case in REFERENCE_CASES:
-        root = base / case
-        shutil.copytree(HEX_REFERENCE / case / "project", root, symlinks=True)
-        requests[case] = (root, {})
+        requests[case] = (copy_reference(case, base / case), {})
     requests["snakepit_like"] = (write_project(base / "snakepit_like", SNAKEPIT_LIKE), {"MIX_ENV": None})
     (base / "tricky").mkdir()
     (base / "tricky" / "mix.exs").write_bytes(TRICKY.replace("\n", "\r\n").encode())
@@ -400,8 +397,9 @@ end
 def test_readers_agree_on_tricky_syntax_with_crlf_line_endings(elixir, by_elixir, monkeypatch):
     """Sigils with every delimiter, heredocs, interpolation, escapes, aliases and CRLF."""
     reads, _ = by_elixir
-    static = read_statically(reads.use("tricky", monkeypatch))
-    assert b"\r\n" in (reads.use("tricky", monkeypatch) / "mix.exs").read_bytes()
+    root = reads.use("tricky", monkeypatch)
+    static = read_statically(root)
+    assert b"\r\n" in (root / "mix.exs").read_bytes()
     assert_same_project(static, reads.read("tricky"))
     config = dict(static.config)
     assert config["h1"] == '  indented X\r\n    a X b joined "quotes" #{not}\r\n'
@@ -622,15 +620,20 @@ def test_elixir_reader_needs_a_mix_exs(tmp_path):
         read_with_elixir(tmp_path)
 
 
-def test_elixir_reader_runs_one_elixir_process_per_read(tmp_path, elixir, reference_project, monkeypatch):
-    root = reference_project("regex_excludes")
-    wrapper_dir = tmp_path / "bin"
-    wrapper_dir.mkdir()
+def log_elixir_calls(tmp_path: Path, elixir: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Put an ``elixir`` first on PATH that logs its arguments, one line per call, then runs the real one."""
+    wrapper = tmp_path / "bin" / "elixir"
+    wrapper.parent.mkdir()
     log = tmp_path / "calls.log"
-    wrapper = wrapper_dir / "elixir"
     wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{elixir}" "$@"\n')
     wrapper.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{wrapper_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+def test_elixir_reader_runs_one_elixir_process_per_read(tmp_path, elixir, reference_project, monkeypatch):
+    root = reference_project("regex_excludes")
+    log = log_elixir_calls(tmp_path, elixir, monkeypatch)
     assert read_with_elixir(root).package_name == "regex_excludes_pkg"
     calls = log.read_text().splitlines()
     assert len(calls) == 1 and calls[0].endswith("read_project.exs")
@@ -648,12 +651,7 @@ end
 
 def test_several_reads_share_one_elixir_and_each_sees_only_its_own_variables(tmp_path, elixir, monkeypatch):
     """Same module name in every project: each read pops the last project and purges its module."""
-    wrapper_dir = tmp_path / "bin"
-    wrapper_dir.mkdir()
-    log = tmp_path / "calls.log"
-    (wrapper_dir / "elixir").write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{elixir}" "$@"\n')
-    (wrapper_dir / "elixir").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{wrapper_dir}{os.pathsep}{os.environ['PATH']}")
+    log = log_elixir_calls(tmp_path, elixir, monkeypatch)
     monkeypatch.delenv("MIX_ENV", raising=False)
     monkeypatch.setenv("SEVERAL_SHAPE", "outer")
     roots = [write_project(tmp_path / f"p{i}", SEVERAL.format(version=f"1.0.{i}")) for i in range(4)]
