@@ -120,6 +120,16 @@ def test_a_broken_interpreter_is_passed_over(machine):
     assert best({**env, "PATH": f"{bin_dir}{os.pathsep}{after.parent}"}).found_as == after
 
 
+def test_candidates_are_probed_with_the_standard_librarys_distutils(machine, tmp_path):
+    """setuptools' distutils shim makes each probe of a Python that has setuptools import pkg_resources
+    (about 0.25 s); the candidate is asked with the standard library's distutils instead."""
+    env, _, bin_dir = machine
+    seen = tmp_path / "seen"
+    script(bin_dir / f"python{MINOR}", f'echo "${{SETUPTOOLS_USE_DISTUTILS:-unset}}" >> {seen}; exec {REAL} "$@"')
+    assert best({**env, "SETUPTOOLS_USE_DISTUTILS": "local"}).found_as == bin_dir / f"python{MINOR}"
+    assert set(seen.read_text().split()) == {"stdlib"}
+
+
 def test_a_venv_on_path_counts_as_the_python_it_was_made_from(machine, tmp_path):
     env, _, _ = machine
     venv = tmp_path / "venv"
