@@ -6,9 +6,11 @@ what the real ``mix hex.build`` (Hex 2.5.1) produced; see its README.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,6 +87,32 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     deselected = set(re.findall(r"not (\w+)", negated.group(0)))
     module_mark = _MODULE_MARK.search(collection_path.read_text(encoding="utf-8"))
     return True if module_mark and module_mark.group(1) in deselected else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    """Each pytest-xdist worker imports its own share of ``tests/`` (by size) before collecting.
+
+    Every worker collects every module, and the first import of one compiles it and rewrites its asserts
+    (into ``.nox/_pycache``). In a fresh checkout the workers started together and compiled the same modules
+    side by side; now each compiles its share while the others compile theirs, and collection then finds
+    them compiled. Collection is unchanged: an import that fails here is left for it to report.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    here = Path(__file__).parent
+    if not worker.startswith("gw") or count < 2 or sys.dont_write_bytecode or str(here) not in sys.path:
+        return  # not a worker, one worker, no bytecode written, or not pytest's prepend import mode
+    modules = [path for path in sorted(here.glob("test_*.py")) if not pytest_ignore_collect(path, session.config)]
+    sizes = [path.stat().st_size for path in modules]
+    index, total, start = int(worker[2:]), sum(sizes), 0
+    for path, size in zip(modules, sizes, strict=True):
+        if index * total <= start * count < (index + 1) * total:
+            try:
+                importlib.import_module(path.stem)
+            except (Exception, pytest.skip.Exception, pytest.fail.Exception):
+                sys.modules.pop(path.stem, None)
+        start += size
 
 
 @pytest.fixture(scope="session")
