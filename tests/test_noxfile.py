@@ -150,6 +150,28 @@ def test_the_suite_keeps_its_bytecode_in_nox_even_under_pythondontwritebytecode(
     assert len(cached) == 1
 
 
+def test_hypothesis_keeps_its_tables_in_the_users_cache_for_every_checkout(tmp_path, monkeypatch):
+    """Unicode tables computed in one checkout serve the next; a storage directory the user chose is kept."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    where = "from hypothesis.configuration import storage_directory\nprint(storage_directory('unicode_data').path)"
+
+    def storage(overrides: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
+        run = [sys.executable, "-c", where]
+        env = _subprocess_env(overrides)
+        return subprocess.run(run, cwd=checkout, env=env, capture_output=True, text=True, check=False)
+
+    shared = storage(nox_support.tests_env(checkout, "3.13", TARGETED))
+    assert shared.stdout.strip() == str(tmp_path / "xdg" / "hexpack" / "hypothesis" / "unicode_data"), shared.stderr
+    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path / "chosen"))
+    chosen = storage(nox_support.tests_env(checkout, "3.13", TARGETED))
+    assert chosen.stdout.strip() == str(tmp_path / "chosen" / "unicode_data"), chosen.stderr
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY")
+    assert storage({}).stdout.strip() == str(checkout / ".hypothesis" / "unicode_data")  # without the session's
+
+
 def _subprocess_env(overrides: dict[str, str | None]) -> dict[str, str]:
     env = {**os.environ, **overrides}  # as nox merges a session.run env: None removes the variable
     return {k: v for k, v in env.items() if v is not None}

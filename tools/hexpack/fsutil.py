@@ -46,6 +46,7 @@ __all__ = [
     "recover",
     "remove_tree",
     "state_dir",
+    "user_cache_dir",
 ]
 
 # Test seam for fault injection: HEXPACK_TEST_KILL_AT=N makes the run SIGKILL itself at the
@@ -146,6 +147,14 @@ def remove_tree(path: Path) -> bool:
                     os.chmod(child, 0o700)
     shutil.rmtree(path, ignore_errors=True)
     return not os.path.lexists(path)
+
+
+def user_cache_dir(*names: str) -> Path:
+    """``$XDG_CACHE_HOME/hexpack/<names>`` (``~/.cache`` when it is unset): caches every project shares."""
+    from pathlib import Path
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "hexpack", *names)
 
 
 def pid_alive(pid: int) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 
 from . import proc
 from .errors import HexpackError
+from .fsutil import user_cache_dir
 from .python import pythons
 from .versioning.versions import numeric_key
 
@@ -166,8 +167,17 @@ def tests_env(root: Path, python: Any, versions: Sequence[str]) -> dict[str, str
     library an earlier session has then compiled already. ``HEXPACK_TESTS_PYTHON``
     tells the property tests (tests/conftest.py) to draw a tenth of their cases on
     the older Pythons.
+
+    Hypothesis keeps what it computes once in ``.hypothesis`` beside the checkout
+    by default: the Unicode tables of each Python's Unicode version (about 4 s
+    of CPU each, so every session of a fresh checkout paid it) and the constants
+    it reads from the code under test, keyed by the source's hash. The suite
+    keeps no example database (``derandomize``), so one directory in the user's
+    cache serves every checkout; ``HYPOTHESIS_STORAGE_DIRECTORY`` still chooses.
     """
     return {
+        "HYPOTHESIS_STORAGE_DIRECTORY": os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY")
+        or str(user_cache_dir("hypothesis")),
         "PYTHONDONTWRITEBYTECODE": None,
         "PYTHONPYCACHEPREFIX": str(root / PYCACHE_DIR),
         "HEXPACK_TESTS_PYTHON": "newest" if str(python) == newest_python(versions) else "older",

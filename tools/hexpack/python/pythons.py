@@ -43,7 +43,7 @@ from pathlib import Path
 from .. import config
 from ..config import read_toml
 from ..errors import ProjectError
-from ..fsutil import atomic_write_text
+from ..fsutil import atomic_write_text, user_cache_dir
 from ..versioning.versions import numeric_key
 
 # CPython feature releases: (version, first release, end of life). Table as of
@@ -315,7 +315,7 @@ def discovery_cache(root: str | os.PathLike[str]) -> Path:
     nox_dir = Path(root) / ".nox"
     if nox_dir.is_dir():
         return nox_dir / "_hexpack_pythons" / CACHE_NAME
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hexpack" / CACHE_NAME
+    return user_cache_dir(CACHE_NAME)
 
 
 class _Places:

@@ -39,6 +39,7 @@ from typing import Any
 from .. import config
 from .. import settings_schema as schema
 from ..errors import HexpackError, raise_together
+from ..fsutil import user_cache_dir
 from ..python import pythons
 from .smoke_settings import (
     CONSUMER_TABLE,
@@ -118,8 +119,7 @@ class VerifySettings:
             return Path(override)
         if self.cache_dir:
             return Path(root) / self.cache_dir
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        return Path(base) / "hexpack" / "verify"
+        return user_cache_dir("verify")
 
 
 _IN_PACKAGE = schema.Text(noun="a path inside the Hex package")
