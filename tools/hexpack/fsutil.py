@@ -31,7 +31,7 @@ from .records import Record
 
 TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
 if TYPE_CHECKING:
-    from pathlib import Path
+    from pathlib import Path  # lazy: fsutil loads without pathlib, for hexpack build's start-up
 
 __all__ = [
     "FileTransaction",
@@ -151,7 +151,7 @@ def remove_tree(path: Path) -> bool:
 
 def user_cache_dir(*names: str) -> Path:
     """``$XDG_CACHE_HOME/hexpack/<names>`` (``~/.cache`` when it is unset): caches every project shares."""
-    from pathlib import Path
+    from pathlib import Path  # lazy: fsutil loads without pathlib, for hexpack build's start-up
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base, "hexpack", *names)
