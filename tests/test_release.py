@@ -21,7 +21,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hexpack import cli
+from hexpack import cli, nox_support
+from hexpack.python import pythons
 from hexpack.release.flow import PublishState
 
 # git, the gate commands and the stand-ins orchestrated in temporary repositories; the flow's code runs on every
@@ -346,19 +347,23 @@ def test_tokens_never_appear_in_output_logs_or_state(repo, tmp_path, capsys, cap
 def test_full_release_of_a_clone_of_this_repository(tmp_path, monkeypatch, capsys):
     """A real release of this repository in a temporary clone, publish doubles on PATH.
 
-    The verify gate is the real `hexpack verify` of the bumped tree. The lint
-    and tests gates are replaced in the clone's config by a passing command,
-    because they are this very CI job (`nox -s lint`, `nox -s tests`) and
-    running them again inside it would double its time.
+    The verify gate is the real `hexpack verify` of the bumped tree, on the
+    newest targeted Python (test_verify_repo verifies this repository on each).
+    The lint and tests gates are replaced in the clone's config by a passing
+    command, because they are this very CI job (`nox -s lint`, `nox -s tests`)
+    and running them again inside it would double its time.
     """
     repo_root = Path(__file__).resolve().parent.parent
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", "--no-local", str(repo_root), str(clone))
     git(clone, "switch", "-q", "-C", "main")
     pyproject = clone / "pyproject.toml"
+    targeted, newest = pythons.targeted(clone), nox_support.newest_python(pythons.targeted(clone))
+    text = pyproject.read_text().replace(f"python = {json.dumps(targeted)}\n", f"python = {json.dumps([newest])}\n", 1)
     passing = json.dumps([sys.executable, "-c", "pass"])
-    pyproject.write_text(pyproject.read_text() + f"\n[tool.hexpack.release]\nlint = {passing}\ntests = {passing}\n")
-    git(clone, "commit", "-qam", "test: lint and tests gates run by the surrounding CI job")
+    pyproject.write_text(text + f"\n[tool.hexpack.release]\nlint = {passing}\ntests = {passing}\n")
+    assert pythons.targeted(clone) == [newest]
+    git(clone, "commit", "-qam", "test: lint and tests gates run by the surrounding CI job, verify on one Python")
     use_publish_doubles(tmp_path, monkeypatch)
     commits_before = int(git(clone, "rev-list", "--count", "HEAD"))
 
