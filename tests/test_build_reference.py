@@ -21,7 +21,6 @@ from hexpack import cli
 from hexpack.hex.build import PackageRefused, build_project
 from hexpack.hex.tarball import read_package
 from hexpack.mix.project import MixProject
-from hexpack.mix.readers import read_project
 
 # tarball.contents_from_tree leaves a scandir iterator unclosed for directories
 # (reported to its owner); the warning fires in a finalizer, outside this code.
@@ -94,17 +93,15 @@ def reference_listdir(root: Path, files: list[str]):
 
 @pytest.fixture(scope="module")
 def projects(tmp_path_factory):
-    """mix.exs of each case read once with Elixir (about a second each)."""
-    from conftest import require_program
+    """mix.exs of every case read with Elixir, all in one BEAM (about 0.7 s of CPU for each start)."""
+    from conftest import ElixirReads, require_program
 
     require_program("elixir")
-    cache: dict[str, MixProject] = {}
+    base = tmp_path_factory.mktemp("read")
+    reads = ElixirReads({case: (copy_reference(case, base / case), {}) for case in (*BUILDS, *sorted(REFUSED))})
 
     def project(case: str) -> MixProject:
-        if case not in cache:
-            copy = copy_reference(case, tmp_path_factory.mktemp("read") / case)
-            cache[case] = read_project(copy, reader="elixir")
-        return cache[case]
+        return reads.read(case)
 
     return project
 
