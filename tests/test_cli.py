@@ -44,8 +44,18 @@ def test_an_unknown_option_names_the_command_it_was_given_to(capsys):
 def test_a_chosen_command_builds_only_its_own_parser_and_the_rest_still_list_all():
     chosen = cli.build_parser(["-v", "build", "--project", "inspect"])
     assert list(chosen._subparsers._group_actions[0].choices) == ["build"]
-    for argv in (["-h", "build"], ["buld"], []):
+    for argv in (["-h", "build"], ["buld"], [], ["-h", "--version"]):
         assert list(cli.build_parser(argv)._subparsers._group_actions[0].choices) == list(cli.COMMANDS)
+    assert cli.build_parser(["-v", "--version", "build"])._subparsers is None  # argparse stops at --version
+
+
+def test_version_imports_no_command():
+    """`hexpack --version` answers without importing the commands (the whole library, about 0.3 s)."""
+    report = "print(sorted(m for m in sys.modules if m.startswith('hexpack.commands')), file=sys.stderr)"
+    code = f"import atexit, sys\natexit.register(lambda: {report})\nfrom hexpack import cli\ncli.entry_point()"
+    for argv in (["--version"], ["-v", "--version", "build"]):
+        proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60)
+        assert (proc.returncode, proc.stdout.split()[0], proc.stderr) == (0, "hexpack", "[]\n"), argv
 
 
 def _argparse_namespace(argv):

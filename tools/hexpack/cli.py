@@ -44,7 +44,8 @@ def build_parser(argv: Sequence[str] | None = None):
     which a no-op ``hexpack assemble`` should not pay, and each unused
     subparser costs a build about 2% of its time; ``--help`` and an unknown
     command still see all. The top-level options take no value, so the first
-    argument that is not an option is the command argparse will pick.
+    argument that is not an option is the command argparse will pick. ``--version``
+    before any command prints and exits there, so it needs no command at all.
     """
     # argparse with gettext, locale and shutil costs more than reading mix.exs; a plain command line
     # takes quick_parse instead
@@ -65,6 +66,8 @@ def build_parser(argv: Sequence[str] | None = None):
         "--version", action="version", version=f"hexpack {__version__} (builtin engine: Hex {HEX_VERSION})"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log the commands hexpack runs")
+    if next((arg for arg in argv or () if arg not in ("-v", "--verbose")), None) == "--version":
+        return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         if chosen is not None and name != chosen:
