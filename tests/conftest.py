@@ -6,6 +6,7 @@ what the real ``mix hex.build`` (Hex 2.5.1) produced; see its README.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
@@ -103,15 +104,19 @@ def pytest_collection(session: pytest.Session) -> None:
     here = Path(__file__).parent
     if not worker.startswith("gw") or count < 2 or sys.dont_write_bytecode or str(here) not in sys.path:
         return  # not a worker, one worker, no bytecode written, or not pytest's prepend import mode
-    modules = [path for path in sorted(here.glob("test_*.py")) if not pytest_ignore_collect(path, session.config)]
+    asked = [session.config.invocation_params.dir / arg.split("::")[0] for arg in session.config.args]
+    modules = [
+        path
+        for path in sorted(here.glob("test_*.py"))
+        if any(path == target or target in path.parents for target in asked)
+        and not pytest_ignore_collect(path, session.config)
+    ]
     sizes = [path.stat().st_size for path in modules]
     index, total, start = int(worker[2:]), sum(sizes), 0
     for path, size in zip(modules, sizes, strict=True):
         if index * total <= start * count < (index + 1) * total:
-            try:
-                importlib.import_module(path.stem)
-            except (Exception, pytest.skip.Exception, pytest.fail.Exception):
-                sys.modules.pop(path.stem, None)
+            with contextlib.suppress(Exception, pytest.skip.Exception, pytest.fail.Exception):
+                importlib.import_module(path.stem)  # a failed import leaves nothing in sys.modules
         start += size
 
 
