@@ -358,7 +358,8 @@ def test_full_release_of_a_clone_of_this_repository(tmp_path, monkeypatch, capsy
     git(tmp_path, "clone", "-q", "--no-local", str(repo_root), str(clone))
     git(clone, "switch", "-q", "-C", "main")
     pyproject = clone / "pyproject.toml"
-    targeted, newest = pythons.targeted(clone), nox_support.newest_python(pythons.targeted(clone))
+    targeted = pythons.targeted(clone)
+    newest = nox_support.newest_python(targeted)
     text = pyproject.read_text().replace(f"python = {json.dumps(targeted)}\n", f"python = {json.dumps([newest])}\n", 1)
     passing = json.dumps([sys.executable, "-c", "pass"])
     pyproject.write_text(text + f"\n[tool.hexpack.release]\nlint = {passing}\ntests = {passing}\n")

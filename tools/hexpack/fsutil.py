@@ -31,7 +31,7 @@ from .records import Record
 
 TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without loading typing (hexpack build's start-up)
 if TYPE_CHECKING:
-    from pathlib import Path  # lazy: fsutil loads without pathlib, for hexpack build's start-up
+    from pathlib import Path
 
 __all__ = [
     "FileTransaction",
