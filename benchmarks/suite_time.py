@@ -47,7 +47,14 @@ current 178 s (0.46); in all 791 s against 390 s, ratio 0.49, CPU ratio 0.77.
 The newest Python's session is now the whole reference session's length
 (98-111 s against 119-131 s); each older one is a third of it. Again at
 9928824: fresh 424 s against 217 s (0.51), next run 381 s against 182 s
-(0.48), in all 0.50 (CPU 0.78). It is a benchmark, not a test.
+(0.48), in all 0.50 (CPU 0.78). At bbbe40e (interpreter probes without
+setuptools' distutils, Hypothesis' tables in the user's cache, workers
+compiling their own share of tests/, one BEAM for the build-reference reads,
+the release test verifying on one Python): fresh 438 s against 198 s (0.45),
+next run 408 s against 187 s (0.46), in all 0.46 (CPU 0.71); at 49f729c the
+same 0.46 fresh (426 s, 198 s). With Hypothesis' cache empty, as on a machine
+that never ran the suite, a session takes about 4.5 s more (3.10: 37.5 s
+against 33.0 s), once per Python. It is a benchmark, not a test.
 
     python benchmarks/suite_time.py [--reference REV] [--current REV] [--rounds N] [--whole] [--keep]
 """
