@@ -20,7 +20,6 @@ from conftest import HEX_REFERENCE, copy_reference
 from hexpack import cli
 from hexpack.hex.build import PackageRefused, build_project
 from hexpack.hex.tarball import read_package
-from hexpack.mix.project import MixProject
 
 # tarball.contents_from_tree leaves a scandir iterator unclosed for directories
 # (reported to its owner); the warning fires in a finalizer, outside this code.
@@ -98,12 +97,7 @@ def projects(tmp_path_factory):
 
     require_program("elixir")
     base = tmp_path_factory.mktemp("read")
-    reads = ElixirReads({case: (copy_reference(case, base / case), {}) for case in (*BUILDS, *sorted(REFUSED))})
-
-    def project(case: str) -> MixProject:
-        return reads.read(case)
-
-    return project
+    return ElixirReads({case: (copy_reference(case, base / case), {}) for case in (*BUILDS, *sorted(REFUSED))}).read
 
 
 @pytest.fixture(scope="module")
